@@ -1,0 +1,63 @@
+# oscserver: `make run` and `make test` set everything up themselves on a fresh Debian/Ubuntu machine.
+#
+#   make run    system packages + .venv, then the server on its embedded defaults
+#   make test   system packages + .venv, then ruff (format, lint), mypy and pytest
+#   make lint   ruff and mypy only
+#   make clean  remove the virtualenv and caches
+
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+# Debian packages: jackd2 (JACK server and libjack), liblo-tools (oscsend, the independent OSC
+# sender used by the tests), libportaudio2 (for sounddevice), python3-venv (for the .venv).
+APT_PACKAGES := jackd2 liblo-tools libportaudio2 python3-venv
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The first interpreter that is Python >= 3.11.
+PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	2>/dev/null && { echo $$p; break; }; done)
+ARGS ?=
+
+.PHONY: run test lint format clean system-deps venv
+
+run: venv
+	$(BIN)/oscserver $(ARGS)
+
+test: venv
+	$(BIN)/ruff format --check oscserver tests bench
+	$(BIN)/ruff check oscserver tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+lint: venv
+	$(BIN)/ruff format --check oscserver tests bench
+	$(BIN)/ruff check oscserver tests bench
+	$(BIN)/mypy
+
+format: venv
+	$(BIN)/ruff format oscserver tests bench
+	$(BIN)/ruff check --fix oscserver tests bench
+
+venv: $(VENV)/.installed
+
+system-deps:
+	@missing=""; \
+	command -v jackd >/dev/null || missing="$$missing jackd2"; \
+	command -v oscsend >/dev/null || missing="$$missing liblo-tools"; \
+	ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || missing="$$missing libportaudio2"; \
+	[ -n "$(PYTHON)" ] && $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
+	fi
+
+$(VENV)/.installed: pyproject.toml | system-deps
+	@if [ -z "$(PYTHON)" ]; then echo "oscserver needs Python >= 3.11 (apt-get install python3)"; exit 1; fi
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

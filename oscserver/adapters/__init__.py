@@ -1,0 +1,1 @@
+"""Thin I/O adapters around the sans-I/O core: UDP, WebSocket, audio, and process helpers."""

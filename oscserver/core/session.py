@@ -1,0 +1,313 @@
+"""The Lyria RealTime session state machine, without I/O.
+
+The I/O adapter feeds it what happened and sends what it asks for, like the ``websockets``
+protocol objects::
+
+    session = Session(state)
+    session.connection_made()                # queues the setup frame
+    send_all(session.messages_to_send())
+    events = session.message_received(msg)   # a decoded ServerMessage
+    events = session.state_changed(new_state, update)
+    events = session.connection_lost(code, reason)
+
+The session remembers what it last told the service (prompts, config, playback) and reconciles
+that with the musical state: only differences are sent, and after a reconnect everything is
+replayed. Rules it follows, all from the protocol reference:
+
+- setup first, nothing else before setupComplete;
+- the full config in every musicGenerationConfig (the service resets omitted fields);
+- prompts with weight 0 left out; with no active prompt nothing is sent, and playback is paused
+  with a notice, because the service needs one active prompt to play;
+- a bpm or scale change is followed by RESET_CONTEXT, which the service needs to apply them,
+  unless playback is stopped (the next PLAY starts a fresh context anyway).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from oscserver.core.lyria import (
+    AudioChunk,
+    ClientContent,
+    ClientMessage,
+    FilteredPrompt,
+    MusicGenerationConfig,
+    PlaybackControl,
+    ServerContent,
+    ServerMessage,
+    ServiceWarning,
+    Setup,
+    SetupComplete,
+    WeightedPrompt,
+)
+from oscserver.core.state import RESET_FIELDS, MusicalState, Playback, Update
+
+__all__ = [
+    "AudioReceived",
+    "Event",
+    "Notice",
+    "Phase",
+    "PlaybackChanged",
+    "PromptFiltered",
+    "Session",
+    "backoff",
+    "describe_close",
+]
+
+
+class Phase(enum.Enum):
+    """Where the connection is."""
+
+    DISCONNECTED = "disconnected"
+    HANDSHAKE = "handshake"  # setup sent, waiting for setupComplete
+    READY = "ready"
+
+
+@dataclass(frozen=True)
+class AudioReceived:
+    """Audio to play."""
+
+    chunk: AudioChunk
+
+
+@dataclass(frozen=True)
+class PlaybackChanged:
+    """What the audio output should now do: play, or go silent and drop what it holds."""
+
+    playback: Playback
+
+
+@dataclass(frozen=True)
+class PromptFiltered:
+    """The service refused a prompt; ``slot`` is None when its text matches no slot."""
+
+    slot: int | None
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should be told (logged, and sent over OSC as a status or error).
+
+    Attributes:
+        text: The message, lowercase, without secrets.
+        error: True when it reports a failure or a refused request.
+    """
+
+    text: str
+    error: bool = False
+
+
+Event = AudioReceived | PlaybackChanged | PromptFiltered | Notice
+
+NO_PROMPT = (
+    "no active prompt: set /lyria/prompt/N/text and a non-zero /lyria/prompt/N/weight to play"
+)
+
+
+def config_of(state: MusicalState) -> MusicGenerationConfig:
+    """The musicGenerationConfig that expresses a state's config (full, as the wire needs)."""
+    c = state.config
+    return MusicGenerationConfig(
+        temperature=c.temperature,
+        top_k=c.top_k,
+        seed=c.seed,
+        guidance=c.guidance,
+        bpm=c.bpm,
+        density=c.density,
+        brightness=c.brightness,
+        scale=c.scale,
+        mute_bass=c.mute_bass,
+        mute_drums=c.mute_drums,
+        only_bass_and_drums=c.only_bass_and_drums,
+        music_generation_mode=c.music_generation_mode,
+    )
+
+
+def prompts_of(state: MusicalState) -> tuple[WeightedPrompt, ...]:
+    """The weighted prompts to send for a state: active slots only, in slot order."""
+    return tuple(WeightedPrompt(p.text, p.weight) for p in state.active_prompts)
+
+
+class Session:
+    """One Lyria RealTime session's protocol logic. Not thread-safe; no I/O.
+
+    Args:
+        state: The musical state at the start.
+        model: The model name for setup.
+    """
+
+    def __init__(self, state: MusicalState, model: str = Setup().model) -> None:
+        self.state = state
+        self.model = model
+        self.phase = Phase.DISCONNECTED
+        self.chunks_received = 0
+        self.chunks_dropped = 0
+        self._outbox: list[ClientMessage] = []
+        self._told_prompts: tuple[WeightedPrompt, ...] | None = None
+        self._told_config: MusicGenerationConfig | None = None
+        self._told_playback = Playback.STOPPED
+        self._audible = Playback.STOPPED  # what the audio side was last told
+        self._filtered: dict[str, str] = {}  # prompt text -> reason, never resent
+
+    # --- inputs ------------------------------------------------------------------------------
+
+    def connection_made(self) -> None:
+        """Call when the WebSocket is open: queues the setup frame."""
+        self.phase = Phase.HANDSHAKE
+        self._outbox = [Setup(self.model)]
+        self._told_prompts = None
+        self._told_config = None
+        self._told_playback = Playback.STOPPED
+
+    def message_received(self, message: ServerMessage) -> list[Event]:
+        """Call with each decoded frame from the server; returns what to act on."""
+        if isinstance(message, SetupComplete):
+            if self.phase is not Phase.HANDSHAKE:
+                return [Notice("unexpected setupComplete from the service", error=True)]
+            self.phase = Phase.READY
+            return self._sync(self.state, Update())
+        if self.phase is not Phase.READY:
+            return [Notice("the service sent data before setupComplete", error=True)]
+        if isinstance(message, ServerContent):
+            events: list[Event] = []
+            for chunk in message.audio_chunks:
+                self.chunks_received += 1
+                if self._told_playback is Playback.PLAYING:
+                    events.append(AudioReceived(chunk))
+                else:  # in flight when we paused or stopped: must not be heard
+                    self.chunks_dropped += 1
+            return events
+        if isinstance(message, FilteredPrompt):
+            return self._filtered_prompt(message)
+        assert isinstance(message, ServiceWarning)
+        return [Notice(f"service warning: {message.message}")]
+
+    def state_changed(self, state: MusicalState, update: Update) -> list[Event]:
+        """Call after the musical state changed (one message or one whole bundle)."""
+        self.state = state
+        if self.phase is not Phase.READY:
+            return self._audible_events(self._wanted_playback(state)[0])
+        return self._sync(state, update)
+
+    def connection_lost(self) -> list[Event]:
+        """Call when the WebSocket closed, for whatever reason.
+
+        The audio side keeps playing what it holds; the adapter decides whether to reconnect
+        (see :func:`describe_close`). Everything is replayed after the next setupComplete.
+        """
+        self.phase = Phase.DISCONNECTED
+        self._outbox.clear()
+        return []
+
+    # --- outputs -----------------------------------------------------------------------------
+
+    def messages_to_send(self) -> list[ClientMessage]:
+        """Return and forget the frames to send, in order."""
+        out, self._outbox = self._outbox, []
+        return out
+
+    # --- the reconciliation ------------------------------------------------------------------
+
+    def _wanted_playback(self, state: MusicalState) -> tuple[Playback, bool]:
+        """What to ask of the service, and whether PLAY is being held back for lack of prompts."""
+        wanted = state.playback
+        if wanted is Playback.PLAYING and not self._sendable_prompts(state):
+            return Playback.PAUSED, True
+        return wanted, False
+
+    def _sendable_prompts(self, state: MusicalState) -> tuple[WeightedPrompt, ...]:
+        return tuple(p for p in prompts_of(state) if p.text not in self._filtered)
+
+    def _sync(self, state: MusicalState, update: Update) -> list[Event]:
+        events: list[Event] = []
+        prompts = self._sendable_prompts(state)
+        if prompts and prompts != self._told_prompts:
+            self._outbox.append(ClientContent(prompts))
+            self._told_prompts = prompts
+        config = config_of(state)
+        reset_needed = False
+        if config != self._told_config:
+            told = self._told_config
+            reset_needed = told is not None and any(
+                getattr(told, f) != getattr(config, f) for f in RESET_FIELDS
+            )
+            self._outbox.append(config)
+            self._told_config = config
+        wanted, held_back = self._wanted_playback(state)
+        if held_back and "PLAY" in update.commands:
+            events.append(Notice(NO_PROMPT, error=True))
+        if "RESET_CONTEXT" in update.commands:
+            self._outbox.append(PlaybackControl("RESET_CONTEXT"))
+            reset_needed = False
+        before = self._told_playback
+        if wanted is not before:
+            if held_back and before is Playback.PLAYING:
+                events.append(Notice("pausing: " + NO_PROMPT, error=True))
+            if wanted is Playback.PAUSED and before is Playback.STOPPED:
+                pass  # nothing is playing: there is nothing to pause
+            else:
+                self._outbox.append(PlaybackControl(_COMMAND[wanted]))
+                self._told_playback = wanted
+        # A context that goes on (not stopped before or after) must be reset for bpm/scale.
+        if reset_needed and Playback.STOPPED not in (before, self._told_playback):
+            self._outbox.append(PlaybackControl("RESET_CONTEXT"))
+        events.extend(self._audible_events(wanted))
+        return events
+
+    def _audible_events(self, wanted: Playback) -> list[Event]:
+        if wanted is self._audible:
+            return []
+        self._audible = wanted
+        return [PlaybackChanged(wanted)]
+
+    def _filtered_prompt(self, message: FilteredPrompt) -> list[Event]:
+        self._filtered[message.text] = message.filtered_reason
+        slot = next(
+            (i for i, p in enumerate(self.state.prompts, 1) if p.text == message.text), None
+        )
+        # The service ignores a filtered prompt: resend the others without it, and pause with a
+        # notice if it was the only one (Google's apps never resend a filtered prompt).
+        events: list[Event] = [PromptFiltered(slot, message.text, message.filtered_reason)]
+        self._told_prompts = None
+        return events + self._sync(self.state, Update())
+
+
+_COMMAND = {Playback.PLAYING: "PLAY", Playback.PAUSED: "PAUSE", Playback.STOPPED: "STOP"}
+
+
+def describe_close(code: int | None, reason: str) -> tuple[str, bool]:
+    """Explain a WebSocket close by the service and say whether reconnecting can help.
+
+    Args:
+        code: The close code (None or 1006 when the connection dropped without a close frame).
+        reason: The close reason; the caller must have redacted secrets from it.
+
+    Returns:
+        A message for the user and True when a retry makes sense.
+    """
+    lowered = reason.lower()
+    if code == 1007:
+        return "the service rejected the API key (close 1007); check GEMINI_API_KEY", False
+    if code == 1008:
+        return f"the service refused the session (close 1008: {reason or 'no reason'})", False
+    if code == 1011 and ("quota" in lowered or "exhausted" in lowered):
+        return "the API quota is exhausted (close 1011); retrying later", True
+    if code == 1011:
+        return "the service ended the session (close 1011, e.g. the 600 s cap)", True
+    if code == 1013:
+        return "the service is busy (close 1013, try again later); retrying", True
+    if code == 1000:
+        return "the service closed the session normally (close 1000)", True
+    return f"the connection dropped (close {code or 1006}); retrying", True
+
+
+def backoff(initial: float = 0.5, factor: float = 2.0, cap: float = 30.0) -> Iterator[float]:
+    """Yield reconnect delays in seconds: initial, doubled each time, never above ``cap``."""
+    delay = initial
+    while True:
+        yield delay
+        delay = min(cap, delay * factor)

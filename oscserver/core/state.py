@@ -1,0 +1,192 @@
+"""The musical state: prompts, generation config and playback, as immutable values.
+
+:meth:`MusicalState.apply` takes one OSC message as plain values and returns the new state and
+an :class:`Update` saying what changed. A refused message raises an
+:class:`~oscserver.core.errors.OscInputError` and, since the state is immutable, changes nothing.
+
+>>> state = MusicalState.initial()
+>>> state, update = state.apply("/lyria/bpm", [124.0])
+>>> state.config.bpm, sorted(update.config)
+(124, ['bpm'])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from oscserver.core.addresses import PROMPT_SLOTS, Effect, coerce_args, lookup
+
+__all__ = ["Config", "MusicalState", "Playback", "Prompt", "Update"]
+
+
+class Playback(enum.Enum):
+    """What the user asked playback to be."""
+
+    STOPPED = "stopped"
+    PLAYING = "playing"
+    PAUSED = "paused"
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One prompt slot."""
+
+    text: str = ""
+    weight: float = 1.0
+
+    @property
+    def active(self) -> bool:
+        """True when the prompt is sent to the service: it has text and a non-zero weight."""
+        return bool(self.text) and self.weight != 0.0
+
+
+@dataclass(frozen=True)
+class Config:
+    """The musicGenerationConfig, field for field (snake_case names); None: the model decides.
+
+    The defaults equal the address table's (a test checks it).
+    """
+
+    temperature: float = 1.1
+    top_k: int = 40
+    seed: int | None = None
+    guidance: float = 4.0
+    bpm: int | None = None
+    density: float | None = None
+    brightness: float | None = None
+    scale: str = "SCALE_UNSPECIFIED"
+    mute_bass: bool = False
+    mute_drums: bool = False
+    only_bass_and_drums: bool = False
+    music_generation_mode: str = "QUALITY"
+
+
+#: Config fields that only take effect after RESET_CONTEXT (protocol reference).
+RESET_FIELDS = frozenset({"bpm", "scale"})
+
+
+@dataclass(frozen=True)
+class Update:
+    """What one or more messages changed.
+
+    Attributes:
+        config: Names of config fields whose value changed.
+        prompts: Slots (1-based) whose text or weight changed.
+        commands: Playback commands requested, in order (``PLAY``, ``PAUSE``, ``STOP``,
+            ``RESET_CONTEXT``).
+        values: ``(address, value)`` for every address whose value changed, in order, for
+            replies and subscribers.
+    """
+
+    config: frozenset[str] = frozenset()
+    prompts: frozenset[int] = frozenset()
+    commands: tuple[str, ...] = ()
+    values: tuple[tuple[str, object], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.config or self.prompts or self.commands)
+
+    def merge(self, later: Update) -> Update:
+        """Combine with an update that happened after this one (e.g. within one bundle)."""
+        return Update(
+            config=self.config | later.config,
+            prompts=self.prompts | later.prompts,
+            commands=self.commands + later.commands,
+            values=self.values + later.values,
+        )
+
+
+_PLAYBACK_AFTER = {
+    "PLAY": Playback.PLAYING,
+    "PAUSE": Playback.PAUSED,
+    "STOP": Playback.STOPPED,
+}
+
+
+@dataclass(frozen=True)
+class MusicalState:
+    """Everything the user has set. Immutable: every change makes a new state."""
+
+    prompts: tuple[Prompt, ...]
+    config: Config
+    playback: Playback = Playback.STOPPED
+
+    @classmethod
+    def initial(cls, prompts: Sequence[tuple[str, float]] = ()) -> MusicalState:
+        """The state before any message arrives.
+
+        Args:
+            prompts: Optional ``(text, weight)`` for slots 1, 2, ... (at most PROMPT_SLOTS).
+        """
+        slots = [Prompt(text, weight) for text, weight in prompts][:PROMPT_SLOTS]
+        slots += [Prompt()] * (PROMPT_SLOTS - len(slots))
+        return cls(prompts=tuple(slots), config=Config())
+
+    @property
+    def active_prompts(self) -> tuple[Prompt, ...]:
+        """The prompts to send: text set and weight not 0, in slot order."""
+        return tuple(p for p in self.prompts if p.active)
+
+    def prompt(self, slot: int) -> Prompt:
+        """Return the prompt in a 1-based slot."""
+        return self.prompts[slot - 1]
+
+    def apply(self, path: str, args: Sequence[object]) -> tuple[MusicalState, Update]:
+        """Validate one OSC message and apply it.
+
+        Args:
+            path: The concrete OSC address.
+            args: The decoded arguments.
+
+        Returns:
+            The new state and what changed. A message that sets a value to what it already is
+            returns an empty update.
+
+        Raises:
+            OscInputError: The address is unknown or the arguments are refused; ``self`` is
+                unchanged (it is immutable) and the caller keeps using it.
+        """
+        entry, slot = lookup(path)
+        values = coerce_args(entry, path, args)
+        if entry.effect is Effect.PLAYBACK:
+            if values[0] is False:  # a button release: nothing to do
+                return self, Update()
+            command = entry.target
+            playback = _PLAYBACK_AFTER.get(command, self.playback)
+            return dataclasses.replace(self, playback=playback), Update(commands=(command,))
+        if entry.effect is Effect.CONFIG:
+            old = getattr(self.config, entry.target)
+            if old == values[0] and type(old) is type(values[0]):
+                return self, Update()
+            changes: dict[str, Any] = {entry.target: values[0]}  # the table typed the value
+            config = dataclasses.replace(self.config, **changes)
+            update = Update(config=frozenset({entry.target}), values=((path, values[0]),))
+            return dataclasses.replace(self, config=config), update
+        assert slot is not None  # prompt entries are all per slot
+        current = self.prompt(slot)
+        if entry.effect is Effect.PROMPT_TEXT:
+            new = dataclasses.replace(current, text=str(values[0]))
+        elif entry.effect is Effect.PROMPT_WEIGHT:
+            new = dataclasses.replace(current, weight=_as_float(values[0]))
+        else:
+            new = Prompt(text=str(values[0]), weight=_as_float(values[1]))
+        if new == current:
+            return self, Update()
+        prompts = tuple(new if i == slot - 1 else p for i, p in enumerate(self.prompts))
+        base = f"/lyria/prompt/{slot}"
+        changed: list[tuple[str, object]] = []
+        if new.text != current.text:
+            changed.append((base + "/text", new.text))
+        if new.weight != current.weight:
+            changed.append((base + "/weight", new.weight))
+        update = Update(prompts=frozenset({slot}), values=tuple(changed))
+        return dataclasses.replace(self, prompts=prompts), update
+
+
+def _as_float(value: object) -> float:
+    assert isinstance(value, int | float)
+    return float(value)
