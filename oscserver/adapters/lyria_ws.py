@@ -1,0 +1,160 @@
+"""The WebSocket client: carries a :class:`~oscserver.core.session.Session` to a Lyria endpoint.
+
+The same code talks to Google and to the embedded engine; only the URL and the key differ. It
+owns no protocol logic: it opens the connection, sends what the session queues, feeds it each
+decoded frame, and reconnects with backoff when the connection drops (the session replays the
+state after the next setupComplete).
+
+Secrets: the API key travels in the ``x-goog-api-key`` header, never in the URL, and every close
+reason or exception text passes through :func:`~oscserver.core.secrets.redact` before anyone
+sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import websockets
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from oscserver.core.errors import ProtocolError
+from oscserver.core.lyria import decode_server
+from oscserver.core.secrets import redact
+from oscserver.core.session import Event, Notice, Phase, Session, backoff, describe_close
+
+__all__ = ["GOOGLE_URL", "MUSIC_PATH", "LyriaLink", "engine_url"]
+
+log = logging.getLogger(__name__)
+
+#: The service path (protocol reference, "Connection").
+MUSIC_PATH = "/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateMusic"
+GOOGLE_URL = "wss://generativelanguage.googleapis.com" + MUSIC_PATH
+
+#: Audio chunks are ~512 KB of base64 for 2 s; allow far more than the 1 MiB default.
+MAX_FRAME = 16 * 1024 * 1024
+#: The SDK waits forever for setupComplete; we do not (protocol reference, "Handshake").
+SETUP_TIMEOUT = 10.0
+
+
+def engine_url(host: str, port: int) -> str:
+    """The URL of an embedded engine listening on ``host:port``."""
+    return f"ws://{host}:{port}{MUSIC_PATH}"
+
+
+class LyriaLink:
+    """Keeps one session connected.
+
+    Args:
+        session: The sans-I/O session; the link only calls its I/O entry points.
+        url: The endpoint (``wss://`` for Google, ``ws://`` for the embedded engine).
+        api_key: Sent as ``x-goog-api-key`` when set; redacted from everything reported.
+        on_events: Receives the session's events (audio, playback changes, notices).
+
+    Call :meth:`kick` after every :meth:`Session.state_changed` so queued frames go out, and run
+    :meth:`run` as a task; cancel it to disconnect.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        url: str,
+        api_key: str | None,
+        on_events: Callable[[list[Event]], None],
+    ) -> None:
+        self.session = session
+        self.url = url
+        self._key = api_key
+        self._on_events = on_events
+        self._wake = asyncio.Event()
+        self.status = "connecting"
+        self.connections = 0
+        self._closing: asyncio.Future[None] | None = None
+
+    def kick(self) -> None:
+        """Wake the sender: the session may have frames queued."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Connect, serve, and reconnect until cancelled or told to stop by a close code."""
+        delays = backoff()
+        while True:
+            code, reason = await self._serve_once()
+            if self.session.phase is Phase.READY:
+                delays = backoff()  # a session that worked starts the backoff afresh
+            self._report(self.session.connection_lost())
+            message, retry = describe_close(code, reason)
+            if not retry:
+                self.status = "stopped: " + message
+                self._report([Notice(message, error=True)])
+                return
+            delay = next(delays)
+            self.status = f"reconnecting in {delay:.1f} s: {message}"
+            self._report([Notice(f"{message} (reconnecting in {delay:.1f} s)", error=True)])
+            await asyncio.sleep(delay)
+
+    async def _serve_once(self) -> tuple[int | None, str]:
+        """One connection from open to close; returns the close code and redacted reason."""
+        headers = {"x-goog-api-key": self._key} if self._key else {}
+        self.status = "connecting"
+        try:
+            async with websockets.connect(
+                self.url,
+                additional_headers=headers,
+                max_size=MAX_FRAME,
+                open_timeout=SETUP_TIMEOUT,
+                ping_interval=20,
+                ping_timeout=20,
+            ) as ws:
+                self.connections += 1
+                self.session.connection_made()
+                self.status = "handshake"
+                sender = asyncio.create_task(self._send_loop(ws))
+                try:
+                    await self._receive_loop(ws)
+                finally:
+                    sender.cancel()
+                return ws.close_code or 1006, self._redact(ws.close_reason or "")
+        except ConnectionClosed as exc:
+            rcvd = exc.rcvd
+            return (rcvd.code, self._redact(rcvd.reason)) if rcvd else (1006, "")
+        except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
+            return 1006, self._redact(str(exc))
+
+    async def _receive_loop(self, ws: websockets.ClientConnection) -> None:
+        handshake = asyncio.get_running_loop().call_later(SETUP_TIMEOUT, self._setup_late, ws)
+        try:
+            async for frame in ws:
+                try:
+                    message = decode_server(frame)
+                except ProtocolError as exc:
+                    self._report([Notice(f"bad frame from the service: {exc}", error=True)])
+                    continue
+                was_ready = self.session.phase is Phase.READY
+                events = self.session.message_received(message)
+                if not was_ready and self.session.phase is Phase.READY:
+                    handshake.cancel()
+                    self.status = "connected"
+                self.kick()
+                self._report(events)
+        finally:
+            handshake.cancel()
+
+    def _setup_late(self, ws: websockets.ClientConnection) -> None:
+        self._report([Notice("no setupComplete from the service in time", error=True)])
+        self._closing = asyncio.ensure_future(ws.close(1002, "no setupComplete"))
+
+    async def _send_loop(self, ws: websockets.ClientConnection) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            for message in self.session.messages_to_send():
+                await ws.send(message.to_json())
+
+    def _report(self, events: list[Event]) -> None:
+        if events:
+            self._on_events(events)
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self._key)

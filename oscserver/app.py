@@ -1,0 +1,212 @@
+"""The running server: wires the core to its adapters and owns their lifetimes.
+
+::
+
+    OSC datagrams -> OscUdpEndpoint -> MusicalState.apply -> Session.state_changed -> LyriaLink
+    LyriaLink -> Session.message_received -> events -> audio sink / OSC replies / log
+
+Everything runs on one asyncio loop; only the audio callback runs elsewhere (JACK's thread),
+and it only reads the sink's preallocated ring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+
+from oscserver.adapters.audio.base import AudioSink, pcm16_to_float
+from oscserver.adapters.lyria_ws import GOOGLE_URL, LyriaLink, engine_url
+from oscserver.adapters.osc_udp import ERROR_ADDRESS, Addr, OscUdpEndpoint
+from oscserver.core.errors import OscInputError
+from oscserver.core.osc_codec import Incoming
+from oscserver.core.secrets import redact
+from oscserver.core.session import (
+    AudioReceived,
+    Event,
+    Notice,
+    PlaybackChanged,
+    PromptFiltered,
+    Session,
+)
+from oscserver.core.state import MusicalState, Playback, Update
+from oscserver.engine.server import EngineServer
+
+__all__ = ["App", "Options", "api_key_from_env"]
+
+log = logging.getLogger("oscserver")
+
+#: Where a refused prompt is reported: ``/lyria/filtered <slot> <text> <reason>``.
+FILTERED_ADDRESS = "/lyria/filtered"
+#: How many recent senders hear errors that no single message caused (e.g. a dropped connection).
+RECENT_SENDERS = 8
+
+
+def api_key_from_env() -> str | None:
+    """The Gemini API key from ``GEMINI_API_KEY`` or ``GOOGLE_API_KEY``, or None."""
+    return os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY") or None
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the command line chose.
+
+    Attributes:
+        osc_host: Address to receive OSC on (127.0.0.1 unless told otherwise).
+        osc_port: UDP port to receive OSC on.
+        engine: ``auto`` (Google when a key is set, else embedded), ``google`` or ``embedded``.
+        prompt: The text of prompt slot 1 at start ("" for none).
+        engine_host: Where the embedded engine listens.
+        engine_port: Its port (0: any free port).
+    """
+
+    osc_host: str = "127.0.0.1"
+    osc_port: int = 9000
+    engine: str = "auto"
+    prompt: str = "minimal techno"
+    engine_host: str = "127.0.0.1"
+    engine_port: int = 0
+
+
+class App:
+    """oscserver, started and stopped.
+
+    Args:
+        options: The configuration.
+        sink: The audio output, already open; the app closes it in :meth:`stop`.
+    """
+
+    def __init__(self, options: Options, sink: AudioSink) -> None:
+        self.options = options
+        self.sink = sink
+        self.state = MusicalState.initial([(options.prompt, 1.0)] if options.prompt else [])
+        self.session = Session(self.state)
+        self.udp = OscUdpEndpoint(self._on_osc)
+        self.osc_address: Addr = (options.osc_host, options.osc_port)
+        self.engine_label = ""
+        self.link: LyriaLink | None = None
+        self._engine: EngineServer | None = None
+        self._rate_warned = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._senders: collections.OrderedDict[Addr, None] = collections.OrderedDict()
+        self._key: str | None = None
+        self.refused = 0
+
+    async def start(self) -> None:
+        """Open the OSC socket, start the engine if needed, and connect the session.
+
+        Raises:
+            OSError: The OSC port cannot be bound (the message names it).
+            RuntimeError: ``--engine google`` without an API key.
+        """
+        self.osc_address = await self.udp.start(self.options.osc_host, self.options.osc_port)
+        key = api_key_from_env()
+        engine = self.options.engine
+        if engine == "auto":
+            engine = "google" if key else "embedded"
+        if engine == "google":
+            if not key:
+                raise RuntimeError("--engine google needs GEMINI_API_KEY or GOOGLE_API_KEY")
+            url, self.engine_label = GOOGLE_URL, "Google Lyria RealTime"
+        else:
+            server = EngineServer()
+            host, port = await server.start(self.options.engine_host, self.options.engine_port)
+            self._engine = server
+            url, key = engine_url(host, port), None
+            self.engine_label = f"embedded engine at ws://{host}:{port}"
+        self._key = key
+        self.link = LyriaLink(self.session, url, key, self._on_events)
+        self._tasks.append(asyncio.create_task(self.link.run(), name="lyria-link"))
+
+    async def stop(self) -> None:
+        """Disconnect, close the socket, stop the engine and release the audio output."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.udp.close()
+        if self._engine is not None:
+            await self._engine.close()
+        self.sink.close()
+
+    # --- OSC in ------------------------------------------------------------------------------
+
+    def _on_osc(self, messages: list[Incoming], sender: Addr) -> None:
+        """Apply one datagram's messages together (a bundle is one update to the service)."""
+        self._remember(sender)
+        state, update = self.state, Update()
+        for message in messages:
+            try:
+                state, changed = state.apply(message.address, message.args)
+            except OscInputError as exc:
+                self.refused += 1
+                log.warning("from %s:%d: %s", sender[0], sender[1], exc)
+                self.udp.send(sender, ERROR_ADDRESS, [str(exc)])
+                continue
+            update = update.merge(changed)
+        if not update:
+            return
+        self.state = state
+        self._on_events(self.session.state_changed(state, update), reply_to=sender)
+        if self.link is not None:
+            self.link.kick()
+
+    def _remember(self, sender: Addr) -> None:
+        self._senders[sender] = None
+        self._senders.move_to_end(sender)
+        while len(self._senders) > RECENT_SENDERS:
+            self._senders.popitem(last=False)
+
+    # --- session events ----------------------------------------------------------------------
+
+    def _on_events(self, events: list[Event], reply_to: Addr | None = None) -> None:
+        for event in events:
+            if isinstance(event, AudioReceived):
+                self._play(event)
+            elif isinstance(event, PlaybackChanged):
+                self.sink.set_playing(event.playback is Playback.PLAYING)
+            elif isinstance(event, PromptFiltered):
+                slot = event.slot or 0
+                log.warning("prompt %r was filtered: %s", event.text, event.reason)
+                for addr in self._targets(reply_to):
+                    self.udp.send(addr, FILTERED_ADDRESS, [slot, event.text, event.reason])
+            elif isinstance(event, Notice):
+                text = redact(event.text, self._key)
+                if not event.error:
+                    log.info("%s", text)
+                    continue
+                log.warning("%s", text)
+                for addr in self._targets(reply_to):
+                    self.udp.send(addr, ERROR_ADDRESS, [text])
+
+    def _targets(self, reply_to: Addr | None) -> list[Addr]:
+        return [reply_to] if reply_to is not None else list(self._senders)
+
+    def _play(self, event: AudioReceived) -> None:
+        chunk = event.chunk
+        rate, channels = chunk.format  # validated when the frame was decoded
+        # Resampling lands with issue #4; until then, say why the pitch is off (once).
+        if rate != self.sink.sample_rate and not self._rate_warned:
+            log.warning("stream is %d Hz, output %d Hz", rate, self.sink.sample_rate)
+            self._rate_warned = True
+        self.sink.write(pcm16_to_float(chunk.data, channels))
+
+    # --- status ------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, object]:
+        """A snapshot for the status line and logs."""
+        stats = self.sink.stats()
+        return {
+            "link": self.link.status if self.link else "starting",
+            "playback": self.state.playback.value,
+            "buffer_s": stats.buffered_seconds,
+            "underruns": stats.underruns,
+            "xruns": stats.xruns,
+            "peak": stats.peak,
+            "osc_messages": self.udp.stats.messages,
+            "osc_refused": self.refused + self.udp.stats.malformed,
+        }

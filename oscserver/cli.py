@@ -1,0 +1,254 @@
+"""The ``oscserver`` command.
+
+::
+
+    oscserver [run options]          the server (what ``make run`` starts)
+    oscserver engine [--port P]      the embedded Lyria-compatible engine on its own
+    oscserver addresses              print the OSC address reference (docs/osc.md)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import math
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+from oscserver import __version__
+from oscserver.app import App, Options
+
+__all__ = ["main"]
+
+log = logging.getLogger("oscserver")
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="oscserver",
+        description="Play Lyria RealTime over OSC; audio out on JACK. "
+        "Other commands: 'oscserver engine' (the embedded engine alone), "
+        "'oscserver addresses' (the OSC reference).",
+    )
+    p.add_argument("--version", action="version", version=f"oscserver {__version__}")
+    p.add_argument("--osc-host", default="127.0.0.1", help="address to receive OSC on")
+    p.add_argument("--osc-port", type=int, default=9000, help="UDP port for OSC (default 9000)")
+    p.add_argument(
+        "--engine",
+        choices=("auto", "google", "embedded"),
+        default="auto",
+        help="auto: Google when GEMINI_API_KEY or GOOGLE_API_KEY is set, else the embedded engine",
+    )
+    p.add_argument(
+        "--prompt", default="minimal techno", help="text of prompt slot 1 at start ('' for none)"
+    )
+    p.add_argument("--jack-name", default="oscserver", help="JACK client name (port prefix)")
+    p.add_argument(
+        "--jack-server", default=None, help="JACK server name (default: $JACK_DEFAULT_SERVER)"
+    )
+    p.add_argument(
+        "--no-start-jack",
+        action="store_true",
+        help="fail instead of starting a private 'jackd -d dummy' when no JACK server runs",
+    )
+    p.add_argument(
+        "--preroll",
+        type=float,
+        default=1.0,
+        help="seconds of audio buffered before playing (default 1.0)",
+    )
+    p.add_argument(
+        "--connect",
+        nargs=2,
+        metavar=("LEFT", "RIGHT"),
+        help="JACK ports to connect out_left/out_right to, e.g. system:playback_1 ...",
+    )
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    return p
+
+
+def _engine_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="oscserver engine",
+        description="Serve the embedded Lyria RealTime-compatible engine over WebSocket.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8765, help="TCP port (0: any free port)")
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["addresses"]:
+        from oscserver.core.reference import markdown
+
+        sys.stdout.write(markdown())
+        return 0
+    if args[:1] == ["engine"]:
+        ns = _engine_parser().parse_args(args[1:])
+        _setup_logging(ns.log_level, None)
+        return asyncio.run(_engine_main(ns.host, ns.port))
+    ns = _run_parser().parse_args(args[1:] if args[:1] == ["run"] else args)
+    status = StatusLine(sys.stderr)
+    _setup_logging(ns.log_level, status)
+    try:
+        return asyncio.run(_serve(ns, status))
+    except KeyboardInterrupt:  # a second Ctrl-C during shutdown
+        return 130
+
+
+# --- logging and the status line ------------------------------------------------------------------
+
+
+class StatusLine:
+    """One live line on a terminal (rewritten in place); a log line every 30 s otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._shown = False
+        self._last_log = 0.0
+
+    def show(self, text: str) -> None:
+        """Display the current status."""
+        if self.tty:
+            self.stream.write("\r\033[K" + text)
+            self.stream.flush()
+            self._shown = True
+        elif time.monotonic() - self._last_log >= 30.0:
+            self._last_log = time.monotonic()
+            log.info("status: %s", text)
+
+    def clear(self) -> None:
+        """Remove the line so a log message can be printed."""
+        if self._shown:
+            self.stream.write("\r\033[K")
+            self._shown = False
+
+
+class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+    def __init__(self, status: StatusLine | None) -> None:
+        super().__init__(sys.stderr)
+        self.status = status
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.status is not None:
+            self.status.clear()
+        super().emit(record)
+
+
+def _setup_logging(level: str, status: StatusLine | None) -> None:
+    handler = _Handler(status)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+
+
+def format_status(s: dict[str, object]) -> str:
+    """The status line, e.g. ``connected | playing | buffer 2.1 s | underruns 0 | ...``."""
+    peak = float(s["peak"])  # type: ignore[arg-type]
+    level = "-inf" if peak <= 1e-6 else f"{20 * math.log10(peak):.1f}"
+    return (
+        f"{s['link']} | {s['playback']} | buffer {s['buffer_s']:.1f} s | "
+        f"underruns {s['underruns']} | xruns {s['xruns']} | peak {level} dBFS | "
+        f"osc {s['osc_messages']} msgs, {s['osc_refused']} refused"
+    )
+
+
+# --- the server -----------------------------------------------------------------------------------
+
+
+async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
+    from oscserver.adapters.audio.jack_sink import JackSink, jack_server_running
+    from oscserver.adapters.jackd import PrivateJackd
+
+    jackd: PrivateJackd | None = None
+    if not jack_server_running(ns.jack_server):
+        if ns.no_start_jack:
+            log.error("no JACK server is running (start one, or leave out --no-start-jack)")
+            return 1
+        log.info("no JACK server running: starting a private one (jackd -d dummy, 48 kHz)")
+        jackd = PrivateJackd(server_name=ns.jack_server)
+        try:
+            jackd.start()
+        except RuntimeError as exc:
+            log.error("%s", exc)
+            return 1
+    try:
+        sink = JackSink(ns.jack_name, ns.jack_server, preroll_seconds=ns.preroll)
+    except Exception as exc:
+        log.error("cannot open JACK: %s", exc)
+        if jackd:
+            jackd.stop()
+        return 1
+    options = Options(
+        osc_host=ns.osc_host, osc_port=ns.osc_port, engine=ns.engine, prompt=ns.prompt
+    )
+    app = App(options, sink)
+    try:
+        await app.start()
+    except (OSError, RuntimeError) as exc:
+        log.error("%s", exc)
+        await app.stop()
+        if jackd:
+            jackd.stop()
+        return 1
+    if ns.connect:
+        try:
+            sink.connect(list(ns.connect))
+        except Exception as exc:
+            log.warning("cannot connect the JACK ports to %s: %s", " ".join(ns.connect), exc)
+    host, port = app.osc_address
+    log.info(
+        "listening for OSC on udp://%s:%d (try: oscsend %s %d /lyria/play)", host, port, host, port
+    )
+    log.info("audio out: %s", sink.description)
+    log.info("music from: %s", app.engine_label)
+    log.info("press Ctrl-C to stop")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    jack_gone_reported = False
+    try:
+        while not stop.is_set():
+            if sink.server_gone and not jack_gone_reported:
+                jack_gone_reported = True
+                log.error("the JACK server went away: audio output stopped (OSC still works)")
+            status.show(format_status(app.status()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+    finally:
+        status.clear()
+        log.info("stopping")
+        await app.stop()
+        if jackd:
+            jackd.stop()
+    return 0
+
+
+async def _engine_main(host: str, port: int) -> int:
+    from oscserver.adapters.lyria_ws import engine_url
+    from oscserver.engine.server import EngineServer
+
+    server = EngineServer()
+    try:
+        host, port = await server.start(host, port)
+    except OSError as exc:
+        log.error("cannot listen on %s:%d: %s", host, port, exc.strerror)
+        return 1
+    log.info("embedded Lyria engine at %s (Ctrl-C to stop)", engine_url(host, port))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.close()
+    return 0

@@ -1,0 +1,65 @@
+"""The OSC address reference (docs/osc.md), generated from the address table.
+
+``oscserver addresses`` prints it; a test fails when docs/osc.md is not the current output, so
+the reference can never drift from what the server accepts.
+"""
+
+from __future__ import annotations
+
+from oscserver.core.addresses import PROMPT_SLOTS, TABLE, Address, Kind
+
+__all__ = ["markdown"]
+
+_HEADER = f"""\
+# OSC address reference
+
+Generated from the address table (`oscserver/core/addresses.py`) by `oscserver addresses`;
+do not edit by hand.
+
+oscserver listens for OSC 1.0 over UDP on 127.0.0.1:9000 by default (`--osc-host`,
+`--osc-port`). `N` in a prompt address is a slot number, 1 to {PROMPT_SLOTS}.
+
+How arguments are read:
+- numbers: int or float alike (TouchDesigner sends floats, Max often ints); a float for an int
+  parameter is rounded;
+- booleans: `T`/`F`, a number (0 is false), or the words true/false, on/off, yes/no;
+- choices: the name (any case) or its 0-based index in the list, as a menu sends it;
+- prompt text: one string, or several words (Max and Pd send `deep house` as two symbols);
+- `N` (nil) where the table says "or N": hands the parameter back to the model.
+
+A refused message changes nothing. The reason is logged and sent back to the sender as
+`/lyria/error <message>`, e.g. `/lyria/bpm: 300 is out of range 60..200`.
+"""
+
+
+def _args(entry: Address) -> str:
+    if all(a.optional for a in entry.args):
+        return "none, or one bool"
+    parts = []
+    for arg in entry.args:
+        kind = "words" if arg.rest else arg.describe()
+        parts.append(f"`{arg.name}`: {kind}")
+    return "; ".join(parts)
+
+
+def _default(entry: Address) -> str:
+    if entry.args and entry.args[0].optional:
+        return ""
+    if entry.default is None:
+        return "model decides" if entry.args[0].nullable else ""
+    if entry.args[0].kind is Kind.STRING and entry.default == "":
+        return "empty"
+    value = entry.default
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"`{value}`"
+
+
+def markdown() -> str:
+    """Return the reference as Markdown."""
+    lines = [_HEADER, "| address | arguments | default | what it does |", "|---|---|---|---|"]
+    for entry in TABLE:
+        path = entry.path.replace("{slot}", "N")
+        cells = (f"`{path}`", _args(entry), _default(entry), entry.description)
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"

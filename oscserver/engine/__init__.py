@@ -1,0 +1,1 @@
+"""The embedded Lyria-compatible engine: a WebSocket server and the music it renders."""
