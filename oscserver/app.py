@@ -35,7 +35,7 @@ from oscserver.core.session import (
 from oscserver.core.state import MusicalState, Playback, Update
 from oscserver.engine.server import EngineServer
 
-__all__ = ["App", "Options", "api_key_from_env"]
+__all__ = ["App", "Options", "api_key_from_env", "resolve_engine"]
 
 log = logging.getLogger("oscserver")
 
@@ -48,6 +48,28 @@ RECENT_SENDERS = 8
 def api_key_from_env() -> str | None:
     """The Gemini API key from ``GEMINI_API_KEY`` or ``GOOGLE_API_KEY``, or None."""
     return os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY") or None
+
+
+def resolve_engine(choice: str) -> tuple[str, str | None]:
+    """Decide which engine to use and with which key.
+
+    Args:
+        choice: ``auto``, ``google`` or ``embedded``.
+
+    Returns:
+        ``("google", key)`` or ``("embedded", None)``.
+
+    Raises:
+        RuntimeError: ``google`` was chosen and no key is set.
+    """
+    key = api_key_from_env()
+    if choice == "auto":
+        choice = "google" if key else "embedded"
+    if choice == "google":
+        if not key:
+            raise RuntimeError("--engine google needs GEMINI_API_KEY or GOOGLE_API_KEY")
+        return "google", key
+    return "embedded", None
 
 
 @dataclass(frozen=True)
@@ -103,19 +125,14 @@ class App:
             RuntimeError: ``--engine google`` without an API key.
         """
         self.osc_address = await self.udp.start(self.options.osc_host, self.options.osc_port)
-        key = api_key_from_env()
-        engine = self.options.engine
-        if engine == "auto":
-            engine = "google" if key else "embedded"
+        engine, key = resolve_engine(self.options.engine)
         if engine == "google":
-            if not key:
-                raise RuntimeError("--engine google needs GEMINI_API_KEY or GOOGLE_API_KEY")
             url, self.engine_label = GOOGLE_URL, "Google Lyria RealTime"
         else:
             server = EngineServer()
             host, port = await server.start(self.options.engine_host, self.options.engine_port)
             self._engine = server
-            url, key = engine_url(host, port), None
+            url = engine_url(host, port)
             self.engine_label = f"embedded engine at ws://{host}:{port}"
         self._key = key
         self.link = LyriaLink(self.session, url, key, self._on_events)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from oscserver import __version__
-from oscserver.app import App, Options
+from oscserver.app import App, Options, resolve_engine
 
 __all__ = ["main"]
 
@@ -169,6 +169,11 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
     from oscserver.adapters.audio.jack_sink import JackSink, jack_server_running
     from oscserver.adapters.jackd import PrivateJackd
 
+    try:
+        resolve_engine(ns.engine)
+    except RuntimeError as exc:
+        log.error("%s", exc)
+        return 2
     jackd: PrivateJackd | None = None
     if not jack_server_running(ns.jack_server):
         if ns.no_start_jack:

@@ -57,15 +57,43 @@ def decode_packet(data: bytes) -> list[Incoming]:
         raise MalformedPacket("empty datagram")
     try:
         if osc_bundle.OscBundle.dgram_is_bundle(data):
+            _check_bundle(data)
             return _flatten(osc_bundle.OscBundle(data))
         if osc_message.OscMessage.dgram_is_message(data):
             return [_incoming(osc_message.OscMessage(data), None)]
+    except MalformedPacket:
+        raise
     except Exception as exc:  # python-osc raises ParseError, but also IndexError & co.
         raise MalformedPacket(f"malformed OSC datagram of {len(data)} bytes: {_why(exc)}") from None
     raise MalformedPacket(
         f"datagram of {len(data)} bytes is not OSC (a message starts with '/', a bundle with "
         "'#bundle')"
     )
+
+
+def _check_bundle(data: bytes) -> None:
+    """Check a bundle's element framing, which python-osc skips over with only a log line.
+
+    OSC 1.0 spec, "OSC Bundles": after ``#bundle`` and the 8-byte timetag come elements, each an
+    int32 size (a multiple of 4) and that many bytes of a message or a bundle.
+    """
+    index, number = 16, 0
+    while index < len(data):
+        number += 1
+        if index + 4 > len(data):
+            raise MalformedPacket(f"bundle element {number} has a truncated size")
+        size = int.from_bytes(data[index : index + 4], "big", signed=True)
+        index += 4
+        if size <= 0 or size % 4:
+            raise MalformedPacket(f"bundle element {number} size {size} is not a multiple of 4")
+        if index + size > len(data):
+            raise MalformedPacket(f"bundle element {number} runs past the end of the datagram")
+        element = data[index : index + size]
+        if osc_bundle.OscBundle.dgram_is_bundle(element):
+            _check_bundle(element)
+        elif not element.startswith(b"/"):
+            raise MalformedPacket(f"bundle element {number} is neither a message nor a bundle")
+        index += size
 
 
 def _why(exc: Exception) -> str:

@@ -136,7 +136,7 @@ class Synth:
         length = int(beat * 0.45)
         for n, at in _onsets(start, out.shape[1], beat / 2, 0.0, length):
             degree = _PROGRESSION[int(n * beat / 2 // (beat * 4)) % len(_PROGRESSION)]
-            midi = 36 + (root + _MAJOR[degree]) % 12
+            midi = 40 + (root + _MAJOR[degree] - 4) % 12  # E2..D#3: above the kick
             note = _tone(midi, length, harmonics=3, decay=6.0)
             _add(out, note, at, start, (0.45, 0.45))
 

@@ -62,6 +62,8 @@ class Playout:
         self.overflow_frames = 0  # written by the control side only
         self._buffering = True
         self._waited = 0
+        self._opened = 0  # times the gate was opened (control side)
+        self._seen_opened = 0  # the callback's copy: a difference means "pre-roll again"
 
     # --- control side (event loop) -----------------------------------------------------------
 
@@ -74,17 +76,21 @@ class Playout:
         """Open (play) or close (silence, and drop what is queued) the output."""
         if not open_:
             self.ring.discard()
+        elif not self.gate:
+            self._opened += 1  # even if the callback never saw it closed, pre-roll again
         self.gate = open_
 
     # --- real-time side ----------------------------------------------------------------------
 
     def process(self, left: Samples, right: Samples, frames: int) -> None:
         """Fill one period of output. Call only from the audio callback."""
-        if not self.gate:
-            self._silence(left, right, 0)
+        if not self.gate or self._seen_opened != self._opened:
+            self._seen_opened = self._opened
             self._buffering = True
             self._waited = 0
-            return
+            if not self.gate:
+                self._silence(left, right, 0)
+                return
         if self._buffering:
             if self.ring.available() == 0:
                 self._silence(left, right, 0)

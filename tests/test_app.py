@@ -1,0 +1,119 @@
+"""The server in-process on real parts: UDP socket, embedded engine over WebSocket, JACK sink.
+
+Every refused input must come back to the sender as /lyria/error with a clear message, leave
+the state as it was, and leave the server working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from conftest import timeout
+from oscbytes import bundle, f32, i32, message, parse_reply, string
+
+from oscserver.adapters.audio.jack_sink import JackSink
+from oscserver.app import App, Options
+
+pytestmark = pytest.mark.jack
+
+
+class OscClient(asyncio.DatagramProtocol):
+    """A UDP socket that sends datagrams and collects the replies."""
+
+    def __init__(self) -> None:
+        self.replies: asyncio.Queue[tuple[str, list[object]]] = asyncio.Queue()
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        self.replies.put_nowait(parse_reply(data))
+
+    async def reply(self) -> tuple[str, list[object]]:
+        return await asyncio.wait_for(self.replies.get(), timeout(5))
+
+
+@pytest.fixture
+async def app(jack_server, monkeypatch):
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    sink = JackSink("oscserver-app-test", jack_server, preroll_seconds=0.2)
+    app = App(Options(osc_port=0), sink)
+    await app.start()
+    yield app
+    await app.stop()
+
+
+@pytest.fixture
+async def client(app):
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_datagram_endpoint(
+        OscClient, remote_addr=app.osc_address
+    )
+    yield transport, protocol
+    transport.close()
+
+
+async def until(predicate, seconds: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout(seconds)
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize(
+    ("datagram", "error"),
+    [
+        (message("/lyria/bpm", "i", i32(300)), "/lyria/bpm: 300 is out of range 60..200"),
+        (
+            message("/lyria/bpm", "s", string("fast")),
+            "/lyria/bpm: bpm must be int 60..200 or N, got 'fast'",
+        ),
+        (message("/lyria/volume", "f", f32(1)), "/lyria/volume: unknown address"),
+        (message("/lyria/prompt/9/text", "s", string("x")), "N in 1..8"),
+        (message("/lyria/scale", "s", string("H_MAJOR")), "/lyria/scale: 'H_MAJOR' is not one of"),
+        (message("/lyria/density", ""), "/lyria/density: expected density"),
+        (b"garbage!", "datagram of 8 bytes is not OSC"),
+        (message("/lyria/bpm", "i"), "malformed OSC datagram"),
+    ],
+)
+async def test_refused_input_gets_a_clear_error_reply_and_changes_nothing(
+    app, client, datagram, error
+):
+    transport, protocol = client
+    before = app.state
+    transport.sendto(datagram)
+    address, args = await protocol.reply()
+    assert address == "/lyria/error"
+    assert error in str(args[0])
+    assert app.state == before
+    # ... and the server still works: a valid message right after takes effect.
+    transport.sendto(message("/lyria/density", "f", f32(0.25)))
+    await until(lambda: app.state.config.density == 0.25)
+
+
+async def test_bundle_applies_valid_messages_together_and_reports_the_refused_one(app, client):
+    transport, protocol = client
+    transport.sendto(
+        bundle(
+            1,
+            message("/lyria/prompt/2", "sf", string("deep house"), f32(0.7)),
+            message("/lyria/bpm", "i", i32(999)),
+            message("/lyria/bpm", "f", f32(124.0)),
+        )
+    )
+    address, args = await protocol.reply()
+    assert (address, args) == ("/lyria/error", ["/lyria/bpm: 999 is out of range 60..200"])
+    await until(lambda: app.state.config.bpm == 124)
+    assert app.state.prompt(2).text == "deep house"
+    assert app.state.prompt(2).weight == pytest.approx(0.7)
+
+
+async def test_play_reaches_jack_and_no_prompt_is_explained(app, client):
+    transport, protocol = client
+    transport.sendto(message("/lyria/play", ""))
+    await until(lambda: app.sink.stats().buffered_frames > 0 or app.sink.stats().peak > 0)
+    await until(lambda: app.sink.stats().peak > 0.05)
+    transport.sendto(message("/lyria/prompt/1/weight", "f", f32(0.0)))
+    address, args = await protocol.reply()
+    assert address == "/lyria/error"
+    assert "no active prompt" in str(args[0])
+    await until(lambda: not app.sink.stats().playing)

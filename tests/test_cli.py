@@ -1,0 +1,59 @@
+"""The command line: the reference stays current, and start-up mistakes are explained."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import timeout
+
+from oscserver.core.reference import markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "oscserver", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout(60),
+        env=env,
+    )
+
+
+def test_docs_osc_md_is_the_generated_reference():
+    assert (ROOT / "docs" / "osc.md").read_text() == markdown(), (
+        "docs/osc.md is stale: run .venv/bin/oscserver addresses > docs/osc.md"
+    )
+
+
+def test_addresses_command_prints_every_address():
+    result = run("addresses")
+    assert result.returncode == 0
+    assert result.stdout == markdown()
+    assert "| `/lyria/prompt/N/weight` | `weight`: float -2..2 |" in result.stdout
+
+
+def test_engine_google_without_a_key_is_refused_before_anything_starts():
+    env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
+    result = run("--engine", "google", env=env)
+    assert result.returncode == 2
+    assert "--engine google needs GEMINI_API_KEY or GOOGLE_API_KEY" in result.stderr
+
+
+@pytest.mark.jack
+def test_osc_port_in_use_is_explained(jack_server):
+    env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
+    env["JACK_DEFAULT_SERVER"] = jack_server
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        result = run("--osc-port", str(port), "--no-start-jack", "--jack-name", "cli-test", env=env)
+    assert result.returncode == 1
+    assert f"cannot listen for OSC on 127.0.0.1:{port}: Address already in use" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,130 @@
+"""End to end, as a user runs it: oscserver as a process, liblo's oscsend, a JACK recorder.
+
+A private ``jackd --no-realtime -d dummy`` (own server name), ``python -m oscserver`` against
+the embedded engine, OSC sent by liblo's ``oscsend`` (an independent OSC implementation), and a
+separate JACK client recording oscserver's output ports.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import jack
+import numpy as np
+import pytest
+from audio_analysis import rms_dbfs, tempo_bpm
+from conftest import free_udp_port, timeout
+from jack_recorder import Recorder
+
+pytestmark = pytest.mark.jack
+
+CLIENT = "oscserver-e2e"
+
+
+def oscsend(port: int, address: str, types: str = "", *args: object) -> None:
+    cmd = ["oscsend", "127.0.0.1", str(port), address]
+    if types:
+        cmd += [types, *map(str, args)]
+    subprocess.run(cmd, check=True, timeout=timeout(10))
+
+
+@pytest.fixture
+def server(jack_server, tmp_path):
+    assert shutil.which("oscsend"), "liblo-tools is not installed (make test installs it)"
+    port = free_udp_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
+    env["JACK_DEFAULT_SERVER"] = jack_server
+    log_path = tmp_path / "oscserver.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "oscserver",
+                "--osc-port",
+                str(port),
+                "--jack-name",
+                CLIENT,
+                "--no-start-jack",
+                "--preroll",
+                "0.5",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    deadline = time.monotonic() + timeout(30)
+    while b"press Ctrl-C to stop" not in log_path.read_bytes():
+        assert proc.poll() is None, log_path.read_text()
+        assert time.monotonic() < deadline, log_path.read_text()
+        time.sleep(0.05)
+    yield port, proc, log_path
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def record(recorder: Recorder, seconds: float) -> np.ndarray:
+    start = recorder.mark()
+    time.sleep(seconds)
+    return recorder.since(start)
+
+
+def wait_for_sound(recorder: Recorder, seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout(seconds)
+    while True:
+        start = recorder.mark()
+        time.sleep(0.2)
+        if np.abs(recorder.since(start)).max() > 0.05:
+            return
+        assert time.monotonic() < deadline, "no audio reached JACK after /lyria/play"
+
+
+def test_osc_to_jack_end_to_end(server, jack_server):
+    port, proc, log_path = server
+    recorder = Recorder(jack_server, (f"{CLIENT}:out_left", f"{CLIENT}:out_right"), 90)
+    try:
+        silent = record(recorder, 1.0)
+        assert rms_dbfs(silent) == -np.inf  # nothing plays before /lyria/play
+
+        oscsend(port, "/lyria/prompt/1/text", "s", "deep house")
+        oscsend(port, "/lyria/prompt/1/weight", "f", 0.7)
+        oscsend(port, "/lyria/bpm", "i", 100)
+        oscsend(port, "/lyria/play")
+        wait_for_sound(recorder)
+        playing = record(recorder, 6.0)
+        assert rms_dbfs(playing) > -30
+        assert tempo_bpm(playing, recorder.rate) == pytest.approx(100, abs=2)
+
+        # A bpm change while playing goes out with RESET_CONTEXT; once the audio already
+        # buffered (engine lead + pre-roll + a chunk) has played, the new tempo is heard.
+        oscsend(port, "/lyria/bpm", "f", 140.0)
+        time.sleep(5.0)
+        faster = record(recorder, 6.0)
+        assert rms_dbfs(faster) > -30
+        assert tempo_bpm(faster, recorder.rate) == pytest.approx(140, abs=2)
+
+        oscsend(port, "/lyria/pause")
+        time.sleep(0.3)
+        paused = record(recorder, 2.0)
+        assert rms_dbfs(paused) == -np.inf
+
+        oscsend(port, "/lyria/play")
+        wait_for_sound(recorder)
+    finally:
+        recorder.close()
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout(15)) == 0, log_path.read_text()
+    output = log_path.read_text()
+    assert "Traceback" not in output
+    assert "stopping" in output
+    probe = jack.Client("probe", no_start_server=True, servername=jack_server)
+    try:
+        assert probe.get_ports(f"{CLIENT}:") == []  # the ports went away with the process
+    finally:
+        probe.close()

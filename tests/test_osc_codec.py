@@ -1,0 +1,69 @@
+"""OSC decoding of datagrams built byte by byte here, independently of python-osc."""
+
+from __future__ import annotations
+
+import contextlib
+import struct
+
+import pytest
+from oscbytes import bundle, message, pad
+
+from oscserver.core.errors import MalformedPacket
+from oscserver.core.osc_codec import Incoming, decode_packet, encode_message
+
+
+def test_message_with_every_common_type():
+    data = message(
+        "/lyria/prompt/1",
+        "sifTFNdh",
+        pad(b"deep"),
+        struct.pack(">i", 7),
+        struct.pack(">f", 0.5),
+        struct.pack(">d", 0.25),
+        struct.pack(">q", 2**40),
+    )
+    assert decode_packet(data) == [
+        Incoming("/lyria/prompt/1", ("deep", 7, 0.5, True, False, None, 0.25, 2**40))
+    ]
+
+
+def test_nested_bundles_flatten_in_order_with_their_timetags():
+    inner = bundle(1, message("/lyria/bpm", "i", struct.pack(">i", 90)))  # 1 = immediately
+    future = (3_900_000_000 << 32) | (1 << 31)  # NTP seconds + 0.5 s
+    outer = bundle(future, message("/lyria/play", ""), inner)
+    got = decode_packet(outer)
+    assert [m.address for m in got] == ["/lyria/play", "/lyria/bpm"]
+    assert got[0].timetag == pytest.approx(3_900_000_000 - 2_208_988_800 + 0.5)
+    assert got[1].timetag is None
+    assert got[1].args == (90,)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty datagram"),
+        (b"hello world!", "is not OSC"),
+        (b"/lyria/bpm\x00\x00,i\x00\x00", "malformed OSC datagram of 16 bytes"),
+        (pad(b"#bundle") + b"\x00\x00", "malformed OSC datagram"),
+        (bundle(1, b"xabc"), "bundle element 1 is neither a message nor a bundle"),
+        (pad(b"#bundle") + b"\x00" * 8 + b"\x00\x00\x00\x10/a\x00\x00", "runs past the end"),
+        (pad(b"#bundle") + b"\x00" * 8 + b"\x00\x00\x00\x03/a\x00", "not a multiple of 4"),
+    ],
+)
+def test_malformed_datagrams_raise_one_documented_error(data, reason):
+    with pytest.raises(MalformedPacket, match=reason):
+        decode_packet(data)
+
+
+def test_every_truncation_of_a_valid_message_is_refused_or_decoded_never_crashes():
+    data = message("/lyria/prompt/1", "sf", pad(b"techno"), struct.pack(">f", 1.0))
+    for cut in range(len(data)):
+        with contextlib.suppress(MalformedPacket):
+            decode_packet(data[:cut])
+
+
+def test_encode_matches_the_spec_layout():
+    assert encode_message("/lyria/error", ["x"]) == message("/lyria/error", "s", pad(b"x"))
+    assert encode_message("/a", [1, 2.0]) == message(
+        "/a", "if", struct.pack(">i", 1), struct.pack(">f", 2.0)
+    )
