@@ -13,6 +13,7 @@ sees it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -110,6 +111,7 @@ class LyriaLink:
                 self.connections += 1
                 self.session.connection_made()
                 self.status = "handshake"
+                self.kick()  # the setup frame is queued
                 sender = asyncio.create_task(self._send_loop(ws))
                 try:
                     await self._receive_loop(ws)
@@ -146,11 +148,14 @@ class LyriaLink:
         self._closing = asyncio.ensure_future(ws.close(1002, "no setupComplete"))
 
     async def _send_loop(self, ws: websockets.ClientConnection) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            for message in self.session.messages_to_send():
-                await ws.send(message.to_json())
+        # Frames lost when the connection drops need no retry: the session replays its whole
+        # state after the next setupComplete.
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                for message in self.session.messages_to_send():
+                    await ws.send(message.to_json())
 
     def _report(self, events: list[Event]) -> None:
         if events:

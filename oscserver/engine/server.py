@@ -152,6 +152,15 @@ class EngineServer:
             self._server.close()
             await self._server.wait_closed()
 
+    async def close_sessions(self, code: int = 1011, reason: str = "") -> int:
+        """Close every open session with a close code, as the service does (e.g. 1011 at its
+        600 s cap); returns how many were closed. Listening goes on."""
+        if self._server is None:
+            return 0
+        connections = list(self._server.connections)
+        await asyncio.gather(*(c.close(code, reason) for c in connections))
+        return len(connections)
+
     @staticmethod
     def _check_path(connection: ServerConnection, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0]

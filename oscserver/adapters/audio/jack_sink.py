@@ -22,21 +22,25 @@ log = logging.getLogger(__name__)
 PORT_NAMES = ("out_left", "out_right")
 
 
-def _quiet(_: str) -> None:
-    """Swallow libjack's own messages (e.g. "Cannot connect to server socket")."""
+def _libjack_message(text: str) -> None:
+    """Route libjack's own messages (e.g. "Cannot connect to server socket") to the debug log.
+
+    Without this libjack prints them on stderr, over the status line; what matters to the user
+    (no server, server gone) is reported by oscserver itself in plain words.
+    """
+    log.debug("libjack: %s", text)
+
+
+jack.set_error_function(_libjack_message)
+jack.set_info_function(_libjack_message)
 
 
 def jack_server_running(server_name: str | None = None) -> bool:
     """Return True when a JACK server answers (never starts one)."""
-    jack.set_error_function(_quiet)
-    jack.set_info_function(_quiet)
     try:
         client = jack.Client("oscserver-probe", no_start_server=True, servername=server_name)
     except jack.JackOpenError:
         return False
-    finally:
-        jack.set_error_function(None)
-        jack.set_info_function(None)
     client.close()
     return True
 
@@ -63,11 +67,7 @@ class JackSink(AudioSink):
         preroll_seconds: float = 1.0,
         stream_rate: int = 48000,
     ) -> None:
-        jack.set_error_function(_quiet)
-        try:
-            self._client = jack.Client(client_name, no_start_server=True, servername=server_name)
-        finally:
-            jack.set_error_function(None)
+        self._client = jack.Client(client_name, no_start_server=True, servername=server_name)
         rate = self._client.samplerate
         if rate != stream_rate:
             log.warning(
