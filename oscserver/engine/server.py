@@ -153,8 +153,10 @@ class EngineServer:
             await self._server.wait_closed()
 
     async def close_sessions(self, code: int = 1011, reason: str = "") -> int:
-        """Close every open session with a close code, as the service does (e.g. 1011 at its
-        600 s cap); returns how many were closed. Listening goes on."""
+        """Close every open session with a close code, as the service does.
+
+        E.g. 1011 at the service's 600 s cap. Listening goes on. Returns how many were closed.
+        """
         if self._server is None:
             return 0
         connections = list(self._server.connections)
