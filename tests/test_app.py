@@ -7,6 +7,7 @@ the state as it was, and leave the server working.
 from __future__ import annotations
 
 import asyncio
+import struct
 
 import pytest
 from conftest import timeout
@@ -14,6 +15,7 @@ from oscbytes import bundle, f32, i32, message, parse_reply, string
 
 from oscserver.adapters.audio.jack_sink import JackSink
 from oscserver.app import App, Options
+from oscserver.core.addresses import TABLE
 
 pytestmark = pytest.mark.jack
 
@@ -88,6 +90,21 @@ async def test_refused_input_gets_a_clear_error_reply_and_changes_nothing(
     # ... and the server still works: a valid message right after takes effect.
     transport.sendto(message("/lyria/density", "f", f32(0.25)))
     await until(lambda: app.state.config.density == 0.25)
+
+
+async def test_every_address_answers_a_wrong_type_with_an_error_naming_it(app, client, caplog):
+    transport, protocol = client
+    before = app.state
+    blob = struct.pack(">i", 4) + b"\x01\x02\x03\x04"
+    for entry in TABLE:
+        for path, _ in entry.concrete_paths():
+            transport.sendto(message(path, "b", blob))
+            address, args = await protocol.reply()
+            assert address == "/lyria/error"
+            assert str(args[0]).startswith(f"{path}: "), args
+            assert "blob[4]" in str(args[0]) or "expected" in str(args[0]), args
+            assert str(args[0]) in caplog.text  # logged too
+    assert app.state == before
 
 
 async def test_bundle_applies_valid_messages_together_and_reports_the_refused_one(app, client):

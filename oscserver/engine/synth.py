@@ -122,7 +122,8 @@ class Synth:
             if density > 0.3:
                 self._arp(out, start, beat, ctx.root, density, brightness)
         self.position += frames
-        pcm = np.clip(np.tanh(out * 0.9) * 32767.0, -32768, 32767).astype("<i2")
+        # Soft-clip, leaving about 3 dB of headroom below full scale.
+        pcm = np.clip(np.tanh(out * 0.9) * 0.7 * 32767.0, -32768, 32767).astype("<i2")
         return pcm.T.tobytes()
 
     def _drums(self, out: Float, start: int, beat: float, density: float) -> None:
