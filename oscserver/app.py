@@ -15,6 +15,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import math
 import os
 from dataclasses import dataclass
 
@@ -35,7 +36,7 @@ from oscserver.core.session import (
 from oscserver.core.state import MusicalState, Playback, Update
 from oscserver.engine.server import EngineServer
 
-__all__ = ["App", "Options", "api_key_from_env", "resolve_engine"]
+__all__ = ["App", "Options", "Status", "api_key_from_env", "resolve_engine"]
 
 log = logging.getLogger("oscserver")
 
@@ -214,16 +215,50 @@ class App:
 
     # --- status ------------------------------------------------------------------------------
 
-    def status(self) -> dict[str, object]:
+    def status(self) -> Status:
         """A snapshot for the status line and logs."""
         stats = self.sink.stats()
-        return {
-            "link": self.link.status if self.link else "starting",
-            "playback": self.state.playback.value,
-            "buffer_s": stats.buffered_seconds,
-            "underruns": stats.underruns,
-            "xruns": stats.xruns,
-            "peak": stats.peak,
-            "osc_messages": self.udp.stats.messages,
-            "osc_refused": self.refused + self.udp.stats.malformed,
-        }
+        return Status(
+            link=self.link.status if self.link else "starting",
+            playback=self.state.playback.value,
+            buffer_seconds=stats.buffered_seconds,
+            underruns=stats.underruns,
+            xruns=stats.xruns,
+            peak=stats.peak,
+            osc_messages=self.udp.stats.messages,
+            osc_refused=self.refused + self.udp.stats.malformed,
+        )
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the server is doing, for the status line.
+
+    Attributes:
+        link: The connection to the music service (``connected``, ``reconnecting in ...``).
+        playback: ``playing``, ``paused`` or ``stopped`` as the user asked.
+        buffer_seconds: Audio waiting in the output buffer.
+        underruns: Times the output ran dry while playing.
+        xruns: JACK xruns.
+        peak: Output peak over the last 100 ms (1.0 is full scale).
+        osc_messages: OSC messages received.
+        osc_refused: OSC messages and datagrams refused.
+    """
+
+    link: str
+    playback: str
+    buffer_seconds: float
+    underruns: int
+    xruns: int
+    peak: float
+    osc_messages: int
+    osc_refused: int
+
+    def line(self) -> str:
+        """One line, e.g. ``connected | playing | buffer 2.1 s | underruns 0 | ...``."""
+        level = "-inf" if self.peak <= 1e-6 else f"{20 * math.log10(self.peak):.1f}"
+        return (
+            f"{self.link} | {self.playback} | buffer {self.buffer_seconds:.1f} s | "
+            f"underruns {self.underruns} | xruns {self.xruns} | peak {level} dBFS | "
+            f"osc {self.osc_messages} msgs, {self.osc_refused} refused"
+        )

@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import math
 import signal
 import sys
 import time
@@ -151,17 +150,6 @@ def _setup_logging(level: str, status: StatusLine | None) -> None:
     logging.getLogger("websockets").setLevel(logging.WARNING)
 
 
-def format_status(s: dict[str, object]) -> str:
-    """The status line, e.g. ``connected | playing | buffer 2.1 s | underruns 0 | ...``."""
-    peak = float(s["peak"])  # type: ignore[arg-type]
-    level = "-inf" if peak <= 1e-6 else f"{20 * math.log10(peak):.1f}"
-    return (
-        f"{s['link']} | {s['playback']} | buffer {s['buffer_s']:.1f} s | "
-        f"underruns {s['underruns']} | xruns {s['xruns']} | peak {level} dBFS | "
-        f"osc {s['osc_messages']} msgs, {s['osc_refused']} refused"
-    )
-
-
 # --- the server -----------------------------------------------------------------------------------
 
 
@@ -227,7 +215,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
             if sink.server_gone and not jack_gone_reported:
                 jack_gone_reported = True
                 log.error("the JACK server went away: audio output stopped (OSC still works)")
-            status.show(format_status(app.status()))
+            status.show(app.status().line())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
     finally:

@@ -126,7 +126,7 @@ async def test_bundle_applies_valid_messages_together_and_reports_the_refused_on
 
 async def test_connects_to_the_embedded_engine_without_any_osc(app):
     assert app.engine_label.startswith("embedded engine at ws://127.0.0.1:")
-    await until(lambda: app.status()["link"] == "connected")
+    await until(lambda: app.status().link == "connected")
 
 
 async def test_play_reaches_jack_and_no_prompt_is_explained(app, client):

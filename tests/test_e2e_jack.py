@@ -123,6 +123,9 @@ def test_osc_to_jack_end_to_end(server, jack_server):
     output = log_path.read_text()
     assert "Traceback" not in output
     assert "stopping" in output
+    assert f"audio out: JACK ports {CLIENT}:out_left and {CLIENT}:out_right" in output
+    assert f"listening for OSC on udp://127.0.0.1:{port}" in output
+    assert "status: " in output and " | buffer " in output and " underruns " in output
     probe = jack.Client("probe", no_start_server=True, servername=jack_server)
     try:
         assert probe.get_ports(f"{CLIENT}:") == []  # the ports went away with the process
