@@ -3,6 +3,7 @@
 #   make run    system packages + .venv, then the server on its embedded defaults
 #   make test   system packages + .venv, then ruff (format, lint), mypy and pytest
 #   make lint   ruff and mypy only
+#   make bench  benchmarks that print figures (bench/)
 #   make clean  remove the virtualenv and caches
 
 SHELL := /bin/bash
@@ -18,7 +19,7 @@ PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	2>/dev/null && { echo $$p; break; }; done)
 ARGS ?=
 
-.PHONY: run test lint format clean system-deps venv
+.PHONY: run test lint format bench clean system-deps venv
 
 run: venv
 	$(BIN)/oscserver $(ARGS)
@@ -33,6 +34,9 @@ lint: venv
 	$(BIN)/ruff format --check oscserver tests bench
 	$(BIN)/ruff check oscserver tests bench
 	$(BIN)/mypy
+
+bench: venv
+	$(BIN)/python bench/engine_render.py
 
 format: venv
 	$(BIN)/ruff format oscserver tests bench

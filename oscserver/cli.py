@@ -21,6 +21,8 @@ from typing import TextIO
 
 from oscserver import __version__
 from oscserver.app import App, Options, resolve_engine
+from oscserver.engine.faults import parse_fault
+from oscserver.engine.server import EngineOptions, EngineServer
 
 __all__ = ["main"]
 
@@ -78,8 +80,48 @@ def _engine_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=8765, help="TCP port (0: any free port)")
+    p.add_argument("--chunk", type=float, default=2.0, help="seconds of audio per chunk (2)")
+    p.add_argument("--lead", type=float, default=1.0, help="seconds sent ahead of real time (1)")
+    p.add_argument("--jitter", type=float, default=0.0, help="up to this many seconds late (0)")
+    p.add_argument("--seed", type=int, default=0, help="seed when the client sets none (0)")
+    p.add_argument("--key", default=None, help="accept only this API key (default: any key)")
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="FAULT",
+        help="a failure to reproduce, e.g. cap:600, bad-key, quota, stall:30, late:5:3, "
+        "malformed:json:10 (see docs/engine.md); repeatable",
+    )
+    p.add_argument(
+        "--realistic",
+        action="store_true",
+        help="behave like the service: 600 s session cap (close 1011) and 0.5 s of jitter",
+    )
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     return p
+
+
+def engine_options(ns: argparse.Namespace) -> EngineOptions:
+    """Build the engine's options from parsed ``oscserver engine`` arguments.
+
+    Raises:
+        ValueError: A ``--fault`` value is not valid; the message shows the syntax.
+    """
+    faults = [parse_fault(f) for f in ns.fault]
+    jitter = ns.jitter
+    if ns.realistic:
+        if not any(f.kind == "close" for f in faults):
+            faults.append(parse_fault("cap:600"))
+        jitter = jitter or 0.5
+    return EngineOptions(
+        chunk_seconds=ns.chunk,
+        lead_seconds=ns.lead,
+        jitter_seconds=jitter,
+        seed=ns.seed,
+        api_key=ns.key,
+        faults=tuple(faults),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,9 +133,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(markdown())
         return 0
     if args[:1] == ["engine"]:
-        ns = _engine_parser().parse_args(args[1:])
+        parser = _engine_parser()
+        ns = parser.parse_args(args[1:])
+        try:
+            options = engine_options(ns)
+        except ValueError as exc:
+            parser.error(str(exc))
         _setup_logging(ns.log_level, None)
-        return asyncio.run(_engine_main(ns.host, ns.port))
+        return asyncio.run(_engine_main(ns.host, ns.port, options))
     ns = _run_parser().parse_args(args[1:] if args[:1] == ["run"] else args)
     status = StatusLine(sys.stderr)
     _setup_logging(ns.log_level, status)
@@ -227,11 +274,10 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
     return 0
 
 
-async def _engine_main(host: str, port: int) -> int:
+async def _engine_main(host: str, port: int, options: EngineOptions) -> int:
     from oscserver.adapters.lyria_ws import engine_url
-    from oscserver.engine.server import EngineServer
 
-    server = EngineServer()
+    server = EngineServer(options)
     try:
         host, port = await server.start(host, port)
     except OSError as exc:

@@ -81,3 +81,52 @@ def tempo_bpm(audio: np.ndarray, rate: int, low: float = 60.0, high: float = 200
     if not low - 1 <= bpm <= high + 1:
         raise ValueError(f"tempo {bpm:.1f} outside {low}..{high}")
     return bpm
+
+
+def spectrum(mono: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Power spectrum of a whole recording (Hann window): ``(frequencies, power)``."""
+    power = np.abs(np.fft.rfft(mono * np.hanning(len(mono)))) ** 2
+    return np.fft.rfftfreq(len(mono), 1 / rate), power
+
+
+def band_energy(audio: np.ndarray, rate: int, low: float, high: float) -> float:
+    """Share of the total power between ``low`` and ``high`` Hz."""
+    freqs, power = spectrum(audio.mean(axis=0), rate)
+    return float(power[(freqs >= low) & (freqs < high)].sum() / power.sum())
+
+
+def spectral_centroid(audio: np.ndarray, rate: int) -> float:
+    """Power-weighted mean frequency in Hz."""
+    freqs, power = spectrum(audio.mean(axis=0), rate)
+    return float((freqs * power).sum() / power.sum())
+
+
+def chroma(audio: np.ndarray, rate: int, low: float = 60.0, high: float = 5000.0) -> np.ndarray:
+    """Share of spectral power per pitch class (0 = C), from ``low`` to ``high`` Hz."""
+    freqs, power = spectrum(audio.mean(axis=0), rate)
+    keep = (freqs >= low) & (freqs < high)
+    classes = np.round(12 * np.log2(freqs[keep] / 440.0) + 69).astype(int) % 12
+    out = np.bincount(classes, weights=power[keep], minlength=12)
+    return out / out.sum()
+
+
+def onsets_per_grid(audio: np.ndarray, rate: int, bpm: float, ratio: float = 2.0) -> int:
+    """Number of sixteenth-note steps where a note starts, for music at a known tempo.
+
+    A step counts when the power in the 30 ms after it (or up to 30 ms later, for swing) is at
+    least ``ratio`` times the power in the 30 ms before it. Slow changes (decays, the beating
+    of close partials) never double the power in 30 ms; a new note does.
+    """
+    mono = audio.mean(axis=0)
+    step = rate * 60.0 / bpm / 4
+    w = int(0.03 * rate)
+    delays = (0, w // 2, w)
+    count = 0
+    k = 1
+    while (k + 1) * step + 2 * w < len(mono):
+        t = round(k * step)
+        before = np.mean(mono[t - w : t] ** 2)
+        after = max(np.mean(mono[t + d : t + d + w] ** 2) for d in delays)
+        count += bool(after > ratio * before)
+        k += 1
+    return count

@@ -1,76 +1,248 @@
-"""Google's own client (google-genai) against the embedded engine: an independent protocol check."""
+"""Google's own client (google-genai) against the embedded engine: an independent protocol check.
+
+The session is driven through the whole protocol, and every fault mode must reach the client as
+the real service presents it (an APIError with the close code and reason).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import warnings
+import json
 
 import numpy as np
 import pytest
+import websockets
 from conftest import timeout
 from google import genai
 from google.genai import errors, types
 
-from oscserver.engine.server import EngineServer
+from oscserver.adapters.lyria_ws import MUSIC_PATH
+from oscserver.core.lyria import MusicGenerationConfig, WeightedPrompt
+from oscserver.engine.faults import parse_fault
+from oscserver.engine.server import FILTER_REASON, EngineOptions, EngineServer
+from oscserver.engine.synth import SAMPLE_RATE, Synth
 
-warnings.filterwarnings("ignore", message="Realtime music generation is experimental")
+CHUNK = 0.25  # short chunks keep the tests quick; the protocol is the same
+FRAMES = round(CHUNK * SAMPLE_RATE)
+
+
+async def start(**options) -> tuple[EngineServer, int]:
+    server = EngineServer(EngineOptions(chunk_seconds=CHUNK, lead_seconds=0.1, **options))
+    _, port = await server.start("127.0.0.1", 0)
+    return server, port
 
 
 @pytest.fixture
-async def engine_port():
-    server = EngineServer()
-    _, port = await server.start("127.0.0.1", 0)
+async def engine():
+    server, port = await start()
     yield port
     await server.close()
 
 
-def client_for(port: int) -> genai.Client:
-    client = genai.Client(api_key="test-key", http_options={"api_version": "v1alpha"})
-    # The SDK's private hook for its WebSocket base URL (see docs/engine.md); it then requests
+def client_for(port: int, key: str = "test-key") -> genai.Client:
+    client = genai.Client(api_key=key, http_options={"api_version": "v1alpha"})
+    # The SDK's private hook for its WebSocket base URL (protocol reference); it then requests
     # ws://127.0.0.1:PORT//ws/google.ai...BidiGenerateMusic, doubled slash included.
     client._api_client._websocket_base_url = lambda *a, **k: f"ws://127.0.0.1:{port}"
     return client
 
 
-async def first_chunk(session) -> types.AudioChunk:
-    async for message in session.receive():
+def connect(port: int, key: str = "test-key"):
+    return client_for(port, key).aio.live.music.connect(model="models/lyria-realtime-exp")
+
+
+async def next_message(session, seconds: float = 5.0) -> types.LiveMusicServerMessage:
+    iterator = session.receive().__aiter__()
+    return await asyncio.wait_for(iterator.__anext__(), timeout(seconds))
+
+
+async def next_chunk(session, seconds: float = 5.0) -> bytes:
+    while True:
+        message = await next_message(session, seconds)
         if message.server_content and message.server_content.audio_chunks:
-            return message.server_content.audio_chunks[0]
-    raise AssertionError("the stream ended without audio")
+            return message.server_content.audio_chunks[0].data
 
 
-async def test_google_client_completes_a_session(engine_port):
-    client = client_for(engine_port)
-    async with client.aio.live.music.connect(model="models/lyria-realtime-exp") as session:
+def offline(frames: int, prompts=(("minimal techno", 1.0),), **config) -> bytes:
+    """The same music rendered without the server: what the stream must carry, bit for bit."""
+    synth = Synth()
+    synth.set_prompts(tuple(WeightedPrompt(t, w) for t, w in prompts))
+    synth.set_config(MusicGenerationConfig(**config))
+    synth.reset()
+    return synth.render(frames)
+
+
+async def setup_music(session) -> None:
+    await session.set_weighted_prompts(
+        prompts=[types.WeightedPrompt(text="minimal techno", weight=1.0)]
+    )
+    await session.set_music_generation_config(
+        config=types.LiveMusicGenerationConfig(bpm=96, scale=types.Scale.D_MAJOR_B_MINOR)
+    )
+
+
+async def test_google_client_plays_pauses_resumes_resets_and_stops(engine):
+    config = dict(bpm=96, scale="D_MAJOR_B_MINOR")
+    async with connect(engine) as session:
+        await setup_music(session)
+        await session.play()
+        first = await next_chunk(session)
+        assert len(first) == FRAMES * 4
+        assert np.abs(np.frombuffer(first, "<i2")).max() > 3000  # music, not silence
+        assert first == offline(FRAMES, **config)[: len(first)]
+
+        # PAUSE: no more audio; PLAY resumes exactly where the music was.
+        received = [first, await next_chunk(session)]
+        await session.pause()
+        await asyncio.sleep(CHUNK * 3)
+        with pytest.raises(TimeoutError):
+            while True:  # drain what was in flight, then nothing more comes
+                received.append(await next_chunk(session, CHUNK * 3))
+        await session.play()
+        received.append(await next_chunk(session))
+        stream = b"".join(received)
+        assert stream == offline(len(stream) // 4, **config)
+
+        # STOP then PLAY: the music starts again from its first bar.
+        await session.stop()
+        await asyncio.sleep(CHUNK * 2)
+        await session.play()
+        chunk = await next_chunk(session)
+        while chunk != first:  # chunks rendered before STOP may still be in flight
+            chunk = await next_chunk(session)
+
+        # RESET_CONTEXT: a new context at once, still playing (after its 10 ms fade-in).
+        await session.reset_context()
+        fade = 480 * 4
+        for _ in range(10):
+            chunk = await next_chunk(session)
+            if chunk[fade:] == first[fade:]:
+                break
+        else:
+            raise AssertionError("no new context after RESET_CONTEXT")
+
+
+async def test_filtered_prompts_are_reported_and_the_others_play(engine):
+    async with connect(engine) as session:
         await session.set_weighted_prompts(
             prompts=[
+                types.WeightedPrompt(text="nsfw beats", weight=1.0),
                 types.WeightedPrompt(text="minimal techno", weight=1.0),
-                types.WeightedPrompt(text="dub", weight=0.5),
             ]
         )
-        await session.set_music_generation_config(
-            config=types.LiveMusicGenerationConfig(
-                bpm=96, scale=types.Scale.D_MAJOR_B_MINOR, density=0.6, brightness=0.4
-            )
-        )
+        message = await next_message(session)
+        assert message.filtered_prompt is not None
+        assert message.filtered_prompt.text == "nsfw beats"
+        assert message.filtered_prompt.filtered_reason == FILTER_REASON
         await session.play()
-        chunk = await asyncio.wait_for(first_chunk(session), timeout(10))
-        assert chunk.mime_type == "audio/l16;rate=48000;channels=2"
-        pcm = np.frombuffer(chunk.data, dtype="<i2").reshape(-1, 2)
-        assert pcm.shape[0] == 96000  # 2 s at 48 kHz
-        assert np.abs(pcm).max() > 3000  # music, not silence
-        await session.pause()
-        await session.reset_context()
-        await session.stop()
+        assert await next_chunk(session) == offline(FRAMES)
 
 
-async def test_snake_case_and_string_bpm_like_the_service(engine_port):
-    import websockets
+FAULTS = [
+    ("bad-key", 1007, "API key not valid"),
+    ("refused", 1008, "refused"),
+    ("quota", 1011, "exhausted"),
+    ("busy", 1013, "try again later"),
+    ("cap:0.5", 1011, "Session duration limit"),
+    ("close:0.3:1011:internal error", 1011, "internal error"),
+]
 
-    url = f"ws://127.0.0.1:{engine_port}/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateMusic?key=k"
-    async with websockets.connect(url, max_size=None) as ws:
-        await ws.send('{"setup": {"model": "models/lyria-realtime-exp"}}')
-        assert await ws.recv() == '{"setupComplete": {}}'
+
+@pytest.mark.parametrize(("fault", "code", "reason"), FAULTS)
+async def test_close_faults_reach_the_google_client_as_the_service_presents_them(
+    fault, code, reason
+):
+    server, port = await start(faults=(parse_fault(fault),))
+    try:
+        async with connect(port) as session:
+            await setup_music(session)
+            await session.play()
+            with pytest.raises(errors.APIError) as info:
+                while True:
+                    await next_chunk(session)
+        assert info.value.code == code
+        assert reason.lower() in str(info.value).lower()
+    finally:
+        await server.close()
+
+
+async def test_only_the_configured_key_is_accepted_as_header_or_query():
+    server, port = await start(api_key="right-key")
+    try:
+        # The SDK awaits setupComplete inside connect(), so the close surfaces there, raw.
+        with pytest.raises(websockets.ConnectionClosedError) as info:
+            async with connect(port, key="wrong-key"):
+                pass
+        assert info.value.rcvd.code == 1007
+        assert "API key not valid" in info.value.rcvd.reason
+        async with connect(port, key="right-key") as session:
+            await setup_music(session)
+            await session.play()
+            assert len(await next_chunk(session)) == FRAMES * 4
+        url = f"ws://127.0.0.1:{port}{MUSIC_PATH}?key=right-key"
+        async with websockets.connect(url) as ws:
+            await ws.send('{"setup": {"model": "models/lyria-realtime-exp"}}')
+            assert await ws.recv() == '{"setupComplete": {}}'
+    finally:
+        await server.close()
+
+
+async def test_stall_stops_audio_but_keeps_the_connection():
+    server, port = await start(faults=(parse_fault("stall:0.5"),))
+    try:
+        async with connect(port) as session:
+            await setup_music(session)
+            await session.play()
+            await next_chunk(session)
+            await asyncio.sleep(0.8)
+            with pytest.raises(TimeoutError):
+                while True:
+                    await next_chunk(session, 1.0)
+    finally:
+        await server.close()
+
+
+async def test_late_chunks_arrive_late():
+    server, port = await start(faults=(parse_fault("late:3:0.5"),))
+    loop = asyncio.get_running_loop()
+    try:
+        async with connect(port) as session:
+            await setup_music(session)
+            await session.play()
+            arrivals = []
+            for _ in range(6):
+                await next_chunk(session)
+                arrivals.append(loop.time())
+        gaps = np.diff(arrivals)
+        assert max(gaps) >= CHUNK + 0.4  # the 3rd and 6th chunks
+        assert sorted(gaps)[0] < CHUNK + 0.2
+    finally:
+        await server.close()
+
+
+async def test_malformed_json_reaches_the_google_client_as_a_parse_error():
+    server, port = await start(faults=(parse_fault("malformed:json:0.2"),))
+    try:
+        async with connect(port) as session:
+            await setup_music(session)
+            await session.play()
+            with pytest.raises(ValueError, match="Failed to parse response"):
+                while True:
+                    await next_chunk(session)
+    finally:
+        await server.close()
+
+
+async def raw_session(port: int):
+    ws = await websockets.connect(f"ws://127.0.0.1:{port}{MUSIC_PATH}", max_size=None)
+    await ws.send('{"setup": {"model": "models/lyria-realtime-exp"}}')
+    assert json.loads(await ws.recv()) == {"setupComplete": {}}
+    return ws
+
+
+async def test_snake_case_and_string_numbers_like_the_service(engine):
+    ws = await raw_session(engine)
+    async with ws:
         await ws.send('{"client_content": {"weighted_prompts": [{"text": "x", "weight": 1}]}}')
         await ws.send('{"music_generation_config": {"bpm": "120"}}')
         await ws.send('{"playback_control": "PLAY"}')
@@ -78,20 +250,49 @@ async def test_snake_case_and_string_bpm_like_the_service(engine_port):
         assert frame.startswith('{"serverContent": {"audioChunks": [{"data": "')
 
 
-async def test_invalid_request_closes_with_1007_as_the_service_does(engine_port):
-    client = client_for(engine_port)
-    async with client.aio.live.music.connect(model="models/lyria-realtime-exp") as session:
+async def test_warnings_where_the_service_would(engine):
+    ws = await raw_session(engine)
+    async with ws:
+        await ws.send('{"playbackControl": "PLAY"}')
+        assert json.loads(await ws.recv()) == {
+            "warning": "no prompts are set: playing without guidance"
+        }
+        muted = {"muteBass": True, "muteDrums": True, "onlyBassAndDrums": True}
+        await ws.send(json.dumps({"musicGenerationConfig": muted}))
+        while "warning" not in (message := json.loads(await ws.recv())):
+            pass
+        assert message == {"warning": "every instrument is muted: the music is silent"}
+
+
+async def test_invalid_request_closes_with_1007_as_the_service_does(engine):
+    async with connect(engine) as session:
         await session._ws.send('{"musicGenerationConfig": {"bpm": 500}}')
         with pytest.raises(errors.APIError) as info:
-            await asyncio.wait_for(first_chunk(session), timeout(10))
+            await next_chunk(session)
     assert info.value.code == 1007
     assert "bpm 500 is out of range 60..200" in str(info.value)
 
 
-async def test_unknown_path_is_refused(engine_port):
-    import websockets
-
+async def test_unknown_path_is_refused(engine):
     with pytest.raises(websockets.InvalidStatus) as info:
-        async with websockets.connect(f"ws://127.0.0.1:{engine_port}/ws/other"):
+        async with websockets.connect(f"ws://127.0.0.1:{engine}/ws/other"):
             pass
     assert info.value.response.status_code == 404
+
+
+async def test_jitter_varies_arrival_but_keeps_real_time():
+    server, port = await start(jitter_seconds=0.1)
+    loop = asyncio.get_running_loop()
+    try:
+        async with connect(port) as session:
+            await setup_music(session)
+            await session.play()
+            arrivals = []
+            for _ in range(9):
+                await next_chunk(session)
+                arrivals.append(loop.time())
+        gaps = np.diff(arrivals[1:])
+        assert np.std(gaps) > 0.01
+        assert (arrivals[-1] - arrivals[1]) == pytest.approx(7 * CHUNK, abs=0.2 * timeout(1))
+    finally:
+        await server.close()

@@ -107,3 +107,27 @@ async def test_unreachable_endpoint_retries_with_a_clear_message():
     await h.until(lambda: h.link.status.startswith("reconnecting in"))
     assert "the connection dropped (close 1006)" in h.link.status
     await h.close()
+
+
+@pytest.mark.parametrize("kind", ["json", "type", "mime", "odd"])
+async def test_malformed_frames_are_reported_and_the_stream_goes_on(kind):
+    from oscserver.engine.faults import parse_fault
+    from oscserver.engine.server import EngineOptions
+
+    server = EngineServer(
+        EngineOptions(
+            chunk_seconds=0.25, lead_seconds=0.1, faults=(parse_fault(f"malformed:{kind}:0.3"),)
+        )
+    )
+    host, port = await server.start()
+    h = Harness(engine_url(host, port))
+    try:
+        await h.until(lambda: h.link.status == "connected")
+        h.osc("/lyria/play")
+        await h.until(lambda: any("bad frame from the service" in n for n in h.notices()))
+        received = h.session.chunks_received
+        await h.until(lambda: h.session.chunks_received > received)
+        assert h.link.connections == 1  # no reconnect was needed
+    finally:
+        await h.close()
+        await server.close()

@@ -1,23 +1,29 @@
 """The embedded engine's WebSocket server: the Lyria RealTime protocol, served locally.
 
-It speaks exactly the service's protocol (docs: ../shared/design/lyria-protocol.md, summarised
-in docs/engine.md): the same path (a doubled slash tolerated, as Google's SDK requests
-``//ws/...``), the API key as header or query (any key is accepted), setup then setupComplete,
-camelCase or snake_case client messages, and ~2 s chunks of 48 kHz stereo s16le audio in
-serverContent frames, paced at real time after a short lead.
+It speaks exactly the service's protocol (../shared/design/lyria-protocol.md, summarised in
+docs/engine.md): the same path (a doubled slash tolerated, as Google's SDK requests
+``//ws/...``), the API key as header or query, setup then setupComplete, camelCase or snake_case
+client messages, and ~2 s chunks of 48 kHz stereo s16le audio in serverContent frames, paced at
+real time after a lead, with optional jitter.
 
 Playback follows the protocol reference: PLAY starts (a fresh context when stopped) or resumes;
 PAUSE keeps the position; STOP ends the context, keeping prompts and config; RESET_CONTEXT starts
-a new context without stopping, which is when bpm and scale take effect.
+a new context without stopping, which is when bpm and scale take effect. Prompts with a word on
+the blocklist are answered with filteredPrompt and ignored; a few odd requests get a warning.
+Faults (:mod:`oscserver.engine.faults`) reproduce the service's failures on demand.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from dataclasses import dataclass
+import random
+import re
+from dataclasses import dataclass, field
 from http import HTTPStatus
+from urllib.parse import parse_qs, urlsplit
 
 import websockets
 from websockets.asyncio.server import Server, ServerConnection
@@ -28,23 +34,32 @@ from oscserver.core.lyria import (
     DEFAULT_MIME,
     AudioChunk,
     ClientContent,
+    ClientMessage,
+    FilteredPrompt,
     MusicGenerationConfig,
     PlaybackControl,
     ServerContent,
+    ServiceWarning,
     Setup,
     SetupComplete,
+    WeightedPrompt,
     decode_client,
 )
+from oscserver.engine.faults import BAD_KEY_REASON, Fault
 from oscserver.engine.synth import SAMPLE_RATE, Synth
 
-__all__ = ["EngineOptions", "EngineServer"]
+__all__ = ["BLOCKLIST", "FILTER_REASON", "EngineOptions", "EngineServer"]
 
 log = logging.getLogger(__name__)
 
 #: The last path segment of the service endpoint (protocol reference, "Connection").
 SERVICE_METHOD = "GenerativeService.BidiGenerateMusic"
-#: Audio frames are large; accept client frames up to this size (they are small in practice).
+#: Client frames are small; refuse anything larger.
 MAX_CLIENT_FRAME = 1024 * 1024
+#: Words that get a prompt filtered, like the service's safety filter (documented).
+BLOCKLIST = frozenset({"nsfw", "gore", "explicit", "violence", "hate"})
+FILTER_REASON = "The prompt was blocked by the safety filter."
+_WORDS = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -53,44 +68,66 @@ class EngineOptions:
 
     Attributes:
         chunk_seconds: Audio per serverContent frame (the service sends about 2 s).
-        lead_seconds: How far ahead of real time chunks are sent; the first chunk goes out at
-            once on PLAY.
+        lead_seconds: How far ahead of real time chunks are sent: chunk k goes out at
+            ``k * chunk_seconds - lead_seconds`` after PLAY (the first at once).
+        jitter_seconds: Each chunk after the first is up to this much later (seeded).
         seed: The seed used when the client's config leaves it to the model.
+        api_key: When set, only this key is accepted (else close 1007); when None, any key.
+        faults: Failures to reproduce in every session.
     """
 
     chunk_seconds: float = 2.0
     lead_seconds: float = 1.0
+    jitter_seconds: float = 0.0
     seed: int = 0
+    api_key: str | None = None
+    faults: tuple[Fault, ...] = field(default_factory=tuple)
 
 
-class _Stream:
+class _Session:
     """One client session: its synth, its playback state and the pacing of its chunks."""
 
-    def __init__(self, ws: ServerConnection, options: EngineOptions) -> None:
+    def __init__(self, ws: ServerConnection, options: EngineOptions, number: int) -> None:
         self.ws = ws
         self.options = options
         self.synth = Synth(options.seed)
         self.playing = False
         self.fresh = True  # the next PLAY starts a new context
+        self.stalled = False
         self._wake = asyncio.Event()
+        self._jitter = random.Random(options.seed * 7919 + number)
 
-    def handle(self, message: object) -> None:
+    # --- client messages ---------------------------------------------------------------------
+
+    async def handle(self, message: ClientMessage) -> None:
         if isinstance(message, ClientContent):
-            self.synth.set_prompts(message.weighted_prompts)
+            await self._prompts(message.weighted_prompts)
         elif isinstance(message, MusicGenerationConfig):
             self.synth.set_config(message)
+            if message.only_bass_and_drums and message.mute_bass and message.mute_drums:
+                await self._warn("every instrument is muted: the music is silent")
         elif isinstance(message, PlaybackControl):
-            self._control(message.control)
-        elif isinstance(message, Setup):
+            await self._control(message.control)
+        else:
             raise ProtocolError("setup was already received")
 
-    def _control(self, control: str) -> None:
+    async def _prompts(self, prompts: tuple[WeightedPrompt, ...]) -> None:
+        allowed = []
+        for prompt in prompts:
+            if BLOCKLIST.intersection(_WORDS.findall(prompt.text.lower())):
+                await self.ws.send(FilteredPrompt(prompt.text, FILTER_REASON).to_json())
+            else:
+                allowed.append(prompt)
+        self.synth.set_prompts(tuple(allowed))
+
+    async def _control(self, control: str) -> None:
         if control == "PLAY":
+            if not self.synth.prompts:
+                await self._warn("no prompts are set: playing without guidance")
             if self.fresh:
-                self.synth.reset()
+                self.synth.reset(fade=False)  # after STOP nothing is sounding
                 self.fresh = False
             self.playing = True
-            self._wake.set()
         elif control == "PAUSE":
             self.playing = False
         elif control == "STOP":
@@ -98,27 +135,61 @@ class _Stream:
             self.fresh = True
         else:  # RESET_CONTEXT: a hard transition that applies bpm and scale
             self.synth.reset()
+        self._wake.set()
+
+    async def _warn(self, text: str) -> None:
+        await self.ws.send(ServiceWarning(text).to_json())
+
+    # --- audio -------------------------------------------------------------------------------
 
     async def pump(self) -> None:
         """Send chunks while playing, paced at real time after the lead."""
         loop = asyncio.get_running_loop()
-        frames = int(self.options.chunk_seconds * SAMPLE_RATE)
+        opts = self.options
+        frames = round(opts.chunk_seconds * SAMPLE_RATE)
+        late = [f for f in opts.faults if f.kind == "late"]
         while True:
-            await self._wake.wait()
-            self._wake.clear()
+            while not self.playing:
+                self._wake.clear()
+                await self._wake.wait()
             started = loop.time()
-            sent = 0.0  # seconds of audio sent since PLAY
+            index = 0
             while self.playing:
-                pcm = self.synth.render(frames)
-                chunk = AudioChunk(pcm, DEFAULT_MIME)
-                await self.ws.send(ServerContent((chunk,)).to_json())
-                sent += self.options.chunk_seconds
-                due = started + sent - self.options.lead_seconds
+                if not self.stalled:
+                    pcm = self.synth.render(frames)
+                    await self.ws.send(ServerContent((AudioChunk(pcm, DEFAULT_MIME),)).to_json())
+                index += 1
+                due = started + index * opts.chunk_seconds - opts.lead_seconds
+                if opts.jitter_seconds:
+                    due += self._jitter.uniform(0.0, opts.jitter_seconds)
+                due += sum(f.delay for f in late if (index + 1) % f.every == 0)
+                # Wait, but wake at once on PAUSE/STOP so that a later PLAY re-times the stream.
+                self._wake.clear()
                 while self.playing and loop.time() < due:
-                    # Wake early on PAUSE/STOP so a later PLAY re-times the stream.
-                    self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), due - loop.time())
+                    self._wake.clear()
+
+    async def run_fault(self, fault: Fault) -> None:
+        """Apply one timed fault."""
+        await asyncio.sleep(fault.after)
+        if fault.kind == "close":
+            await self.ws.close(fault.code, fault.reason)
+        elif fault.kind == "stall":
+            self.stalled = True
+        elif fault.kind == "malformed":
+            await self.ws.send(_malformed(fault.frame))
+
+
+def _malformed(kind: str) -> str:
+    """A frame the client must refuse with a clear error, and survive."""
+    if kind == "json":
+        return '{"serverContent": {"audioChunks": [{"data": "AAAA'  # cut short: not JSON
+    if kind == "type":
+        return '{"serverSurprise": {}}'
+    mime, data = ("audio/mpeg", "AAAAAAAAAAA=") if kind == "mime" else (DEFAULT_MIME, "AAAAAAAA")
+    # "odd": 6 bytes of 16-bit stereo PCM is one and a half frames.
+    return json.dumps({"serverContent": {"audioChunks": [{"data": data, "mimeType": mime}]}})
 
 
 class EngineServer:
@@ -134,7 +205,11 @@ class EngineServer:
         self.sessions = 0
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
-        """Listen; port 0 picks a free port. Returns the bound ``(host, port)``."""
+        """Listen; port 0 picks a free port. Returns the bound ``(host, port)``.
+
+        Raises:
+            OSError: The address cannot be bound.
+        """
         self._server = await websockets.serve(
             self._serve,
             host,
@@ -165,28 +240,44 @@ class EngineServer:
 
     @staticmethod
     def _check_path(connection: ServerConnection, request: Request) -> Response | None:
-        path = request.path.split("?", 1)[0]
+        path = urlsplit(request.path).path
         if not path.replace("//", "/").endswith(SERVICE_METHOD):
             return connection.respond(HTTPStatus.NOT_FOUND, "unknown endpoint\n")
         return None
 
+    def _key_ok(self, ws: ServerConnection) -> bool:
+        if self.options.api_key is None:
+            return True
+        request = ws.request
+        assert request is not None
+        keys = [request.headers.get("x-goog-api-key", "")]
+        keys += parse_qs(urlsplit(request.path).query).get("key", [])
+        return self.options.api_key in keys
+
     async def _serve(self, ws: ServerConnection) -> None:
         self.sessions += 1
-        stream = _Stream(ws, self.options)
+        session = _Session(ws, self.options, self.sessions)
+        tasks: list[asyncio.Task[None]] = []
         try:
             first = decode_client(await ws.recv())
             if not isinstance(first, Setup):
                 await ws.close(1007, "the first message must be setup")
                 return
+            if not self._key_ok(ws):
+                await ws.close(1007, BAD_KEY_REASON)
+                return
             await ws.send(SetupComplete().to_json())
-            pump = asyncio.create_task(stream.pump())
-            try:
-                async for frame in ws:
-                    stream.handle(decode_client(frame))
-            finally:
-                pump.cancel()
+            tasks.append(asyncio.create_task(session.pump()))
+            for fault in self.options.faults:
+                if fault.kind != "late":
+                    tasks.append(asyncio.create_task(session.run_fault(fault)))
+            async for frame in ws:
+                await session.handle(decode_client(frame))
         except ProtocolError as exc:
             # The service answers an invalid request with close 1007 (invalid argument).
             await ws.close(1007, f"invalid request: {exc}"[:120])
         except websockets.ConnectionClosed:
             pass
+        finally:
+            for task in tasks:
+                task.cancel()

@@ -1,18 +1,22 @@
-"""A procedural music renderer: the embedded engine's stand-in for the Lyria model.
+"""The engine's renderer: prompts and config in, 48 kHz stereo PCM out, chunk after chunk.
 
-It renders a steady groove — kick on every beat, snare on 2 and 4, hi-hats, a bass line, a pad
-and, with density, an arpeggio — from a :class:`~oscserver.core.lyria.MusicGenerationConfig`
-and the weighted prompts, as 48 kHz stereo signed 16-bit PCM, chunk by chunk and seamlessly
-across chunk boundaries (every note is computed from its absolute start sample).
+:class:`Synth` holds one context — tempo, key, the position since the context started — and
+the mix it is playing. It behaves like the service:
 
-Like the service, bpm and scale only change at a context reset (:meth:`Synth.reset`); the other
-fields apply from the next chunk. Rendering is deterministic: the same seed, prompts, config and
-call sequence give bit-identical audio.
+- bpm and scale only change when a context starts (:meth:`Synth.reset`: RESET_CONTEXT, or PLAY
+  after STOP), a hard transition (with a 10 ms fade of the old context, so it does not click);
+- prompts and every other config field glide to their new values over one bar;
+- PAUSE simply stops calling :meth:`render`, so the music resumes where it was.
+
+Bars are composed by :func:`~oscserver.engine.composer.compose_bar` and voiced by
+:mod:`~oscserver.engine.voices`. Rendering is deterministic: the same seed, prompts, config and
+call sequence give bit-identical audio, however the frames are split into chunks.
 """
 
 from __future__ import annotations
 
-import zlib
+import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,19 +24,26 @@ import numpy.typing as npt
 
 from oscserver.core.addresses import SCALES
 from oscserver.core.lyria import MusicGenerationConfig, WeightedPrompt
+from oscserver.engine.composer import Controls, Note, compose_bar, motif_seed
+from oscserver.engine.style import NEUTRAL, Style, blend
+from oscserver.engine.voices import SAMPLE_RATE, DrumKit, Tone, tone_segment
 
-__all__ = ["DEFAULT_BPM", "SAMPLE_RATE", "Synth"]
+__all__ = ["DEFAULT_BPM", "SAMPLE_RATE", "Synth", "scale_root"]
 
-SAMPLE_RATE = 48000
-CHANNELS = 2
 #: The tempo when the config leaves bpm to the model.
 DEFAULT_BPM = 120
-
-Float = npt.NDArray[np.float64]
-
-_MAJOR = (0, 2, 4, 5, 7, 9, 11)
-#: A vi-IV-I-V progression as scale degrees (0-based), one chord per bar.
-_PROGRESSION = (5, 3, 0, 4)
+DRUMS = frozenset({"kick", "snare", "hat", "perc"})
+#: Level of each voice in the mix.
+_LEVEL = {
+    "kick": 0.9, "snare": 0.45, "hat": 0.2, "perc": 0.22,
+    "bass": 0.55, "pad": 0.16, "lead": 0.22, "vocal": 0.3,
+}  # fmt: skip
+#: (left, right) gains of each voice.
+_PAN = {
+    "kick": (1.0, 1.0), "snare": (0.95, 1.0), "hat": (0.7, 1.0), "perc": (1.0, 0.65),
+    "bass": (1.0, 1.0), "pad": (0.85, 1.0), "lead": (1.0, 0.8), "vocal": (1.0, 1.0),
+}  # fmt: skip
+_FADE = 480  # samples of fade-out of the old context at a hard transition (10 ms)
 
 
 def scale_root(scale: str, fallback: int) -> int:
@@ -42,15 +53,52 @@ def scale_root(scale: str, fallback: int) -> int:
 
 
 @dataclass(frozen=True)
-class _Context:
-    """What only changes at a context reset."""
+class Mix:
+    """What glides: the style, density, brightness and the level of each voice group."""
 
-    bpm: int
-    root: int  # pitch class of the major key
+    style: Style
+    density: float
+    brightness: float
+    drums: float
+    bass: float
+    pad: float
+    lead: float
+    vocal: float
 
-    @property
-    def beat(self) -> float:
-        return SAMPLE_RATE * 60.0 / self.bpm
+    def lerp(self, other: Mix, amount: float) -> Mix:
+        """The mix ``amount`` (0..1) of the way to ``other``."""
+        if amount >= 1.0:
+            return other
+        if amount <= 0.0:
+            return self
+        numbers = {
+            f.name: getattr(self, f.name)
+            + (getattr(other, f.name) - getattr(self, f.name)) * amount
+            for f in dataclasses.fields(self)
+            if f.name != "style"
+        }
+        return Mix(style=self.style.lerp(other.style, amount), **numbers)
+
+    def gain(self, voice: str) -> float:
+        """The level of a voice's group (0 when muted)."""
+        return float(self.drums if voice in DRUMS else getattr(self, voice))
+
+
+def mix_of(config: MusicGenerationConfig, prompts: tuple[WeightedPrompt, ...]) -> Mix:
+    """The mix a config and prompts ask for."""
+    guidance = 4.0 if config.guidance is None else config.guidance
+    style = blend([(p.text, p.weight) for p in prompts], guidance) if prompts else NEUTRAL
+    only = bool(config.only_bass_and_drums)
+    return Mix(
+        style=style,
+        density=style.energy if config.density is None else config.density,
+        brightness=style.brightness if config.brightness is None else config.brightness,
+        drums=0.0 if config.mute_drums else 0.4 + 0.6 * style.drums,
+        bass=0.0 if config.mute_bass else 0.4 + 0.6 * style.bass,
+        pad=0.0 if only else 0.3 + 0.7 * style.pad,
+        lead=0.0 if only else 0.3 + 0.7 * style.lead,
+        vocal=1.0 if config.music_generation_mode == "VOCALIZATION" and not only else 0.0,
+    )
 
 
 class Synth:
@@ -64,171 +112,187 @@ class Synth:
         self._default_seed = seed
         self.config = MusicGenerationConfig()
         self.prompts: tuple[WeightedPrompt, ...] = ()
-        self._context = self._new_context()
+        self._kit = DrumKit()
         self.position = 0  # samples rendered since the context started
-        self._kick = _kick()
-        self._snare = _noise_hit(0.18, 9.0, 1)
-        self._hat = _noise_hit(0.05, 60.0, 2, highpass=True)
+        self._bars: dict[int, list[Note]] = {}
+        target = mix_of(self.config, self.prompts)
+        self._from = self._to = target
+        self._glide_start = 0
+        self._tail: npt.NDArray[np.float32] | None = None
+        self.bpm = DEFAULT_BPM
+        self.root = 0
+        self.reset()
 
     # --- control -----------------------------------------------------------------------------
 
     def set_config(self, config: MusicGenerationConfig) -> None:
-        """Take a new config; bpm and scale wait for :meth:`reset`."""
+        """Take a new config: it glides in over a bar; bpm and scale wait for :meth:`reset`."""
         self.config = config
+        self._retarget()
 
     def set_prompts(self, prompts: tuple[WeightedPrompt, ...]) -> None:
-        """Take new weighted prompts."""
+        """Take new weighted prompts; they glide in over a bar."""
         self.prompts = prompts
+        self._retarget()
 
-    def reset(self) -> None:
-        """Start a new context: apply bpm and scale, and start again from the first bar."""
-        self._context = self._new_context()
+    def reset(self, fade: bool = True) -> None:
+        """Start a new context: apply bpm and scale, start from the first bar, hard cut.
+
+        Args:
+            fade: Fade the old context out over 10 ms under the new one (RESET_CONTEXT while
+                playing); False when nothing is playing (PLAY after STOP).
+        """
+        self._tail = None
+        if fade and self.position > 0:
+            tail = self._render_float(self.position, _FADE)
+            tail *= np.linspace(1.0, 0.0, _FADE, dtype=np.float32)
+            self._tail = tail
+        self.bpm = self.config.bpm if self.config.bpm is not None else DEFAULT_BPM
+        self.root = scale_root(self.config.scale or SCALES[0], self._motif() % 12)
         self.position = 0
+        self._bars.clear()
+        self._from = self._to = mix_of(self.config, self.prompts)
+        self._glide_start = 0
 
     @property
-    def bpm(self) -> int:
-        """The tempo being played."""
-        return self._context.bpm
+    def bar_length(self) -> float:
+        """Samples per bar (4 beats)."""
+        return 4 * self.beat_length
 
-    def _new_context(self) -> _Context:
-        bpm = self.config.bpm if self.config.bpm is not None else DEFAULT_BPM
-        scale = self.config.scale or SCALES[0]
-        return _Context(bpm=bpm, root=scale_root(scale, self._prompt_hash() % 12))
-
-    def _prompt_hash(self) -> int:
-        text = "|".join(p.text.lower() for p in self.prompts)
-        return zlib.crc32(text.encode())
+    @property
+    def beat_length(self) -> float:
+        """Samples per beat."""
+        return SAMPLE_RATE * 60.0 / self.bpm
 
     def _seed(self) -> int:
         return self.config.seed if self.config.seed is not None else self._default_seed
+
+    def _motif(self) -> int:
+        return motif_seed(self._seed(), "|".join(p.text for p in self.prompts))
+
+    def _retarget(self) -> None:
+        target = mix_of(self.config, self.prompts)
+        self._from = self._mix_at(self.position)
+        self._to = target
+        self._glide_start = self.position
+        # Bars not started yet are composed again with the new controls.
+        for bar in [b for b in self._bars if round(b * self.bar_length) >= self.position]:
+            del self._bars[bar]
+
+    def _mix_at(self, sample: int) -> Mix:
+        amount = (sample - self._glide_start) / self.bar_length
+        return self._from.lerp(self._to, amount)
 
     # --- rendering ---------------------------------------------------------------------------
 
     def render(self, frames: int) -> bytes:
         """Render the next ``frames`` frames as interleaved s16le stereo PCM."""
-        start = self.position
-        out = np.zeros((CHANNELS, frames), dtype=np.float64)
-        c = self.config
-        ctx = self._context
-        beat = ctx.beat
-        density = 0.5 if c.density is None else c.density
-        brightness = 0.5 if c.brightness is None else c.brightness
-        if not c.mute_drums:
-            self._drums(out, start, beat, density)
-        if not c.mute_bass:
-            self._bass(out, start, beat, ctx.root)
-        if not c.only_bass_and_drums:
-            self._pad(out, start, beat, ctx.root, brightness)
-            if density > 0.3:
-                self._arp(out, start, beat, ctx.root, density, brightness)
+        out = self._render_float(self.position, frames)
+        if self._tail is not None:
+            n = min(len(self._tail[0]), frames)
+            out[:, :n] += self._tail[:, :n]
+            self._tail = self._tail[:, n:] if n < len(self._tail[0]) else None
         self.position += frames
         # Soft-clip, leaving about 3 dB of headroom below full scale.
-        pcm = np.clip(np.tanh(out * 0.9) * 0.7 * 32767.0, -32768, 32767).astype("<i2")
+        pcm: npt.NDArray[np.int16] = np.clip(
+            np.tanh(out * 0.9) * 0.7 * 32767.0, -32768, 32767
+        ).astype("<i2")
         return pcm.T.tobytes()
 
-    def _drums(self, out: Float, start: int, beat: float, density: float) -> None:
-        _place(out, self._kick, start, beat, 0.0, gain=(0.9, 0.9))
-        _place(out, self._snare, start, beat * 2, beat, gain=(0.35, 0.35))
-        step = beat / 4 if density > 0.6 else beat / 2
-        offset = 0.0 if density > 0.6 else beat / 2
-        _place(out, self._hat, start, step, offset, gain=(0.12, 0.16))
+    def _render_float(self, lo: int, frames: int) -> npt.NDArray[np.float32]:
+        hi = lo + frames
+        out = np.zeros((2, frames), dtype=np.float32)
+        bar_len = self.bar_length
+        first = max(0, math.floor((lo - 1.2 * bar_len) / bar_len))
+        last = math.floor((hi - 1) / bar_len)
+        for bar in range(first, last + 1):
+            bar_start = round(bar * bar_len)
+            for note in self._bar(bar):
+                self._add_note(out, note, bar_start, lo, hi)
+        return out
 
-    def _bass(self, out: Float, start: int, beat: float, root: int) -> None:
-        length = int(beat * 0.45)
-        for n, at in _onsets(start, out.shape[1], beat / 2, 0.0, length):
-            degree = _PROGRESSION[int(n * beat / 2 // (beat * 4)) % len(_PROGRESSION)]
-            midi = 40 + (root + _MAJOR[degree] - 4) % 12  # E2..D#3: above the kick
-            note = _tone(midi, length, harmonics=3, decay=6.0)
-            _add(out, note, at, start, (0.45, 0.45))
+    def _bar(self, bar: int) -> list[Note]:
+        notes = self._bars.get(bar)
+        if notes is None:
+            start = round(bar * self.bar_length)
+            mix = self._mix_at(start)
+            c = self.config
+            controls = Controls(
+                density=mix.density,
+                temperature=1.1 if c.temperature is None else c.temperature,
+                top_k=40 if c.top_k is None else c.top_k,
+                seed=self._seed(),
+                mode=c.music_generation_mode or "QUALITY",
+            )
+            notes = compose_bar(mix.style, controls, self.root, bar, self._motif())
+            self._bars[bar] = notes
+            for old in [b for b in self._bars if b < bar - 2]:
+                del self._bars[old]
+        return notes
 
-    def _pad(self, out: Float, start: int, beat: float, root: int, brightness: float) -> None:
-        bar = beat * 4
-        length = int(bar)
-        for n, at in _onsets(start, out.shape[1], bar, 0.0, length):
-            degree = _PROGRESSION[n % len(_PROGRESSION)]
-            for i, step in enumerate((0, 2, 4)):
-                d = degree + step
-                midi = 60 + (root + _MAJOR[d % 7]) % 12 + 12 * (d // 7) - 12 * (root > 5)
-                note = _tone(midi, length, harmonics=1 + int(brightness * 5), decay=0.6)
-                note *= np.minimum(1.0, np.arange(length) / (0.05 * SAMPLE_RATE))
-                pan = (0.10 + 0.04 * i, 0.14 - 0.04 * i)
-                _add(out, note, at, start, pan)
-
-    def _arp(
-        self, out: Float, start: int, beat: float, root: int, density: float, brightness: float
+    def _add_note(
+        self, out: npt.NDArray[np.float32], note: Note, bar_start: int, lo: int, hi: int
     ) -> None:
-        step = beat / 4
-        length = int(step * 0.9)
-        rng_seed = self._seed() ^ self._prompt_hash()
-        for n, at in _onsets(start, out.shape[1], step, 0.0, length):
-            # A note on some steps, chosen per step from the seed: more with density.
-            if (zlib.crc32(f"{rng_seed}:{n}".encode()) % 1000) / 1000 > density - 0.2:
-                continue
-            degree = _PROGRESSION[int(n // 16) % len(_PROGRESSION)]
-            d = degree + (0, 2, 4, 7)[n % 4]
-            midi = 72 + (root + _MAJOR[d % 7]) % 12 + 12 * (d // 7)
-            note = _tone(midi, length, harmonics=1 + int(brightness * 4), decay=12.0)
-            _add(out, note, at, start, (0.06, 0.09) if n % 2 else (0.09, 0.06))
+        start = bar_start + round(note.beat * self.beat_length)
+        drum = note.voice in DRUMS
+        length = self._kit.length(note.voice) if drum else round(note.length * self.beat_length)
+        a, b = max(lo, start), min(hi, start + length)
+        if b <= a:
+            return
+        # Levels and brightness follow the glide sample by sample; the rest of the timbre is
+        # fixed when the note starts.
+        amount = self._glide_amount(a, b)
+        level = note.velocity * _LEVEL[note.voice]
+        old, new = self._from.gain(note.voice), self._to.gain(note.voice)
+        if old <= 0.0 and new <= 0.0:
+            return
+        gain = (old + (new - old) * amount) * level
+        if drum:
+            segment = self._kit.segment(note.voice, start, lo, hi)
+        else:
+            brightness = (
+                self._from.brightness + (self._to.brightness - self._from.brightness) * amount
+            )
+            tone = _tone(note.voice, self._mix_at(start))
+            segment = tone_segment(
+                note.midi, start, length, tone, lo, hi, _voice_brightness(note.voice, brightness)
+            )
+        if segment is None:
+            return
+        offset, wave = segment
+        left, right = _PAN[note.voice]
+        out[0, offset : offset + len(wave)] += (gain * left) * wave
+        out[1, offset : offset + len(wave)] += (gain * right) * wave
+
+    def _glide_amount(self, a: int, b: int) -> float | npt.NDArray[np.float32]:
+        """How far the glide is (0..1) at each sample of ``[a, b)``; one value when constant."""
+        bar = self.bar_length
+        first, last = (a - self._glide_start) / bar, (b - 1 - self._glide_start) / bar
+        if last <= 0.0 or first >= 1.0:
+            return float(min(1.0, max(0.0, first)))
+        ramp = (np.arange(a, b, dtype=np.float64) - self._glide_start) / bar
+        return np.clip(ramp, 0.0, 1.0).astype(np.float32)
 
 
-def _onsets(
-    start: int, frames: int, period: float, offset: float, length: int
-) -> list[tuple[int, int]]:
-    """``(n, onset sample)`` of every periodic event that sounds within the chunk."""
-    first = max(0, int(np.floor((start - length - offset) / period)))
-    out: list[tuple[int, int]] = []
-    n = first
-    while True:
-        at = round(offset + n * period)
-        if at >= start + frames:
-            return out
-        if at + length > start:
-            out.append((n, at))
-        n += 1
+def _voice_brightness(
+    voice: str, b: float | npt.NDArray[np.float32]
+) -> float | npt.NDArray[np.float32]:
+    """The brightness a voice plays at for the mix's brightness ``b``."""
+    if voice == "bass":
+        return 0.1 + 0.5 * b
+    if voice == "vocal":
+        return 0.5 * b
+    return b
 
 
-def _place(
-    out: Float, sample: Float, start: int, period: float, offset: float, gain: tuple[float, float]
-) -> None:
-    for _, at in _onsets(start, out.shape[1], period, offset, len(sample)):
-        _add(out, sample, at, start, gain)
-
-
-def _add(out: Float, sample: Float, at: int, start: int, gain: tuple[float, float]) -> None:
-    """Mix ``sample`` starting at absolute sample ``at`` into a chunk starting at ``start``."""
-    lo = max(at, start)
-    hi = min(at + len(sample), start + out.shape[1])
-    if hi <= lo:
-        return
-    piece = sample[lo - at : hi - at]
-    out[0, lo - start : hi - start] += gain[0] * piece
-    out[1, lo - start : hi - start] += gain[1] * piece
-
-
-def _tone(midi: int, length: int, harmonics: int, decay: float) -> Float:
-    freq = 440.0 * 2 ** ((midi - 69) / 12)
-    t = np.arange(length) / SAMPLE_RATE
-    wave = np.zeros(length)
-    for h in range(1, harmonics + 1):
-        if freq * h < SAMPLE_RATE / 2:
-            wave += np.sin(2 * np.pi * freq * h * t) / h
-    envelope = np.exp(-decay * t) * np.minimum(1.0, (length - np.arange(length)) / 200.0)
-    note: Float = wave * envelope * np.minimum(1.0, np.arange(length) / 48.0)
-    return note
-
-
-def _kick() -> Float:
-    t = np.arange(int(0.35 * SAMPLE_RATE)) / SAMPLE_RATE
-    freq = 45.0 + 110.0 * np.exp(-t * 30.0)
-    phase = 2 * np.pi * np.cumsum(freq) / SAMPLE_RATE
-    return np.sin(phase) * np.exp(-t * 9.0)
-
-
-def _noise_hit(seconds: float, decay: float, seed: int, highpass: bool = False) -> Float:
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
-    noise = rng.uniform(-1.0, 1.0, len(t))
-    if highpass:
-        noise = np.diff(noise, prepend=0.0) * 0.5
-    hit: Float = noise * np.exp(-t * decay)
-    return hit
+def _tone(voice: str, mix: Mix) -> Tone:
+    # Attacks of at least 8 ms and releases of 40 ms and more: no clicks, and each note's
+    # spectrum stays within its semitone (a sharp edge would smear it over its neighbours).
+    b, a = mix.brightness, mix.style.attack
+    if voice == "bass":
+        return Tone(brightness=0.1 + 0.5 * b, attack=0.008, decay=1.5 + 4 * a, release=0.05)
+    if voice == "pad":
+        return Tone(brightness=b, attack=0.02 + 0.3 * (1 - a), decay=0.4 * a, release=0.15)
+    if voice == "lead":
+        return Tone(brightness=b, attack=0.008 + 0.04 * (1 - a), decay=2 + 8 * a, release=0.04)
+    return Tone(brightness=0.5 * b, attack=0.08, release=0.15, vibrato=0.25, formant=0.8)

@@ -1,0 +1,101 @@
+"""Fault modes of the embedded engine: the service's failures, on demand, for tests and rehearsal.
+
+Each :class:`Fault` is plain data; :func:`parse_fault` reads the ``--fault`` syntax. Times count
+from the session's setupComplete. Close codes and reasons follow what the service sends
+(protocol reference, "Behaviour seen in practice").
+
+========================  ==================================================================
+``close:S:CODE[:REASON]``  close the session after S seconds with CODE (and REASON)
+``cap[:S]``                the service's session cap: close 1011 after S seconds (600)
+``bad-key``                reject the API key: close 1007 right after setup
+``refused``                refuse the session: close 1008 right after setup
+``quota[:S]``              quota exhausted: close 1011 "resource exhausted" after S seconds
+``busy``                   try again later: close 1013 right after setup
+``stall:S``                stop sending audio after S seconds; the connection stays open
+``late:N:S``               every Nth chunk comes S seconds late
+``malformed:KIND[:S]``     one bad frame after S seconds; KIND: json (not JSON), type (unknown
+                           message), mime (unsupported mimeType), odd (odd byte count)
+========================  ==================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["BAD_KEY_REASON", "Fault", "parse_fault"]
+
+BAD_KEY_REASON = "API key not valid. Please pass a valid API key."
+QUOTA_REASON = "Resource has been exhausted (e.g. check quota)."
+CAP_REASON = "Session duration limit reached."
+BUSY_REASON = "The service is currently unavailable. Try again later."
+REFUSED_REASON = "Request refused by policy."
+MALFORMED_KINDS = ("json", "type", "mime", "odd")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One fault.
+
+    Attributes:
+        kind: ``close``, ``stall``, ``late`` or ``malformed``.
+        after: Seconds after setupComplete (``close``, ``stall``, ``malformed``).
+        code: Close code (``close``).
+        reason: Close reason (``close``).
+        every: Every Nth chunk (``late``).
+        delay: Seconds late (``late``).
+        frame: The kind of bad frame (``malformed``).
+    """
+
+    kind: str
+    after: float = 0.0
+    code: int = 1011
+    reason: str = ""
+    every: int = 0
+    delay: float = 0.0
+    frame: str = "json"
+
+
+def _seconds(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{what} must be a number of seconds, got {text!r}") from None
+    if value < 0:
+        raise ValueError(f"{what} must not be negative")
+    return value
+
+
+def parse_fault(text: str) -> Fault:
+    """Read one ``--fault`` value (see the module docstring).
+
+    Raises:
+        ValueError: The text is not a known fault; the message shows the syntax.
+    """
+    name, *args = text.strip().split(":")
+    try:
+        if name == "close" and len(args) >= 2:
+            return Fault("close", _seconds(args[0], "close time"), int(args[1]), ":".join(args[2:]))
+        if name == "cap" and len(args) <= 1:
+            after = _seconds(args[0], "cap") if args else 600.0
+            return Fault("close", after, 1011, CAP_REASON)
+        if name == "bad-key" and not args:
+            return Fault("close", 0.0, 1007, BAD_KEY_REASON)
+        if name == "refused" and not args:
+            return Fault("close", 0.0, 1008, REFUSED_REASON)
+        if name == "quota" and len(args) <= 1:
+            return Fault("close", _seconds(args[0], "quota") if args else 0.0, 1011, QUOTA_REASON)
+        if name == "busy" and not args:
+            return Fault("close", 0.0, 1013, BUSY_REASON)
+        if name == "stall" and len(args) == 1:
+            return Fault("stall", _seconds(args[0], "stall time"))
+        if name == "late" and len(args) == 2 and int(args[0]) >= 1:
+            return Fault("late", every=int(args[0]), delay=_seconds(args[1], "lateness"))
+        if name == "malformed" and 1 <= len(args) <= 2 and args[0] in MALFORMED_KINDS:
+            after = _seconds(args[1], "malformed time") if len(args) == 2 else 0.0
+            return Fault("malformed", after, frame=args[0])
+    except ValueError as exc:
+        raise ValueError(f"bad fault {text!r}: {exc}") from None
+    raise ValueError(
+        f"bad fault {text!r}: use close:S:CODE[:REASON], cap[:S], bad-key, refused, quota[:S], "
+        f"busy, stall:S, late:N:S or malformed:{'|'.join(MALFORMED_KINDS)}[:S]"
+    )
