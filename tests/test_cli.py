@@ -57,3 +57,40 @@ def test_osc_port_in_use_is_explained(jack_server):
     assert result.returncode == 1
     assert f"cannot listen for OSC on 127.0.0.1:{port}: Address already in use" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_engine_command_serves_the_protocol_standalone():
+    import asyncio
+
+    import websockets
+
+    from oscserver.adapters.lyria_ws import MUSIC_PATH
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oscserver", "engine", "--port", str(port), "--key", "k1"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stderr.readline()
+        assert f"embedded Lyria engine at ws://127.0.0.1:{port}{MUSIC_PATH}" in line
+
+        async def session() -> str:
+            url = f"ws://127.0.0.1:{port}{MUSIC_PATH}?key=k1"
+            async with websockets.connect(url) as ws:
+                await ws.send('{"setup": {"model": "models/lyria-realtime-exp"}}')
+                return str(await asyncio.wait_for(ws.recv(), timeout(10)))
+
+        assert asyncio.run(session()) == '{"setupComplete": {}}'
+    finally:
+        proc.send_signal(2)
+        assert proc.wait(timeout(10)) == 0
+
+
+def test_engine_command_explains_a_bad_fault():
+    result = run("engine", "--fault", "explode:3")
+    assert result.returncode == 2
+    assert "bad fault 'explode:3': use close:S:CODE[:REASON]" in result.stderr

@@ -283,3 +283,25 @@ def test_a_new_context_starts_the_music_again():
     fresh = synth(seed=3).render(3 * SR)
     fade = 480 * 4  # the first 10 ms carry the old context's fade-out
     assert restarted[fade:] == fresh[fade:]
+
+
+def swing_delay(x: np.ndarray, bpm: int) -> float:
+    """Median lateness in ms of the hi-hats on the off-beat sixteenths."""
+    freqs = np.fft.rfftfreq(x.shape[1], 1 / SR)
+    spectrum = np.fft.rfft(x.mean(axis=0))
+    spectrum[freqs < 6000] = 0  # hats only
+    hats = np.abs(np.fft.irfft(spectrum, x.shape[1]))
+    step = SR * 60 / bpm / 4
+    delays = []
+    for k in range(1, int(x.shape[1] / step) - 1, 2):  # odd sixteenths
+        t = round(k * step)
+        window = hats[t - SR // 100 : t + SR // 15]
+        delays.append((int(np.argmax(window)) - SR // 100) / SR * 1000)
+    return float(np.median(delays))
+
+
+def test_swing_delays_the_off_beat_sixteenths():
+    straight = swing_delay(render((("techno", 1.0),), 8, bpm=120, density=1.0), 120)
+    swung = swing_delay(render((("jazz", 1.0),), 8, bpm=120, density=1.0), 120)
+    assert abs(straight) < 5
+    assert swung > straight + 20  # jazz swings by about 37 ms at 120 BPM
