@@ -19,7 +19,9 @@ import math
 import os
 from dataclasses import dataclass
 
-from oscserver.adapters.audio.base import AudioSink, pcm16_to_float
+from oscserver.adapters.audio.base import STREAM_RATE, AudioSink, pcm16_to_float
+from oscserver.adapters.audio.resample import Resampler
+from oscserver.adapters.audio.wav_recorder import WavRecorder
 from oscserver.adapters.lyria_ws import GOOGLE_URL, LyriaLink, engine_url
 from oscserver.adapters.osc_udp import ERROR_ADDRESS, Addr, OscUdpEndpoint
 from oscserver.core.errors import OscInputError
@@ -99,12 +101,16 @@ class App:
 
     Args:
         options: The configuration.
-        sink: The audio output, already open; the app closes it in :meth:`stop`.
+        sink: The audio output, already open; its owner closes it after :meth:`stop`.
+        recorder: Also receives every chunk played (``--record``), if given.
     """
 
-    def __init__(self, options: Options, sink: AudioSink) -> None:
+    def __init__(
+        self, options: Options, sink: AudioSink, recorder: WavRecorder | None = None
+    ) -> None:
         self.options = options
         self.sink = sink
+        self.recorder = recorder
         self.state = MusicalState.initial([(options.prompt, 1.0)] if options.prompt else [])
         self.session = Session(self.state)
         self.udp = OscUdpEndpoint(self._on_osc)
@@ -112,7 +118,7 @@ class App:
         self.engine_label = ""
         self.link: LyriaLink | None = None
         self._engine: EngineServer | None = None
-        self._rate_warned = False
+        self._converters: dict[int, Resampler] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._senders: collections.OrderedDict[Addr, None] = collections.OrderedDict()
         self._key: str | None = None
@@ -140,7 +146,7 @@ class App:
         self._tasks.append(asyncio.create_task(self.link.run(), name="lyria-link"))
 
     async def stop(self) -> None:
-        """Disconnect, close the socket, stop the engine and release the audio output."""
+        """Disconnect, close the socket and stop the engine."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -149,7 +155,6 @@ class App:
         self.udp.close()
         if self._engine is not None:
             await self._engine.close()
-        self.sink.close()
 
     # --- OSC in ------------------------------------------------------------------------------
 
@@ -207,11 +212,17 @@ class App:
     def _play(self, event: AudioReceived) -> None:
         chunk = event.chunk
         rate, channels = chunk.format  # validated when the frame was decoded
-        # Resampling lands with issue #4; until then, say why the pitch is off (once).
-        if rate != self.sink.sample_rate and not self._rate_warned:
-            log.warning("stream is %d Hz, output %d Hz", rate, self.sink.sample_rate)
-            self._rate_warned = True
-        self.sink.write(pcm16_to_float(chunk.data, channels))
+        frames = pcm16_to_float(chunk.data, channels)
+        if rate != STREAM_RATE:
+            # Sinks take 48 kHz, Lyria's rate; the protocol reference says to trust the
+            # mimeType, so another rate is converted first (one converter per rate).
+            if rate not in self._converters:
+                log.warning("the service sent %d Hz audio: converting it to 48000 Hz", rate)
+                self._converters[rate] = Resampler(rate, STREAM_RATE)
+            frames = self._converters[rate].process(frames)
+        self.sink.write(frames)
+        if self.recorder is not None:
+            self.recorder.write(frames)
 
     # --- status ------------------------------------------------------------------------------
 

@@ -17,9 +17,11 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from oscserver import __version__
+from oscserver.adapters.audio.outputs import OUTPUTS, OutputOptions, OutputUnavailable, open_output
 from oscserver.app import App, Options, resolve_engine
 from oscserver.engine.faults import parse_fault
 from oscserver.engine.server import EngineOptions, EngineServer
@@ -48,26 +50,45 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--prompt", default="minimal techno", help="text of prompt slot 1 at start ('' for none)"
     )
-    p.add_argument("--jack-name", default="oscserver", help="JACK client name (port prefix)")
-    p.add_argument(
+    audio = p.add_argument_group("audio output")
+    audio.add_argument(
+        "--output",
+        choices=OUTPUTS,
+        default="auto",
+        help="auto: a running JACK server, else the default sound card, else a private jackd",
+    )
+    audio.add_argument("--jack-name", default="oscserver", help="JACK client name (port prefix)")
+    audio.add_argument(
         "--jack-server", default=None, help="JACK server name (default: $JACK_DEFAULT_SERVER)"
     )
-    p.add_argument(
+    audio.add_argument(
+        "--jack-ports",
+        default="out_left,out_right",
+        metavar="LEFT,RIGHT",
+        help="names of the two JACK output ports",
+    )
+    audio.add_argument(
+        "--jack-connect",
+        default=None,
+        metavar="PATTERN",
+        help="connect the outputs to the first two input ports matching this, e.g. "
+        "'system:playback_*' (restored after a JACK restart)",
+    )
+    audio.add_argument(
         "--no-start-jack",
         action="store_true",
         help="fail instead of starting a private 'jackd -d dummy' when no JACK server runs",
     )
-    p.add_argument(
+    audio.add_argument("--device", default=None, help="PortAudio device for --output sounddevice")
+    audio.add_argument(
         "--preroll",
         type=float,
-        default=1.0,
-        help="seconds of audio buffered before playing (default 1.0)",
+        default=None,
+        help="seconds to wait after audio arrives before playing, and after an underrun "
+        "(default: 0.5 with the embedded engine, 2.0 with Google)",
     )
-    p.add_argument(
-        "--connect",
-        nargs=2,
-        metavar=("LEFT", "RIGHT"),
-        help="JACK ports to connect out_left/out_right to, e.g. system:playback_1 ...",
+    audio.add_argument(
+        "--record", type=Path, default=None, metavar="FILE", help="also record the stream to a WAV"
     )
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     return p
@@ -201,67 +222,70 @@ def _setup_logging(level: str, status: StatusLine | None) -> None:
 
 
 async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
-    from oscserver.adapters.audio.jack_sink import JackSink, jack_server_running
-    from oscserver.adapters.jackd import PrivateJackd
-
     try:
-        resolve_engine(ns.engine)
+        engine, _ = resolve_engine(ns.engine)
+        ports = tuple(ns.jack_ports.split(","))
+        if len(ports) != 2 or not all(ports):
+            raise RuntimeError(
+                f"--jack-ports needs two names separated by a comma: {ns.jack_ports}"
+            )
     except RuntimeError as exc:
         log.error("%s", exc)
         return 2
-    jackd: PrivateJackd | None = None
-    if not jack_server_running(ns.jack_server):
-        if ns.no_start_jack:
-            log.error("no JACK server is running (start one, or leave out --no-start-jack)")
-            return 1
-        log.info("no JACK server running: starting a private one (jackd -d dummy, 48 kHz)")
-        jackd = PrivateJackd(server_name=ns.jack_server)
-        try:
-            jackd.start()
-        except RuntimeError as exc:
-            log.error("%s", exc)
-            return 1
+    preroll = ns.preroll if ns.preroll is not None else (2.0 if engine == "google" else 0.5)
+    output_options = OutputOptions(
+        output=ns.output,
+        jack_name=ns.jack_name,
+        jack_server=ns.jack_server,
+        jack_ports=(ports[0], ports[1]),
+        jack_connect=ns.jack_connect,
+        start_jack=not ns.no_start_jack,
+        device=ns.device,
+        preroll=preroll,
+        record=ns.record,
+    )
     try:
-        sink = JackSink(ns.jack_name, ns.jack_server, preroll_seconds=ns.preroll)
-    except Exception as exc:
-        log.error("cannot open JACK: %s", exc)
-        if jackd:
-            jackd.stop()
+        output = open_output(output_options)
+    except (OutputUnavailable, OSError) as exc:
+        log.error("%s", exc)
         return 1
+    for note in output.notes:
+        log.info("%s", note)
     options = Options(
         osc_host=ns.osc_host, osc_port=ns.osc_port, engine=ns.engine, prompt=ns.prompt
     )
-    app = App(options, sink)
+    app = App(options, output.sink, output.recorder)
     try:
         await app.start()
     except (OSError, RuntimeError) as exc:
         log.error("%s", exc)
         await app.stop()
-        if jackd:
-            jackd.stop()
+        output.close()
         return 1
-    if ns.connect:
-        try:
-            sink.connect(list(ns.connect))
-        except Exception as exc:
-            log.warning("cannot connect the JACK ports to %s: %s", " ".join(ns.connect), exc)
     host, port = app.osc_address
     log.info(
         "listening for OSC on udp://%s:%d (try: oscsend %s %d /lyria/play)", host, port, host, port
     )
-    log.info("audio out: %s", sink.description)
+    log.info("audio out: %s", output.sink.description)
     log.info("music from: %s", app.engine_label)
     log.info("press Ctrl-C to stop")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    jack_gone_reported = False
+    last_state = "running"
     try:
         while not stop.is_set():
-            if sink.server_gone and not jack_gone_reported:
-                jack_gone_reported = True
-                log.error("the JACK server went away: audio output stopped (OSC still works)")
+            message = output.sink.check()
+            if message:
+                log.warning("%s", message)
+            state = output.sink.stats().state
+            if state != last_state:
+                if state == "running":
+                    log.info("audio output is back: %s", output.sink.description)
+                else:
+                    log.error("audio output: %s (OSC still works; waiting for it)", state)
+                last_state = state
             status.show(app.status().line())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
@@ -269,8 +293,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         status.clear()
         log.info("stopping")
         await app.stop()
-        if jackd:
-            jackd.stop()
+        output.close()
     return 0
 
 

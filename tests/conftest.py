@@ -36,3 +36,23 @@ def jack_server() -> Iterator[str]:
         yield name
     finally:
         server.stop()
+
+
+@pytest.fixture
+def private_jackd():
+    """Start private JACK servers (dummy backend) by name and rate; all stop after the test."""
+    from oscserver.adapters.jackd import PrivateJackd
+
+    started: list[PrivateJackd] = []
+
+    def start(name: str | None = None, rate: int = 48000, period: int = 256) -> PrivateJackd:
+        server = PrivateJackd(
+            rate=rate, period=period, server_name=name or f"oscs-{uuid.uuid4().hex[:8]}"
+        )
+        server.start(timeout=timeout(20))
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -1,40 +1,76 @@
-"""A separate JACK client that records two ports, as a DAW would (test helper)."""
+"""A separate JACK client that records two ports, as a DAW would (test helper).
+
+It runs in a process of its own, like a DAW, so that the test's busy interpreter (the event
+loop, the engine rendering) cannot make it late; the recording lands in shared memory.
+"""
 
 from __future__ import annotations
 
-import threading
+import multiprocessing
+import time
+from multiprocessing import shared_memory
 
-import jack
 import numpy as np
 
 
+def _record(shm_name: str, capacity: int, server: str, sources: tuple[str, str], ready) -> None:
+    import jack
+
+    shm = shared_memory.SharedMemory(name=shm_name)
+    count = np.ndarray((2,), np.int64, shm.buf, 0)  # [frames, stop]
+    audio = np.ndarray((2, capacity), np.float32, shm.buf, 16)
+    client = jack.Client("recorder", no_start_server=True, servername=server)
+    inputs = [client.inports.register(f"in_{i}") for i in (1, 2)]
+    count[1] = 0
+
+    @client.set_process_callback
+    def process(frames: int) -> None:
+        start = count[0]
+        end = min(start + frames, capacity)
+        n = end - start
+        audio[0, start:end] = inputs[0].get_array()[:n]
+        audio[1, start:end] = inputs[1].get_array()[:n]
+        count[0] = end
+
+    client.activate()
+    for source, port in zip(sources, inputs, strict=True):
+        client.connect(source, port)
+    ready.set()
+    while not count[1]:
+        time.sleep(0.05)
+    client.deactivate()
+    client.close()  # the process exits next, which unmaps the shared memory
+
+
 class Recorder:
-    """Records from two source ports into a preallocated buffer.
+    """Records from two source ports into shared memory.
 
     Args:
         server: The JACK server name.
         sources: The two ports to record (left, right).
-        seconds: Capacity; recording stops when full.
+        seconds: Capacity at 48 kHz; recording stops when full.
     """
 
     def __init__(self, server: str, sources: tuple[str, str], seconds: float = 60.0) -> None:
-        self.client = jack.Client("recorder", no_start_server=True, servername=server)
-        self.rate = self.client.samplerate
-        self.buffer = np.zeros((2, int(seconds * self.rate)), dtype=np.float32)
-        self.frames = 0
-        self._lock = threading.Lock()
-        self.inputs = [self.client.inports.register(f"in_{i}") for i in (1, 2)]
-        self.client.set_process_callback(self._process)
-        self.client.activate()
-        for source, port in zip(sources, self.inputs, strict=True):
-            self.client.connect(source, port)
+        capacity = int(seconds * 48000)
+        self._shm = shared_memory.SharedMemory(create=True, size=16 + 8 * capacity)
+        self._count = np.ndarray((2,), np.int64, self._shm.buf, 0)
+        self._count[:] = 0
+        self.buffer = np.ndarray((2, capacity), np.float32, self._shm.buf, 16)
+        self.buffer[:] = 0
+        context = multiprocessing.get_context("spawn")
+        ready = context.Event()
+        self._process = context.Process(
+            target=_record, args=(self._shm.name, capacity, server, tuple(sources), ready)
+        )
+        self._process.start()
+        if not ready.wait(20):
+            self.close()
+            raise RuntimeError("the recorder did not start")
 
-    def _process(self, frames: int) -> None:
-        end = min(self.frames + frames, self.buffer.shape[1])
-        n = end - self.frames
-        self.buffer[0, self.frames : end] = self.inputs[0].get_array()[:n]
-        self.buffer[1, self.frames : end] = self.inputs[1].get_array()[:n]
-        self.frames = end
+    @property
+    def frames(self) -> int:
+        return int(self._count[0])
 
     def mark(self) -> int:
         """The current position in frames, to slice recordings later."""
@@ -45,5 +81,10 @@ class Recorder:
         return self.buffer[:, start : self.frames].copy()
 
     def close(self) -> None:
-        self.client.deactivate()
-        self.client.close()
+        self._count[1] = 1
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+        del self._count, self.buffer
+        self._shm.close()
+        self._shm.unlink()

@@ -42,6 +42,7 @@ async def app(jack_server, monkeypatch):
     await app.start()
     yield app
     await app.stop()
+    sink.close()
 
 
 @pytest.fixture

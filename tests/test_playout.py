@@ -1,11 +1,33 @@
-"""The ring and the playout logic the audio callback runs (driven here as the callback would)."""
+"""The ring and the playout logic the audio callback runs (driven here as a callback would)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from oscserver.adapters.audio.base import Playout, pcm16_to_float
+from oscserver.adapters.audio.base import RingSink, pcm16_to_float
+from oscserver.adapters.audio.playout import SHORT_FADE, Playout
 from oscserver.adapters.audio.ring import StereoRing
+from oscserver.adapters.audio.shared import F, SharedBlock
+
+RAMP = 32
+
+
+class Sink(RingSink):
+    """The producer side at 48 kHz with no device: the test plays the callback."""
+
+    def __init__(self, preroll_frames: int = 0, capacity: int = 10_000) -> None:
+        super().__init__(SharedBlock(capacity), preroll_seconds=preroll_frames / 48000)
+        self._rate_known(48000)
+        self.playout = Playout(self.block, RAMP)
+
+    description = "test"
+
+    def close(self) -> None:
+        pass
+
+
+def ones(n: int, value: float = 1.0) -> np.ndarray:
+    return np.full((2, n), value, dtype=np.float32)
 
 
 def ramp(start: int, n: int) -> np.ndarray:
@@ -13,15 +35,20 @@ def ramp(start: int, n: int) -> np.ndarray:
     return np.vstack([values, -values])
 
 
-def period(playout: Playout, frames: int) -> tuple[np.ndarray, np.ndarray]:
+def period(sink: Sink, frames: int = 16) -> np.ndarray:
     left = np.full(frames, 99.0, dtype=np.float32)  # garbage the callback must overwrite
     right = np.full(frames, 99.0, dtype=np.float32)
-    playout.process(left, right, frames)
-    return left, right
+    sink.playout.process(left, right, frames)
+    assert np.array_equal(left, right) or np.array_equal(left, -right)
+    return left
+
+
+def play(sink: Sink, frames: int) -> np.ndarray:
+    return np.concatenate([period(sink) for _ in range(frames // 16)])
 
 
 def test_ring_preserves_samples_across_wraparound():
-    ring = StereoRing(10)
+    ring = StereoRing(SharedBlock(10))
     out_l = np.zeros(4, dtype=np.float32)
     out_r = np.zeros(4, dtype=np.float32)
     got: list[float] = []
@@ -36,63 +63,99 @@ def test_ring_preserves_samples_across_wraparound():
 
 
 def test_ring_drops_what_does_not_fit_and_discard_empties_it():
-    ring = StereoRing(8)
+    ring = StereoRing(SharedBlock(8))
     assert ring.write(ramp(0, 12)) == 8
     assert ring.available() == 8 and ring.space() == 0
     ring.discard()
     assert ring.available() == 0
-    left = np.zeros(8, dtype=np.float32)
-    right = np.zeros(8, dtype=np.float32)
-    assert ring.read_into(left, right, 8) == 0
+
+
+def test_shared_block_is_seen_by_a_second_attachment():
+    block = SharedBlock(64, shared=True)
+    try:
+        other = SharedBlock(64, name=block.name)
+        StereoRing(block).write(ramp(5, 10))
+        left = np.zeros(10, dtype=np.float32)
+        right = np.zeros(10, dtype=np.float32)
+        assert StereoRing(other).read_into(left, right, 10) == 10
+        assert list(left) == list(range(5, 15))
+        assert block.header[F.READ] == 10  # the reader's position is shared too
+        other.close()
+    finally:
+        block.close(unlink=True)
 
 
 def test_gate_closed_is_silence_and_consumes_nothing():
-    p = Playout(capacity=100, preroll=0)
-    p.write(ramp(1, 50))
-    left, right = period(p, 16)
-    assert not left.any() and not right.any()
-    assert p.ring.available() == 50
+    sink = Sink()
+    sink.write(ones(50))
+    assert not period(sink).any()
+    assert sink.ring.available() == 50
 
 
-def test_preroll_then_samples_in_order():
-    p = Playout(capacity=1000, preroll=32)
-    p.set_gate(True)
-    p.write(ramp(1, 100))
-    first, _ = period(p, 16)  # waited 16 < 32
-    second, _ = period(p, 16)  # waited 32: plays
-    assert not first.any()
-    assert list(second) == list(range(1, 17))
-    third, third_r = period(p, 16)
-    assert list(third) == list(range(17, 33)) and list(third_r) == [-v for v in third]
+def test_play_waits_for_the_preroll_then_fades_in_then_plays_the_samples():
+    sink = Sink(preroll_frames=32)
+    sink.set_playing(True)
+    sink.write(ones(400))
+    out = play(sink, 160)
+    assert not out[:32].any()  # waited 32 frames of pre-roll
+    fade = out[32 : 32 + RAMP]
+    assert np.all(np.diff(fade) > 0) and fade[-1] == 1.0  # rising to full level
+    assert np.all(out[32 + RAMP :] == 1.0)  # then the stream, untouched
 
 
-def test_underrun_plays_what_there_is_then_silence_counts_and_rebuffers():
-    p = Playout(capacity=1000, preroll=0)
-    p.set_gate(True)
-    p.write(ramp(1, 10))
-    left, _ = period(p, 16)
-    assert list(left[:10]) == list(range(1, 11)) and not left[10:].any()
-    assert p.underruns == 1
-    silent, _ = period(p, 16)  # dry: silence, no second count while rebuffering
-    assert not silent.any() and p.underruns == 1
+def test_pause_fades_out_then_drops_the_rest_and_play_resumes_with_new_audio():
+    sink = Sink()
+    sink.set_playing(True)
+    sink.write(ones(1000))
+    play(sink, 64)  # past the fade-in
+    sink.set_playing(False)
+    out = play(sink, 64)
+    assert np.all(np.diff(out[:RAMP]) < 0) and out[0] > 0.9  # fading from full level
+    assert not out[RAMP:].any()
+    assert sink.ring.available() == 0  # the paused audio is gone
+    sink.write(ones(200, 0.5))
+    sink.set_playing(True)
+    out = play(sink, 96)
+    assert out[RAMP + 16 :].tolist() == [0.5] * (96 - RAMP - 16)
+    assert sink.stats().underruns == 0
 
 
-def test_closing_the_gate_drops_queued_audio_so_pause_is_silent_at_once():
-    p = Playout(capacity=1000, preroll=0)
-    p.set_gate(True)
-    p.write(ramp(1, 500))
-    period(p, 16)
-    p.set_gate(False)
-    p.set_gate(True)
-    left, _ = period(p, 16)
-    assert not left.any()
-    assert p.underruns == 0
+def test_underrun_fades_plays_silence_counts_and_rebuffers():
+    sink = Sink(preroll_frames=16)
+    sink.set_playing(True)
+    sink.write(ones(400))
+    out = play(sink, 480)
+    arrived = out[16:416]  # after the pre-roll: 400 frames, then nothing
+    assert np.all(arrived[RAMP:-SHORT_FADE] == 1.0)
+    end = arrived[-SHORT_FADE:]
+    assert np.all(np.diff(end) < 0) and end[0] > 0.95 and end[-1] < 0.02  # a 2 ms fade
+    assert not out[416:].any()
+    assert sink.stats().underruns == 1
+    sink.write(ones(100))
+    out = play(sink, 64)
+    assert not out[:16].any() and out[16] < 0.1  # pre-roll again, then a fresh fade-in
 
 
 def test_overflow_is_counted():
-    p = Playout(capacity=100, preroll=0)
-    p.write(ramp(0, 150))
-    assert p.overflow_frames == 50
+    sink = Sink(capacity=100)
+    sink.write(ones(150))
+    assert sink.stats().overflow_frames == 50
+
+
+def test_callback_costs_are_recorded():
+    sink = Sink()
+    play(sink, 160)
+    assert sink.block.header[F.CALLBACKS] == 10
+    assert 0 < sink.block.cost_percentile(99) < 5.0
+
+
+def test_resampling_sink_writes_at_the_device_rate():
+    sink = Sink()
+    sink._rate_known(44100)
+    sink.write(ones(4800))
+    sink.write(ones(4800))
+    # soxr holds back its filter delay (under 1000 frames) until more audio comes.
+    assert 8820 - 1000 < sink.ring.available() <= 8820
 
 
 def test_pcm16_to_float_stereo_and_mono():

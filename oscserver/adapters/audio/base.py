@@ -1,31 +1,30 @@
-"""The audio sink interface and the real-time playout logic every sink shares.
+"""The audio sink interface, and the producer side every ring-fed sink shares.
 
-A sink receives decoded stereo float32 audio from the event loop (:meth:`AudioSink.write`) and
-plays it from its own real-time callback. :class:`Playout` is that callback's logic, independent
-of the backend: the JACK sink calls :meth:`Playout.process` from its process callback with the
-port buffers.
-
-Playout rules (real-time safe: no allocation of sample memory, no locks, logging or I/O):
-
-- gate closed (paused, stopped, not started): silence; nothing is consumed;
-- pre-roll: after the gate opens or after an underrun, wait until audio has been available for
-  ``preroll`` frames before playing, so that chunks arriving a little late do not cause another
-  underrun right away (the service sends ~2 s chunks at about real time and a chunk can be
-  late; see docs/architecture.md);
-- underrun (the ring runs dry while playing): play what there is, then silence; count it and
-  pre-roll again.
+A sink receives decoded stereo float32 audio at the stream's rate (48 kHz from Lyria) from the
+event loop (:meth:`AudioSink.write`) and plays it from a callback of its own, which runs
+:class:`~oscserver.adapters.audio.playout.Playout` over a shared block. :class:`RingSink` is the
+event-loop side of that: it resamples to the device's rate, writes the ring, opens and closes
+the gate and reads the counters.
 """
 
 from __future__ import annotations
 
 import abc
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 
+from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.audio.ring import Samples, StereoRing
+from oscserver.adapters.audio.shared import STATE_NAMES, F, SharedBlock
 
-__all__ = ["AudioSink", "Playout", "SinkStats"]
+__all__ = ["AudioSink", "RingSink", "SinkStats", "pcm16_to_float"]
+
+log = logging.getLogger(__name__)
+
+#: The rate of the incoming stream (Lyria RealTime: 48 kHz).
+STREAM_RATE = 48000
 
 
 @dataclass(frozen=True)
@@ -39,6 +38,9 @@ class SinkStats:
     overflow_frames: int
     peak: float
     playing: bool
+    state: str = "running"
+    blocksize: int = 0
+    cost_p99_ms: float = 0.0
 
     @property
     def buffered_seconds(self) -> float:
@@ -46,117 +48,123 @@ class SinkStats:
         return self.buffered_frames / self.sample_rate if self.sample_rate else 0.0
 
 
-class Playout:
-    """The real-time side of a sink: ring, gate, pre-roll and underrun counting.
-
-    Args:
-        capacity: Ring size in frames.
-        preroll: Frames of waiting after audio first becomes available before playing.
-    """
-
-    def __init__(self, capacity: int, preroll: int) -> None:
-        self.ring = StereoRing(capacity)
-        self.preroll = preroll
-        self.gate = False  # written by the control side
-        self.underruns = 0  # written by the callback only
-        self.overflow_frames = 0  # written by the control side only
-        self._buffering = True
-        self._waited = 0
-        self._opened = 0  # times the gate was opened (control side)
-        self._seen_opened = 0  # the callback's copy: a difference means "pre-roll again"
-
-    # --- control side (event loop) -----------------------------------------------------------
-
-    def write(self, frames: Samples) -> None:
-        """Queue audio shaped ``(2, n)``; what does not fit is dropped and counted."""
-        written = self.ring.write(frames)
-        self.overflow_frames += frames.shape[1] - written
-
-    def set_gate(self, open_: bool) -> None:
-        """Open (play) or close (silence, and drop what is queued) the output."""
-        if not open_:
-            self.ring.discard()
-        elif not self.gate:
-            self._opened += 1  # even if the callback never saw it closed, pre-roll again
-        self.gate = open_
-
-    # --- real-time side ----------------------------------------------------------------------
-
-    def process(self, left: Samples, right: Samples, frames: int) -> None:
-        """Fill one period of output. Call only from the audio callback."""
-        if not self.gate or self._seen_opened != self._opened:
-            self._seen_opened = self._opened
-            self._buffering = True
-            self._waited = 0
-            if not self.gate:
-                self._silence(left, right, 0)
-                return
-        if self._buffering:
-            if self.ring.available() == 0:
-                self._silence(left, right, 0)
-                self._waited = 0
-                return
-            self._waited += frames
-            if self._waited < self.preroll:
-                self._silence(left, right, 0)
-                return
-            self._buffering = False
-        got = self.ring.read_into(left, right, frames)
-        if got < frames:
-            self._silence(left, right, got)
-            self.underruns += 1
-            self._buffering = True
-            self._waited = 0
-
-    @staticmethod
-    def _silence(left: Samples, right: Samples, start: int) -> None:
-        left[start:].fill(0.0)
-        right[start:].fill(0.0)
-
-
 class AudioSink(abc.ABC):
-    """An audio output. Subclasses own a :class:`Playout` and call it from their callback."""
-
-    playout: Playout
+    """An audio output."""
 
     @property
     @abc.abstractmethod
     def sample_rate(self) -> int:
-        """The rate the output runs at; :meth:`write` expects audio at this rate."""
+        """The rate the output runs at (0 while unknown)."""
 
     @property
     @abc.abstractmethod
     def description(self) -> str:
-        """One line saying where the audio goes (port names, device)."""
+        """One line saying where the audio goes (port names, device, file)."""
+
+    @abc.abstractmethod
+    def write(self, frames: Samples) -> None:
+        """Queue audio shaped ``(2, n)`` at the stream's rate (48 kHz)."""
+
+    @abc.abstractmethod
+    def set_playing(self, playing: bool) -> None:
+        """Fade in (after the pre-roll) or fade out; a pause drops what was queued."""
+
+    @abc.abstractmethod
+    def stats(self) -> SinkStats:
+        """Return the current counters."""
 
     @abc.abstractmethod
     def close(self) -> None:
-        """Stop the callback and release the device or ports."""
+        """Stop the callback and release the device, ports or file."""
+
+    def check(self) -> str | None:
+        """Call now and then from the event loop; returns a message when something happened."""
+        return None
+
+
+class RingSink(AudioSink):
+    """The event-loop side of a sink fed through a :class:`SharedBlock`.
+
+    Args:
+        block: The shared header and ring (the callback side runs a Playout over it).
+        preroll_seconds: Wait after audio arrives before playing, and after an underrun.
+        stream_rate: The rate :meth:`write` receives.
+
+    Subclasses call :meth:`_rate_known` once the device's rate is known.
+    """
+
+    def __init__(
+        self, block: SharedBlock, preroll_seconds: float, stream_rate: int = STREAM_RATE
+    ) -> None:
+        self.block = block
+        self.ring = StereoRing(block)
+        self._h = block.header
+        self.preroll_seconds = preroll_seconds
+        self.stream_rate = stream_rate
+        self._resampler: Resampler | None = None
+        self._rate = 0
+
+    def _release(self) -> None:
+        """Drop this side's views of the shared block, so that it can be freed."""
+        self.ring = StereoRing(SharedBlock(1))
+        self._h = self.ring.block.header
+
+    def _rate_known(self, rate: int) -> None:
+        """(Re)configure for a device rate: resampler, pre-roll; drop audio at the old rate."""
+        if rate == self._rate:
+            return
+        if self._rate:
+            log.warning("output sample rate changed from %d to %d Hz", self._rate, rate)
+            self.ring.discard()
+        self._rate = rate
+        self._resampler = Resampler(self.stream_rate, rate)
+        self._h[F.PREROLL] = round(self.preroll_seconds * rate)
+        if rate != self.stream_rate:
+            log.info("resampling %d Hz to %d Hz (soxr, high quality)", self.stream_rate, rate)
 
     @property
-    def xruns(self) -> int:
-        """Backend-reported xruns (0 when the backend has no such notion)."""
-        return 0
+    def sample_rate(self) -> int:
+        """The device's rate (0 while unknown)."""
+        return self._rate
 
     def write(self, frames: Samples) -> None:
-        """Queue audio shaped ``(2, n)`` at :attr:`sample_rate`."""
-        self.playout.write(frames)
+        """Resample to the device rate and queue; what does not fit is dropped and counted."""
+        self._poll_rate()
+        if self._resampler is None:
+            self._h[F.OVERFLOW] += frames.shape[1]
+            return
+        out = self._resampler.process(frames)
+        written = self.ring.write(out)
+        self._h[F.OVERFLOW] += out.shape[1] - written
+
+    def _poll_rate(self) -> None:
+        """Hook for sinks whose rate can change under them (JACK after a restart)."""
 
     def set_playing(self, playing: bool) -> None:
-        """Open or close the gate; closing drops queued audio so a pause is silent at once."""
-        self.playout.set_gate(playing)
+        """Open the gate (pre-roll, then fade in) or close it (fade out, then drop)."""
+        h = self._h
+        if playing and not h[F.GATE]:
+            h[F.OPENED] += 1
+            h[F.GATE] = 1
+        elif not playing and h[F.GATE]:
+            h[F.PAUSE_MARK] = h[F.WRITE]
+            h[F.GATE] = 0
 
     def stats(self) -> SinkStats:
         """Return the current counters."""
-        p = self.playout
+        h = self._h
+        rate = self.sample_rate
         return SinkStats(
-            sample_rate=self.sample_rate,
-            buffered_frames=p.ring.available(),
-            underruns=p.underruns,
-            xruns=self.xruns,
-            overflow_frames=p.overflow_frames,
-            peak=p.ring.peak_recent(self.sample_rate // 10),
-            playing=p.gate,
+            sample_rate=rate,
+            buffered_frames=self.ring.available(),
+            underruns=int(h[F.UNDERRUNS]),
+            xruns=int(h[F.XRUNS]),
+            overflow_frames=int(h[F.OVERFLOW]),
+            peak=self.ring.peak_recent(rate // 10) if rate else 0.0,
+            playing=bool(h[F.PLAYING]),
+            state=STATE_NAMES[int(h[F.STATE])],
+            blocksize=int(h[F.BLOCKSIZE]),
+            cost_p99_ms=self.block.cost_percentile(99),
         )
 
 

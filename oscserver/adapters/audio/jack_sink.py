@@ -1,25 +1,36 @@
-"""The JACK sink: two output ports fed from the playout ring by JACK's process callback.
+"""The JACK sink: two output ports, played by a real-time process fed through shared memory.
 
-jackclient-python: "The code in the supplied function must be suitable for real-time
-execution." The process callback here only fetches the two port buffers and calls
-:meth:`Playout.process`, which copies from the preallocated ring: no allocation of sample
-memory, no locks, no logging, no I/O. Xruns are counted by JACK's xrun callback.
+This is the event-loop side. It creates the shared block, starts
+:mod:`~oscserver.adapters.audio.jack_process` (``spawn``), waits until its client is running,
+and then only writes the ring and the gate. It follows the device's rate (resampling with soxr
+when JACK does not run at 48 kHz, also after a restart at another rate) and restarts the
+real-time process if it ever dies.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import time
 
 import jack
 
-from oscserver.adapters.audio.base import AudioSink, Playout
+from oscserver.adapters.audio import jack_process
+from oscserver.adapters.audio.base import RingSink
+from oscserver.adapters.audio.shared import STATE_FAILED, STATE_RUNNING, F, SharedBlock
 
-__all__ = ["JackSink", "jack_server_running"]
+__all__ = ["PORT_NAMES", "JackSink", "JackUnavailable", "jack_server_running"]
 
 log = logging.getLogger(__name__)
 
-#: JACK port names (the full names are ``<client name>:<port name>``).
+#: Default JACK port names (the full names are ``<client name>:<port name>``).
 PORT_NAMES = ("out_left", "out_right")
+#: The ring holds this many frames: 20 s at 96 kHz, more at lower rates.
+CAPACITY = 20 * 96000
+
+
+class JackUnavailable(RuntimeError):
+    """No JACK server could be reached, or the JACK client could not start."""
 
 
 def _libjack_message(text: str) -> None:
@@ -45,89 +56,118 @@ def jack_server_running(server_name: str | None = None) -> bool:
     return True
 
 
-class JackSink(AudioSink):
+class JackSink(RingSink):
     """Two JACK output ports playing the stream.
 
     Args:
         client_name: The JACK client name (the part before ``:`` in port names).
         server_name: The JACK server to use; None for the default one.
-        buffer_seconds: Ring capacity in seconds.
-        preroll_seconds: Pre-roll before playing, and after an underrun.
-        stream_rate: The sample rate of the incoming stream (48 kHz from Lyria).
+        port_names: Names of the left and right ports.
+        connect: A port pattern to connect to, e.g. ``system:playback_*``; None for none.
+        preroll_seconds: Wait after audio arrives before playing, and after an underrun.
+        ramp_seconds: Gain ramp on play, pause and stop.
+        start_timeout: Seconds to wait for the JACK client to run.
 
     Raises:
-        jack.JackOpenError: No JACK server is reachable.
+        JackUnavailable: No JACK server answered within ``start_timeout``.
     """
 
     def __init__(
         self,
         client_name: str = "oscserver",
         server_name: str | None = None,
-        buffer_seconds: float = 20.0,
+        port_names: tuple[str, str] = PORT_NAMES,
+        connect: str | None = None,
         preroll_seconds: float = 1.0,
-        stream_rate: int = 48000,
+        ramp_seconds: float = 0.1,
+        start_timeout: float = 10.0,
     ) -> None:
-        self._client = jack.Client(client_name, no_start_server=True, servername=server_name)
-        rate = self._client.samplerate
-        if rate != stream_rate:
-            log.warning(
-                "JACK runs at %d Hz but the stream is %d Hz: audio will play at the wrong "
-                "pitch until resampling lands (issue #4); run JACK at %d Hz",
-                rate,
-                stream_rate,
-                stream_rate,
-            )
-        self.playout = Playout(int(buffer_seconds * rate), int(preroll_seconds * rate))
-        self._xruns = 0
-        self.server_gone = False
-        self._left = self._client.outports.register(PORT_NAMES[0])
-        self._right = self._client.outports.register(PORT_NAMES[1])
-        self._client.set_process_callback(self._process)
-        self._client.set_xrun_callback(self._xrun)
-        self._client.set_shutdown_callback(self._shutdown)
-        self._client.activate()
+        super().__init__(SharedBlock(CAPACITY, shared=True), preroll_seconds)
+        self.client_name = client_name
+        self._args = (
+            self.block.name,
+            CAPACITY,
+            client_name,
+            server_name,
+            tuple(port_names),
+            connect,
+            ramp_seconds,
+        )
+        self._port_names = port_names
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._closed = False
+        self._start()
+        deadline = time.monotonic() + start_timeout
+        while self._h[F.STATE] != STATE_RUNNING:
+            if self._h[F.STATE] == STATE_FAILED or time.monotonic() > deadline:
+                self.close()
+                where = f"JACK server {server_name!r}" if server_name else "the JACK server"
+                raise JackUnavailable(
+                    f"cannot start JACK client {client_name!r} on {where}: is the server "
+                    "running, and is no other client using that name?"
+                )
+            time.sleep(0.02)
+        self._rate_known(int(self._h[F.RATE]))
 
-    def _process(self, frames: int) -> None:
-        # Real-time: see the module docstring before changing anything here.
-        self.playout.process(self._left.get_array(), self._right.get_array(), frames)
+    def _start(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._process = context.Process(
+            target=jack_process.run, args=self._args, name="oscserver-jack", daemon=True
+        )
+        self._process.start()
 
-    def _xrun(self, delay: float) -> None:
-        self._xruns += 1
-
-    def _shutdown(self, status: jack.Status, reason: str) -> None:
-        self.server_gone = True  # read by the status loop, which reports it
+    def _poll_rate(self) -> None:
+        rate = int(self._h[F.RATE])
+        if rate:
+            self._rate_known(rate)
 
     @property
     def sample_rate(self) -> int:
-        """JACK's sample rate."""
-        return int(self._client.samplerate)
+        """JACK's sample rate (it can change when the server restarts)."""
+        self._poll_rate()
+        return self._rate
 
-    @property
-    def xruns(self) -> int:
-        """Xruns JACK reported since the sink started."""
-        return self._xruns
+    def check(self) -> str | None:
+        """Call now and then from the event loop: restarts a dead real-time process.
+
+        Returns:
+            A message for the user when something happened, else None.
+        """
+        if self._closed or self._process is None or self._process.is_alive():
+            return None
+        code = self._process.exitcode
+        self._h[F.STATE] = 0
+        self._start()
+        return f"the JACK audio process stopped (exit code {code}); restarted it"
 
     @property
     def port_names(self) -> tuple[str, str]:
         """The full names of the two output ports."""
-        return (self._left.name, self._right.name)
+        return (
+            f"{self.client_name}:{self._port_names[0]}",
+            f"{self.client_name}:{self._port_names[1]}",
+        )
 
     @property
     def description(self) -> str:
         """Where the audio goes."""
         return f"JACK ports {self.port_names[0]} and {self.port_names[1]}"
 
-    def connect(self, destinations: list[str]) -> None:
-        """Connect the left and right ports to two destination ports."""
-        for source, dest in zip(self.port_names, destinations, strict=False):
-            self._client.connect(source, dest)
+    @property
+    def server_gone(self) -> bool:
+        """True while the JACK server is away (the sink reconnects when it is back)."""
+        return self.stats().state == "JACK server gone"
 
     def close(self) -> None:
-        """Deactivate and close the client (its ports disappear)."""
-        if self.server_gone:
+        """Stop the real-time process (its ports disappear) and free the shared memory."""
+        if self._closed:
             return
-        try:
-            self._client.deactivate()
-            self._client.close()
-        except jack.JackError as exc:  # the server may already be gone
-            log.debug("closing the JACK client: %s", exc)
+        self._closed = True
+        self._h[F.STOP] = 1
+        if self._process is not None:
+            self._process.join(5)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join()
+        self._release()
+        self.block.close(unlink=True)

@@ -1,0 +1,172 @@
+"""The real-time process: a JACK client whose process callback only reads the shared ring.
+
+The event loop, OSC parsing and base64/JSON decoding all run in the main interpreter; with the
+JACK callback in the same interpreter they delay it through the GIL, and small periods xrun
+(issue #4's measurements; docs/performance.md). So the callback runs here, in a process of its
+own started with ``spawn``, that does nothing else: it attaches the
+:class:`~oscserver.adapters.audio.shared.SharedBlock` by name and runs
+:class:`~oscserver.adapters.audio.playout.Playout` in JACK's process callback.
+
+Its control thread (this module's loop, not real-time) keeps the client alive: when the JACK
+server goes away it reports it, waits for a server to come back, and re-creates the client, its
+ports and their connections (the ones it made and the ones others made, remembered every
+quarter second), so a restarted jackd needs no restart of oscserver.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Sequence
+
+import jack
+import numpy as np
+import numpy.typing as npt
+
+from oscserver.adapters.audio.playout import Playout
+from oscserver.adapters.audio.shared import (
+    STATE_FAILED,
+    STATE_RUNNING,
+    STATE_SERVER_GONE,
+    STATE_STARTING,
+    STATE_STOPPED,
+    F,
+    SharedBlock,
+)
+
+__all__ = ["run"]
+
+POLL = 0.25  # seconds between checks of the control thread
+RESTORE_SECONDS = 10.0  # how long to retry remembered connections after a restart
+
+
+def _quiet(_: str) -> None:
+    """Libjack's own messages ("Cannot connect to server socket") are not for the user."""
+
+
+def run(
+    block_name: str,
+    capacity: int,
+    client_name: str,
+    server_name: str | None,
+    port_names: Sequence[str],
+    connect: str | None,
+    ramp_seconds: float,
+) -> None:
+    """Serve audio until the parent sets ``STOP``. The entry point of the real-time process.
+
+    Args:
+        block_name: The shared block to attach.
+        capacity: Its capacity in frames.
+        client_name: JACK client name.
+        server_name: JACK server name (None: the default server).
+        port_names: Names of the left and right output ports.
+        connect: Port pattern to connect the outputs to (e.g. ``system:playback_*``), or None.
+        ramp_seconds: Length of the play/pause gain ramp.
+    """
+    jack.set_error_function(_quiet)
+    jack.set_info_function(_quiet)
+    block = SharedBlock(capacity, name=block_name)
+    h = block.header
+    remembered: dict[str, set[str]] = {}
+    playout: Playout | None = None
+    h[F.STATE] = STATE_STARTING
+    try:
+        while not h[F.STOP]:
+            try:
+                client = jack.Client(
+                    client_name, use_exact_name=True, no_start_server=True, servername=server_name
+                )
+            except jack.JackOpenError:
+                time.sleep(POLL)
+                continue
+            if playout is None:
+                playout = Playout(block, round(ramp_seconds * client.samplerate))
+            _serve(client, playout, h, port_names, connect, remembered)
+    except Exception:
+        h[F.STATE] = STATE_FAILED
+        raise
+    finally:
+        if h[F.STATE] != STATE_FAILED:
+            h[F.STATE] = STATE_STOPPED
+        del h, playout
+        block.close()
+
+
+def _serve(
+    client: jack.Client,
+    playout: Playout,
+    header: npt.NDArray[np.int64],
+    port_names: Sequence[str],
+    connect: str | None,
+    remembered: dict[str, set[str]],
+) -> None:
+    gone = threading.Event()
+    left = client.outports.register(port_names[0])
+    right = client.outports.register(port_names[1])
+
+    def process(frames: int) -> None:
+        # Real-time: only the copy from the ring (see playout.py).
+        playout.process(left.get_array(), right.get_array(), frames)
+
+    def xrun(delay: float) -> None:
+        header[F.XRUNS] += 1
+
+    def blocksize(frames: int) -> None:
+        header[F.BLOCKSIZE] = frames
+
+    def samplerate(rate: int) -> None:
+        header[F.RATE] = rate
+
+    client.set_process_callback(process)
+    client.set_xrun_callback(xrun)
+    client.set_shutdown_callback(lambda status, reason: gone.set())
+    client.set_blocksize_callback(blocksize)
+    client.set_samplerate_callback(samplerate)
+    client.activate()
+    header[F.RATE] = client.samplerate
+    header[F.BLOCKSIZE] = client.blocksize
+    _connect(client, (left, right), connect, remembered)
+    header[F.STATE] = STATE_RUNNING
+    # After a restart, keep trying the remembered connections for a while, as the clients at
+    # the other end (system ports, a DAW) come back; then follow what the user does.
+    restore_until = time.monotonic() + RESTORE_SECONDS if remembered else 0.0
+    while not gone.is_set() and not header[F.STOP]:
+        time.sleep(POLL)
+        header[F.HEARTBEAT] += 1
+        if gone.is_set():
+            break
+        with contextlib.suppress(jack.JackError):
+            if time.monotonic() < restore_until:
+                _connect(client, (left, right), None, remembered)
+            else:
+                for port in (left, right):
+                    names = {p.name for p in client.get_all_connections(port)}
+                    remembered[port.shortname] = names
+    if gone.is_set():
+        header[F.STATE] = STATE_SERVER_GONE
+        header[F.RESTARTS] += 1
+    else:
+        client.deactivate()
+    with contextlib.suppress(jack.JackError):
+        client.close()
+
+
+def _connect(
+    client: jack.Client,
+    ports: tuple[jack.OwnPort, jack.OwnPort],
+    pattern: str | None,
+    remembered: dict[str, set[str]],
+) -> None:
+    """Connect to the pattern's first two inputs and restore remembered connections."""
+    wanted: list[tuple[jack.OwnPort, str]] = []
+    if pattern:
+        targets = client.get_ports(pattern, is_audio=True, is_input=True)
+        wanted += [(port, target.name) for port, target in zip(ports, targets, strict=False)]
+    for port in ports:
+        wanted += [(port, name) for name in sorted(remembered.get(port.shortname, ()))]
+    for port, name in wanted:
+        # Already connected, or that client is not back yet: both are fine.
+        with contextlib.suppress(jack.JackError):
+            client.connect(port, name)

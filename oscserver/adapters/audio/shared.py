@@ -1,0 +1,112 @@
+"""The block of memory shared by the event loop and the audio callback, in-process or not.
+
+One int64 header (positions, controls, counters, a histogram of callback costs) and one
+float32 ``(2, capacity)`` sample area. :class:`SharedBlock` allocates them either as plain numpy
+arrays (the callback runs in this process) or in ``multiprocessing.shared_memory`` (the callback
+runs in the real-time process, :mod:`~oscserver.adapters.audio.jack_process`).
+
+Every field has exactly one writer (documented below), so no locks are needed: an aligned
+8-byte store is atomic on the platforms we run on, and x86-64 keeps stores in order (TSO), so
+a reader that sees a published position also sees the samples written before it.
+"""
+
+from __future__ import annotations
+
+from multiprocessing import shared_memory
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["COST_BINS", "COST_BIN_US", "F", "SharedBlock"]
+
+#: Width of one bin of the callback cost histogram, in microseconds.
+COST_BIN_US = 20
+#: Number of bins; the last one also counts everything slower.
+COST_BINS = 512
+
+
+class F:
+    """Header field indices, each with its single writer."""
+
+    WRITE = 0  # producer: frames written (monotonic)
+    READ = 1  # consumer: frames read or dropped (monotonic)
+    DISCARD = 2  # producer: the consumer must drop everything before this position
+    GATE = 3  # producer: 1 play, 0 pause/stop
+    OPENED = 4  # producer: times the gate opened (a change means: pre-roll again)
+    PAUSE_MARK = 5  # producer: write position when the gate closed
+    PREROLL = 6  # producer: frames to wait after audio arrives before playing
+    UNDERRUNS = 8  # consumer
+    XRUNS = 9  # consumer (JACK's xrun callback)
+    CALLBACKS = 10  # consumer
+    RATE = 11  # consumer: the device's sample rate (0 until known)
+    BLOCKSIZE = 12  # consumer: frames per callback
+    STATE = 13  # consumer: see STATE_* below
+    HEARTBEAT = 14  # consumer's control thread, ~4 per second
+    STOP = 15  # producer: 1 asks the real-time process to stop
+    OVERFLOW = 16  # producer: frames dropped because the ring was full
+    RESTARTS = 17  # consumer: times the JACK client was re-created
+    PLAYING = 18  # consumer: 1 while audio (not silence) is going out
+    COST = 32  # consumer: histogram of callback costs, COST_BINS bins
+    SIZE = COST + COST_BINS
+
+
+STATE_STARTING, STATE_RUNNING, STATE_SERVER_GONE, STATE_FAILED, STATE_STOPPED = range(5)
+STATE_NAMES = ("starting", "running", "JACK server gone", "failed", "stopped")
+
+
+class SharedBlock:
+    """Header and samples, local or in shared memory.
+
+    Args:
+        capacity: Frames the sample area holds.
+        shared: Put the block in shared memory (for another process to attach by name).
+        name: Attach to an existing shared block by name instead of creating one.
+    """
+
+    def __init__(self, capacity: int, shared: bool = False, name: str | None = None) -> None:
+        if capacity <= 0:
+            raise ValueError("capacity must be positive")
+        self.capacity = capacity
+        header_bytes = F.SIZE * 8
+        self._shm: shared_memory.SharedMemory | None = None
+        if shared or name:
+            size = header_bytes + 2 * capacity * 4
+            if name:
+                self._shm = shared_memory.SharedMemory(name=name)
+            else:
+                self._shm = shared_memory.SharedMemory(create=True, size=size)
+            buf = self._shm.buf
+            self.header: npt.NDArray[np.int64] = np.ndarray((F.SIZE,), np.int64, buf, 0)
+            self.samples: npt.NDArray[np.float32] = np.ndarray(
+                (2, capacity), np.float32, buf, header_bytes
+            )
+            if not name:
+                self.header[:] = 0
+        else:
+            self.header = np.zeros(F.SIZE, dtype=np.int64)
+            self.samples = np.zeros((2, capacity), dtype=np.float32)
+
+    @property
+    def name(self) -> str | None:
+        """The shared memory name another process attaches with (None when local)."""
+        return self._shm.name if self._shm else None
+
+    def close(self, unlink: bool = False) -> None:
+        """Detach (and, for the creator, free) the shared memory."""
+        if self._shm is None:
+            return
+        # Drop our views first: shared memory cannot close while arrays point into it.
+        del self.header, self.samples
+        self._shm.close()
+        if unlink:
+            self._shm.unlink()
+        self._shm = None
+
+    def cost_percentile(self, q: float) -> float:
+        """The q-th percentile (0..100) of callback costs, in milliseconds (0 if none)."""
+        hist = self.header[F.COST : F.COST + COST_BINS]
+        total = int(hist.sum())
+        if total == 0:
+            return 0.0
+        index = int(np.searchsorted(np.cumsum(hist), q / 100.0 * total))
+        return (index + 1) * COST_BIN_US / 1000.0

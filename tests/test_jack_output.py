@@ -1,0 +1,249 @@
+"""The JACK output on real JACK servers (dummy backend), recorded by a separate JACK client.
+
+oscserver runs in-process here (its real-time JACK process is a real child process) so the test
+can compare what reaches the recorder with the exact stream the embedded engine renders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import jack
+import numpy as np
+import pytest
+import soxr
+from conftest import timeout
+from jack_recorder import Recorder
+from oscbytes import message
+
+from oscserver.adapters.audio.jack_sink import JackSink
+from oscserver.app import App, Options
+from oscserver.core.lyria import MusicGenerationConfig, WeightedPrompt
+from oscserver.engine.synth import Synth
+
+pytestmark = pytest.mark.jack
+
+RAMP = 0.1  # seconds
+
+
+def expected_stream(seconds: float) -> np.ndarray:
+    """What the embedded engine sends for oscserver's start-up state, as float32."""
+    synth = Synth()
+    synth.set_prompts((WeightedPrompt("minimal techno", 1.0),))
+    synth.set_config(MusicGenerationConfig())
+    synth.reset()
+    pcm = synth.render(int(seconds * 48000))
+    return (np.frombuffer(pcm, "<i2").reshape(-1, 2).T / 32768.0).astype(np.float32)
+
+
+class Running:
+    """oscserver in-process on a JACK server, with a recorder on its ports."""
+
+    def __init__(self, server: str, name: str, **sink_options) -> None:
+        self.server = server
+        self.sink = JackSink(name, server, preroll_seconds=0.2, ramp_seconds=RAMP, **sink_options)
+        self.app = App(Options(osc_port=0), self.sink)
+
+    async def start(self) -> None:
+        await self.app.start()
+        loop = asyncio.get_running_loop()
+        self.udp, _ = await loop.create_datagram_endpoint(
+            asyncio.DatagramProtocol, remote_addr=self.app.osc_address
+        )
+
+    def osc(self, address: str) -> None:
+        self.udp.sendto(message(address, ""))
+
+    async def close(self) -> None:
+        self.udp.close()
+        await self.app.stop()
+        self.sink.close()
+
+
+async def wait_for(predicate, seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout(seconds)
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+def sound_starts(x: np.ndarray) -> int:
+    return int(np.flatnonzero(np.abs(x).max(axis=0) > 0)[0])
+
+
+def match_in_pieces(
+    got: np.ndarray, stream: np.ndarray, start: int, period: int, atol: float = 0.0
+) -> int:
+    """Check that ``got`` is ``stream[start:]`` sample for sample (within ``atol``), except
+    around cycles a client missed (the xruns JACK reports): there the recording skips whole
+    periods of the stream, or holds whole periods of something else. Returns how many such
+    cycles it found."""
+
+    def same(a: np.ndarray, b: np.ndarray) -> bool:
+        return a.shape == b.shape and bool(np.all(np.abs(a - b) <= atol))
+
+    glitches = 0
+    g, s = 0, start
+    while g < got.shape[1] - 256:
+        n = min(got.shape[1] - g, stream.shape[1] - s)
+        diff = np.flatnonzero((np.abs(got[:, g : g + n] - stream[:, s : s + n]) > atol).any(axis=0))
+        if len(diff) == 0:
+            return glitches
+        g += int(diff[0])
+        s += int(diff[0])
+        for k in range(1, 9):
+            if np.array_equal(
+                got[:, g : g + 256], stream[:, s + k * period : s + k * period + 256]
+            ):
+                s += k * period  # the recording skipped k periods of the stream
+                break
+            if np.array_equal(
+                got[:, g + k * period : g + k * period + 256], stream[:, s : s + 256]
+            ):
+                g += k * period  # the recording holds k periods of something else
+                break
+        else:
+            raise AssertionError(f"samples differ from the stream at frame {g} of the recording")
+        glitches += 1
+    return glitches
+
+
+async def test_at_48k_the_samples_are_bit_identical_to_the_stream(private_jackd):
+    server = private_jackd(rate=48000, period=256).server_name
+    run = Running(server, "bitexact")
+    await run.start()
+    recorder = Recorder(server, run.sink.port_names, 30)
+    try:
+        run.osc("/lyria/play")
+        await wait_for(lambda: recorder.frames > 6 * 48000 and np.abs(recorder.buffer).max() > 0)
+        await asyncio.sleep(4)
+        got = recorder.since(0)
+        stats = run.sink.stats()
+    finally:
+        recorder.close()
+        await run.close()
+    got = got[:, sound_starts(got) :]
+    stream = expected_stream(got.shape[1] / 48000 + 2)
+    lead = sound_starts(stream)  # the stream may start with an exact 0
+    ramp = round(RAMP * 48000)
+    assert got.shape[1] > 4 * 48000
+    # After the 100 ms fade-in, the stream itself, bit for bit.
+    glitches = match_in_pieces(got[:, ramp:], stream, lead + ramp, stats.blocksize)
+    assert glitches <= stats.xruns  # only where JACK reported a late client
+    # The fade-in is the 100 ms ramp applied to the stream.
+    ref = stream[0, lead + 1 : lead + ramp]
+    audible = np.abs(ref) > 0.01
+    gain = got[0, 1:ramp][audible] / ref[audible]
+    assert np.allclose(gain, (np.arange(2, ramp + 1) / ramp)[audible], atol=1e-3)
+
+
+async def test_at_44k1_the_output_is_the_soxr_conversion_without_seams(private_jackd):
+    server = private_jackd(rate=44100, period=256).server_name
+    run = Running(server, "resampled")
+    await run.start()
+    recorder = Recorder(server, run.sink.port_names, 30)
+    try:
+        assert run.sink.sample_rate == 44100
+        run.osc("/lyria/play")
+        await wait_for(lambda: recorder.frames > 6 * 44100 and np.abs(recorder.buffer).max() > 0)
+        await asyncio.sleep(5)
+        got = recorder.since(0)
+        stats = run.sink.stats()
+    finally:
+        recorder.close()
+        await run.close()
+    got = got[:, sound_starts(got) :]
+    reference = soxr.resample(expected_stream(12).T, 48000, 44100, quality="HQ").T
+    ramp = round(RAMP * 44100)
+    n = got.shape[1] - ramp - 10
+    assert n > 4 * 44100
+    # Align: the recording starts where the reference first becomes audible (give or take).
+    start = sound_starts(np.where(np.abs(reference) > 1e-6, reference, 0))
+    window = got[0, ramp : ramp + 2000]
+    lags = range(start - 20, start + 20)
+    errors = [np.abs(reference[0, lag + ramp : lag + ramp + 2000] - window).max() for lag in lags]
+    lag = lags[int(np.argmin(errors))]
+    glitches = match_in_pieces(got[:, ramp:], reference, lag + ramp, stats.blocksize, atol=1e-4)
+    assert glitches <= stats.xruns
+    # No seam where the 2 s chunks join.
+    steps = np.abs(np.diff(got[:, ramp : ramp + n], axis=1)).max(axis=0)
+    for k in range(1, int(n / 88200)):
+        join = round(k * 88200) - lag - ramp
+        if 5 < join < len(steps) - 5:
+            assert steps[join - 5 : join + 5].max() <= steps.max()
+
+
+async def test_pause_and_play_ramp_in_the_recording(private_jackd, jack_server):
+    server = private_jackd(rate=48000, period=128).server_name
+    run = Running(server, "ramps")
+    await run.start()
+    recorder = Recorder(server, run.sink.port_names, 40)
+    try:
+        run.osc("/lyria/play")
+        await wait_for(lambda: np.abs(recorder.buffer).max() > 0)
+        await asyncio.sleep(2)
+        mark = recorder.mark()
+        await asyncio.sleep(0.5)
+        run.osc("/lyria/pause")
+        await asyncio.sleep(1)
+        paused = recorder.since(mark)
+        mark = recorder.mark()
+        run.osc("/lyria/play")
+        await wait_for(
+            lambda: recorder.frames > mark + 48000 and np.abs(recorder.since(mark)).max() > 0
+        )
+        await asyncio.sleep(1)
+        resumed = recorder.since(mark)
+    finally:
+        recorder.close()
+        await run.close()
+    # Pause: a 100 ms fade to silence (envelope measured in 10 ms windows), then nothing.
+    level = np.abs(paused).max(axis=0)
+    playing_until = int(np.flatnonzero(level > 0)[-1])
+    windows = level[playing_until - 4800 : playing_until].reshape(10, 480).max(axis=1)
+    assert windows[-1] < 0.05 * level[: playing_until - 4800].max()
+    assert np.all(level[playing_until + 1 :] == 0)
+    # Play: silence, then a 100 ms fade-in (the first 10 ms far below the level after it).
+    start = sound_starts(resumed)
+    first = np.abs(resumed[:, start : start + 480]).max()
+    later = np.abs(resumed[:, start + 4800 : start + 48000]).max()
+    assert first < 0.15 * later
+
+
+async def test_a_restarted_jack_server_gets_the_ports_and_connections_back(private_jackd):
+    first = private_jackd(rate=48000)
+    name = first.server_name
+    run = Running(name, "survivor", connect="system:playback_*")
+    await run.start()
+    try:
+        probe = jack.Client("probe", no_start_server=True, servername=name)
+        left, right = run.sink.port_names
+        assert [p.name for p in probe.get_all_connections(left)] == ["system:playback_1"]
+        probe.connect(right, "system:playback_1")  # a connection the user makes by hand
+        probe.close()
+        run.osc("/lyria/play")
+        await asyncio.sleep(1)
+        first.stop()
+        await wait_for(lambda: run.sink.stats().state == "JACK server gone")
+        run.osc("/lyria/density")  # bad input while the audio is away: still answered
+        second = private_jackd(name=name, rate=44100)  # back, at another rate
+        await wait_for(lambda: run.sink.stats().state == "running", 20)
+        assert run.sink.sample_rate == 44100  # the resampler follows the new rate
+        probe = jack.Client("probe2", no_start_server=True, servername=second.server_name)
+        try:
+            await wait_for(lambda: len(probe.get_all_connections(right)) == 2, 10)
+            assert [p.name for p in probe.get_all_connections(left)] == ["system:playback_1"]
+            assert {p.name for p in probe.get_all_connections(right)} == {
+                "system:playback_1",
+                "system:playback_2",
+            }
+        finally:
+            probe.close()
+        recorder = Recorder(name, run.sink.port_names, 20)
+        try:
+            await wait_for(lambda: np.abs(recorder.buffer).max() > 0.05, 15)
+        finally:
+            recorder.close()
+    finally:
+        await run.close()
