@@ -238,6 +238,7 @@ class App:
             peak=stats.peak,
             osc_messages=self.udp.stats.messages,
             osc_refused=self.refused + self.udp.stats.malformed,
+            output=stats.state,
         )
 
 
@@ -254,6 +255,7 @@ class Status:
         peak: Output peak over the last 100 ms (1.0 is full scale).
         osc_messages: OSC messages received.
         osc_refused: OSC messages and datagrams refused.
+        output: The audio output's state (``running``, ``JACK server gone``...).
     """
 
     link: str
@@ -264,11 +266,13 @@ class Status:
     peak: float
     osc_messages: int
     osc_refused: int
+    output: str = "running"
 
     def line(self) -> str:
         """One line, e.g. ``connected | playing | buffer 2.1 s | underruns 0 | ...``."""
         level = "-inf" if self.peak <= 1e-6 else f"{20 * math.log10(self.peak):.1f}"
-        return (
+        output = "" if self.output == "running" else f"audio: {self.output} | "
+        return output + (
             f"{self.link} | {self.playback} | buffer {self.buffer_seconds:.1f} s | "
             f"underruns {self.underruns} | xruns {self.xruns} | peak {level} dBFS | "
             f"osc {self.osc_messages} msgs, {self.osc_refused} refused"

@@ -247,3 +247,49 @@ async def test_a_restarted_jack_server_gets_the_ports_and_connections_back(priva
             recorder.close()
     finally:
         await run.close()
+
+
+async def test_a_buffer_size_change_is_followed(private_jackd):
+    import os
+    import subprocess
+
+    server = private_jackd(rate=48000, period=256).server_name
+    run = Running(server, "bufsize")
+    await run.start()
+    try:
+        run.osc("/lyria/play")
+        await wait_for(lambda: run.sink.stats().playing)
+        env = dict(os.environ, JACK_DEFAULT_SERVER=server)
+        subprocess.run(["jack_bufsize", "64"], env=env, check=True, capture_output=True)
+        await wait_for(lambda: run.sink.stats().blocksize == 64)
+        recorder = Recorder(server, run.sink.port_names, 10)
+        try:
+            await wait_for(lambda: np.abs(recorder.buffer).max() > 0.05)
+        finally:
+            recorder.close()
+        assert run.sink.stats().playing
+    finally:
+        await run.close()
+
+
+async def test_a_killed_audio_process_is_restarted(private_jackd):
+    server = private_jackd(rate=48000).server_name
+    run = Running(server, "phoenix")
+    await run.start()
+    try:
+        run.sink._process.kill()  # as if the real-time process crashed
+        messages: list[str] = []
+
+        def restarted() -> bool:
+            message = run.sink.check()
+            if message:
+                messages.append(message)
+            return bool(messages)
+
+        await wait_for(restarted)
+        assert "the JACK audio process stopped (exit code -9); restarted it" in messages[0]
+        await wait_for(lambda: run.sink.stats().state == "running")
+        run.osc("/lyria/play")
+        await wait_for(lambda: run.sink.stats().playing)
+    finally:
+        await run.close()

@@ -142,6 +142,14 @@ def test_overflow_is_counted():
     assert sink.stats().overflow_frames == 50
 
 
+def test_high_water_mark_bounds_the_waiting_audio():
+    sink = Sink(capacity=20 * 48000)
+    for _ in range(7):
+        sink.write(ones(2 * 48000))  # a burst of 14 s
+    assert sink.ring.available() == 10 * 48000
+    assert sink.stats().overflow_frames == 4 * 48000
+
+
 def test_callback_costs_are_recorded():
     sink = Sink()
     play(sink, 160)

@@ -13,8 +13,6 @@ import subprocess
 import tempfile
 import time
 
-from oscserver.adapters.audio.jack_sink import jack_server_running
-
 __all__ = ["PrivateJackd"]
 
 log = logging.getLogger(__name__)
@@ -27,12 +25,20 @@ class PrivateJackd:
         rate: Sample rate (48 kHz, Lyria's rate).
         period: Frames per period.
         server_name: The server name; None for the default server.
+        realtime: Run with real-time scheduling (needs the rights to; benchmarks use it).
     """
 
-    def __init__(self, rate: int = 48000, period: int = 256, server_name: str | None = None):
+    def __init__(
+        self,
+        rate: int = 48000,
+        period: int = 256,
+        server_name: str | None = None,
+        realtime: bool = False,
+    ):
         self.rate = rate
         self.period = period
         self.server_name = server_name
+        self.realtime = realtime
         self._proc: subprocess.Popen[bytes] | None = None
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
 
@@ -45,7 +51,7 @@ class PrivateJackd:
         exe = shutil.which("jackd")
         if exe is None:
             raise RuntimeError("jackd is not installed (Debian/Ubuntu: apt-get install jackd2)")
-        cmd = [exe, "--no-realtime"]
+        cmd = [exe, "--realtime" if self.realtime else "--no-realtime"]
         if self.server_name:
             cmd += ["-n", self.server_name]
         cmd += ["-d", "dummy", "-r", str(self.rate), "-p", str(self.period)]
@@ -53,6 +59,8 @@ class PrivateJackd:
         self._proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
         )
+        from oscserver.adapters.audio.jack_sink import jack_server_running  # loads libjack
+
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:

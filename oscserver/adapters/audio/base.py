@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: The rate of the incoming stream (Lyria RealTime: 48 kHz).
 STREAM_RATE = 48000
+#: At most this much audio waits for the output (the ring is larger; see RingSink.write).
+HIGH_WATER_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,18 @@ class RingSink(AudioSink):
             self._h[F.OVERFLOW] += frames.shape[1]
             return
         out = self._resampler.process(frames)
-        written = self.ring.write(out)
-        self._h[F.OVERFLOW] += out.shape[1] - written
+        # High-water mark: past it (a burst after a stall), new audio is dropped, so that the
+        # latency between the service and the output stays bounded.
+        room = max(0, round(HIGH_WATER_SECONDS * self._rate) - self.ring.available())
+        written = self.ring.write(out[:, :room])
+        dropped = out.shape[1] - written
+        if dropped:
+            if not self._h[F.OVERFLOW]:
+                log.warning(
+                    "more than %.0f s of audio is waiting: dropping what comes on top",
+                    HIGH_WATER_SECONDS,
+                )
+            self._h[F.OVERFLOW] += dropped
 
     def _poll_rate(self) -> None:
         """Hook for sinks whose rate can change under them (JACK after a restart)."""

@@ -16,6 +16,9 @@ quarter second), so a restarted jackd needs no restart of oscserver.
 from __future__ import annotations
 
 import contextlib
+import gc
+import os
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -39,6 +42,23 @@ __all__ = ["run"]
 
 POLL = 0.25  # seconds between checks of the control thread
 RESTORE_SECONDS = 10.0  # how long to retry remembered connections after a restart
+
+
+def _prepare_for_real_time() -> None:
+    """Keep this interpreter from making the process callback wait.
+
+    The callback needs the GIL. Every other thread here (this control thread, libjack's
+    notification thread, which inherits our scheduling) runs at a low real-time priority where
+    allowed, so that no ordinary process can preempt one of them while it holds the GIL; the
+    GIL is handed over quickly; and the cyclic garbage collector never runs (the callback makes
+    no cycles, and a collection could pause it).
+    """
+    with contextlib.suppress(OSError, AttributeError):  # no rights: stay as we are
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+    sys.setswitchinterval(0.0005)
+    gc.collect()
+    gc.freeze()
+    gc.disable()
 
 
 def _quiet(_: str) -> None:
@@ -67,13 +87,15 @@ def run(
     """
     jack.set_error_function(_quiet)
     jack.set_info_function(_quiet)
+    _prepare_for_real_time()
+    parent = os.getppid()
     block = SharedBlock(capacity, name=block_name)
     h = block.header
     remembered: dict[str, set[str]] = {}
     playout: Playout | None = None
     h[F.STATE] = STATE_STARTING
     try:
-        while not h[F.STOP]:
+        while not h[F.STOP] and os.getppid() == parent:
             try:
                 client = jack.Client(
                     client_name, use_exact_name=True, no_start_server=True, servername=server_name
@@ -83,7 +105,7 @@ def run(
                 continue
             if playout is None:
                 playout = Playout(block, round(ramp_seconds * client.samplerate))
-            _serve(client, playout, h, port_names, connect, remembered)
+            _serve(client, playout, h, port_names, connect, remembered, parent)
     except Exception:
         h[F.STATE] = STATE_FAILED
         raise
@@ -101,6 +123,7 @@ def _serve(
     port_names: Sequence[str],
     connect: str | None,
     remembered: dict[str, set[str]],
+    parent: int,
 ) -> None:
     gone = threading.Event()
     left = client.outports.register(port_names[0])
@@ -134,6 +157,9 @@ def _serve(
     restore_until = time.monotonic() + RESTORE_SECONDS if remembered else 0.0
     while not gone.is_set() and not header[F.STOP]:
         time.sleep(POLL)
+        if os.getppid() != parent:  # oscserver died without stopping us: do not linger
+            header[F.STOP] = 1
+            break
         header[F.HEARTBEAT] += 1
         if gone.is_set():
             break

@@ -102,6 +102,12 @@ class SharedBlock:
             self._shm.unlink()
         self._shm = None
 
+    def cost_max(self) -> float:
+        """The slowest callback's cost bin, in milliseconds (0 if none)."""
+        hist = self.header[F.COST : F.COST + COST_BINS]
+        used = np.flatnonzero(hist)
+        return float((used[-1] + 1) * COST_BIN_US / 1000.0) if len(used) else 0.0
+
     def cost_percentile(self, q: float) -> float:
         """The q-th percentile (0..100) of callback costs, in milliseconds (0 if none)."""
         hist = self.header[F.COST : F.COST + COST_BINS]
