@@ -16,6 +16,7 @@ quarter second), so a restarted jackd needs no restart of oscserver.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import os
 import sys
@@ -41,20 +42,29 @@ from oscserver.adapters.audio.shared import (
 __all__ = ["run"]
 
 POLL = 0.25  # seconds between checks of the control thread
-RESTORE_SECONDS = 10.0  # how long to retry remembered connections after a restart
+RESTORE_SECONDS = 10.0
+MCL_CURRENT, MCL_FUTURE = (
+    1,
+    2,
+)  # <sys/mman.h>  # how long to retry remembered connections after a restart
 
 
-def _prepare_for_real_time() -> None:
+def _prepare_for_real_time(block: SharedBlock) -> None:
     """Keep this interpreter from making the process callback wait.
 
     The callback needs the GIL. Every other thread here (this control thread, libjack's
     notification thread, which inherits our scheduling) runs at a low real-time priority where
     allowed, so that no ordinary process can preempt one of them while it holds the GIL; the
     GIL is handed over quickly; and the cyclic garbage collector never runs (the callback makes
-    no cycles, and a collection could pause it).
+    no cycles, and a collection could pause it). The shared ring is touched once and memory
+    is locked where allowed, so the callback never waits for a page fault.
     """
     with contextlib.suppress(OSError, AttributeError):  # no rights: stay as we are
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+    float(block.samples.sum())  # fault every page of the ring in now, not in the callback
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mlockall(MCL_CURRENT | MCL_FUTURE)
     sys.setswitchinterval(0.0005)
     gc.collect()
     gc.freeze()
@@ -87,9 +97,9 @@ def run(
     """
     jack.set_error_function(_quiet)
     jack.set_info_function(_quiet)
-    _prepare_for_real_time()
     parent = os.getppid()
     block = SharedBlock(capacity, name=block_name)
+    _prepare_for_real_time(block)
     h = block.header
     remembered: dict[str, set[str]] = {}
     playout: Playout | None = None
