@@ -37,6 +37,7 @@ lint: venv
 
 bench: venv
 	$(BIN)/python bench/engine_render.py
+	$(BIN)/python bench/xruns.py --seconds 15
 
 format: venv
 	$(BIN)/ruff format oscserver tests bench

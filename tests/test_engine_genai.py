@@ -202,22 +202,28 @@ async def test_stall_stops_audio_but_keeps_the_connection():
         await server.close()
 
 
-async def test_late_chunks_arrive_late():
-    server, port = await start(faults=(parse_fault("late:3:0.5"),))
+async def chunk_arrivals(count: int, **options) -> list[float]:
+    """Play on a fresh engine; the loop times at which the first ``count`` chunks arrive."""
+    server, port = await start(**options)
     loop = asyncio.get_running_loop()
+    arrivals = []
     try:
         async with connect(port) as session:
             await setup_music(session)
             await session.play()
-            arrivals = []
-            for _ in range(6):
+            for _ in range(count):
                 await next_chunk(session)
                 arrivals.append(loop.time())
-        gaps = np.diff(arrivals)
-        assert max(gaps) >= CHUNK + 0.4  # the 3rd and 6th chunks
-        assert sorted(gaps)[0] < CHUNK + 0.2
     finally:
         await server.close()
+    return arrivals
+
+
+async def test_late_chunks_arrive_late():
+    arrivals = await chunk_arrivals(6, faults=(parse_fault("late:3:0.5"),))
+    gaps = np.diff(arrivals)
+    assert max(gaps) >= CHUNK + 0.4  # the 3rd and 6th chunks
+    assert sorted(gaps)[0] < CHUNK + 0.2
 
 
 async def test_malformed_json_reaches_the_google_client_as_a_parse_error():
@@ -281,18 +287,7 @@ async def test_unknown_path_is_refused(engine):
 
 
 async def test_jitter_varies_arrival_but_keeps_real_time():
-    server, port = await start(jitter_seconds=0.1)
-    loop = asyncio.get_running_loop()
-    try:
-        async with connect(port) as session:
-            await setup_music(session)
-            await session.play()
-            arrivals = []
-            for _ in range(9):
-                await next_chunk(session)
-                arrivals.append(loop.time())
-        gaps = np.diff(arrivals[1:])
-        assert np.std(gaps) > 0.01
-        assert (arrivals[-1] - arrivals[1]) == pytest.approx(7 * CHUNK, abs=0.2 * timeout(1))
-    finally:
-        await server.close()
+    arrivals = await chunk_arrivals(9, jitter_seconds=0.1)
+    gaps = np.diff(arrivals[1:])
+    assert np.std(gaps) > 0.01
+    assert (arrivals[-1] - arrivals[1]) == pytest.approx(7 * CHUNK, abs=0.2 * timeout(1))

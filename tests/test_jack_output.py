@@ -17,6 +17,7 @@ from conftest import timeout
 from jack_recorder import Recorder
 from oscbytes import message
 
+from oscserver.adapters.audio.base import SinkStats
 from oscserver.adapters.audio.jack_sink import JackSink
 from oscserver.app import App, Options
 from oscserver.core.lyria import MusicGenerationConfig, WeightedPrompt
@@ -72,6 +73,25 @@ def sound_starts(x: np.ndarray) -> int:
     return int(np.flatnonzero(np.abs(x).max(axis=0) > 0)[0])
 
 
+async def record_play(server: str, name: str, seconds: float) -> tuple[np.ndarray, SinkStats]:
+    """Play for ``seconds`` on a JACK server; returns the recording from its first sound on,
+    and the sink's counters."""
+    run = Running(server, name)
+    await run.start()
+    recorder = Recorder(server, run.sink.port_names, 30)
+    try:
+        run.osc("/lyria/play")
+        await wait_for(lambda: np.abs(recorder.buffer).max() > 0)
+        start = sound_starts(recorder.since(0))
+        await wait_for(lambda: recorder.frames - start > seconds * run.sink.sample_rate, 30)
+        got = recorder.since(start)
+        stats = run.sink.stats()
+    finally:
+        recorder.close()
+        await run.close()
+    return got, stats
+
+
 def match_in_pieces(
     got: np.ndarray, stream: np.ndarray, start: int, period: int, atol: float = 0.0
 ) -> int:
@@ -111,19 +131,7 @@ def match_in_pieces(
 
 async def test_at_48k_the_samples_are_bit_identical_to_the_stream(private_jackd):
     server = private_jackd(rate=48000, period=256).server_name
-    run = Running(server, "bitexact")
-    await run.start()
-    recorder = Recorder(server, run.sink.port_names, 30)
-    try:
-        run.osc("/lyria/play")
-        await wait_for(lambda: recorder.frames > 6 * 48000 and np.abs(recorder.buffer).max() > 0)
-        await asyncio.sleep(4)
-        got = recorder.since(0)
-        stats = run.sink.stats()
-    finally:
-        recorder.close()
-        await run.close()
-    got = got[:, sound_starts(got) :]
+    got, stats = await record_play(server, "bitexact", 10)
     stream = expected_stream(got.shape[1] / 48000 + 2)
     lead = sound_starts(stream)  # the stream may start with an exact 0
     ramp = round(RAMP * 48000)
@@ -140,20 +148,8 @@ async def test_at_48k_the_samples_are_bit_identical_to_the_stream(private_jackd)
 
 async def test_at_44k1_the_output_is_the_soxr_conversion_without_seams(private_jackd):
     server = private_jackd(rate=44100, period=256).server_name
-    run = Running(server, "resampled")
-    await run.start()
-    recorder = Recorder(server, run.sink.port_names, 30)
-    try:
-        assert run.sink.sample_rate == 44100
-        run.osc("/lyria/play")
-        await wait_for(lambda: recorder.frames > 6 * 44100 and np.abs(recorder.buffer).max() > 0)
-        await asyncio.sleep(5)
-        got = recorder.since(0)
-        stats = run.sink.stats()
-    finally:
-        recorder.close()
-        await run.close()
-    got = got[:, sound_starts(got) :]
+    got, stats = await record_play(server, "resampled", 11)
+    assert stats.sample_rate == 44100
     reference = soxr.resample(expected_stream(12).T, 48000, 44100, quality="HQ").T
     ramp = round(RAMP * 44100)
     n = got.shape[1] - ramp - 10
