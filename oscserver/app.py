@@ -86,6 +86,8 @@ class Options:
         prompt: The text of prompt slot 1 at start ("" for none).
         engine_host: Where the embedded engine listens.
         engine_port: Its port (0: any free port).
+        throttle: Prompt and config changes go to the service at most once per this many
+            seconds (the latest value always goes).
     """
 
     osc_host: str = "127.0.0.1"
@@ -94,6 +96,7 @@ class Options:
     prompt: str = "minimal techno"
     engine_host: str = "127.0.0.1"
     engine_port: int = 0
+    throttle: float = 0.2
 
 
 class App:
@@ -113,6 +116,7 @@ class App:
         self.recorder = recorder
         self.state = MusicalState.initial([(options.prompt, 1.0)] if options.prompt else [])
         self.session = Session(self.state)
+        self.session.window = options.throttle
         self.udp = OscUdpEndpoint(self._on_osc)
         self.osc_address: Addr = (options.osc_host, options.osc_port)
         self.engine_label = ""
@@ -123,6 +127,7 @@ class App:
         self._senders: collections.OrderedDict[Addr, None] = collections.OrderedDict()
         self._key: str | None = None
         self.refused = 0
+        self._flush_handle: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
         """Open the OSC socket, start the engine if needed, and connect the session.
@@ -147,6 +152,8 @@ class App:
 
     async def stop(self) -> None:
         """Disconnect, close the socket and stop the engine."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -174,9 +181,22 @@ class App:
         if not update:
             return
         self.state = state
-        self._on_events(self.session.state_changed(state, update), reply_to=sender)
+        now = asyncio.get_running_loop().time()
+        self._on_events(self.session.state_changed(state, update, now), reply_to=sender)
+        self._after_session()
+
+    def _after_session(self) -> None:
+        """Send what the session queued, and come back when its throttle window ends."""
         if self.link is not None:
             self.link.kick()
+        deadline = self.session.next_deadline()
+        if deadline is not None and self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_at(deadline, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        self._on_events(self.session.poll(asyncio.get_running_loop().time()))
+        self._after_session()
 
     def _remember(self, sender: Addr) -> None:
         self._senders[sender] = None

@@ -50,6 +50,14 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--prompt", default="minimal techno", help="text of prompt slot 1 at start ('' for none)"
     )
+    p.add_argument(
+        "--throttle",
+        type=float,
+        default=0.2,
+        metavar="SECONDS",
+        help="send prompt and config changes at most once per this window (0.2, as Google's "
+        "apps do); the latest value always goes",
+    )
     audio = p.add_argument_group("audio output")
     audio.add_argument(
         "--output",
@@ -252,7 +260,11 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
     for note in output.notes:
         log.info("%s", note)
     options = Options(
-        osc_host=ns.osc_host, osc_port=ns.osc_port, engine=ns.engine, prompt=ns.prompt
+        osc_host=ns.osc_host,
+        osc_port=ns.osc_port,
+        engine=ns.engine,
+        prompt=ns.prompt,
+        throttle=max(0.0, ns.throttle),
     )
     app = App(options, output.sink, output.recorder)
     try:

@@ -140,3 +140,24 @@ async def test_play_reaches_jack_and_no_prompt_is_explained(app, client):
     assert address == "/lyria/error"
     assert "no active prompt" in str(args[0])
     await until(lambda: not app.sink.stats().playing)
+
+
+async def test_a_flood_of_weight_changes_is_throttled_and_the_last_value_wins(app, client):
+    transport, _ = client
+    await until(lambda: app.status().link == "connected")
+    engine = app._engine
+    before = engine.received["ClientContent"]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for i in range(5000):  # 5,000 weight updates within about a second
+        transport.sendto(message("/lyria/prompt/1/weight", "f", f32(0.5 + (i % 1000) / 10000)))
+        if i % 250 == 249:
+            await asyncio.sleep(0.05)
+    transport.sendto(message("/lyria/prompt/1/weight", "f", f32(0.25)))
+    elapsed = loop.time() - started
+    await until(lambda: engine.last_prompts and engine.last_prompts[0].weight == 0.25)
+    sent = engine.received["ClientContent"] - before
+    # At most one per 200 ms window, plus the first one at once and the final flush.
+    assert sent <= elapsed / 0.2 + 2, (sent, elapsed)
+    assert app.udp.stats.messages >= 4000  # the updates did arrive
+    assert app.state.prompt(1).weight == 0.25

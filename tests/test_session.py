@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from oscserver.core.lyria import (
     AudioChunk,
     ClientContent,
@@ -226,3 +228,35 @@ def test_close_codes_map_to_messages_and_retry_decisions():
 
 def test_backoff_doubles_and_is_capped():
     assert list(itertools.islice(backoff(0.5, 2.0, 4.0), 6)) == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+
+
+def test_changes_are_throttled_to_one_per_window_and_the_latest_goes():
+    c = Client()
+    c.connect()
+    c.session.window = 0.2
+    c.state, update = c.state.apply("/lyria/prompt/1/weight", [0.5])
+    c.session.state_changed(c.state, update, now=10.0)  # first after quiet: at once
+    assert c.wire() == [js(ClientContent((WeightedPrompt("minimal techno", 0.5),)))]
+    for i, t in enumerate((10.05, 10.1, 10.15)):
+        c.state, update = c.state.apply("/lyria/prompt/1/weight", [0.6 + i / 10])
+        assert c.session.state_changed(c.state, update, now=t) == []
+    assert c.wire() == []  # held back
+    assert c.session.next_deadline() == pytest.approx(10.2)
+    assert c.session.poll(10.19) == [] and c.wire() == []
+    c.session.poll(10.2)
+    assert c.wire() == [js(ClientContent((WeightedPrompt("minimal techno", 0.8),)))]
+    assert c.session.next_deadline() is None
+
+
+def test_playback_commands_are_never_held_back_and_carry_pending_changes():
+    c = Client()
+    c.connect()
+    c.state, update = c.state.apply("/lyria/bpm", [90])
+    c.session.state_changed(c.state, update, now=1.0)
+    c.wire()
+    c.state, update = c.state.apply("/lyria/bpm", [100])
+    c.session.state_changed(c.state, update, now=1.05)  # held back
+    c.state, update = c.state.apply("/lyria/play", [])
+    c.session.state_changed(c.state, update, now=1.06)
+    assert c.wire() == [js(MusicGenerationConfig(bpm=100)), js(PlaybackControl("PLAY"))]
+    assert c.session.next_deadline() is None

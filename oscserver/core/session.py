@@ -25,6 +25,7 @@ replayed. Rules it follows, all from the protocol reference:
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -152,6 +153,10 @@ class Session:
         self._told_playback = Playback.STOPPED
         self._audible = Playback.STOPPED  # what the audio side was last told
         self._filtered: dict[str, str] = {}  # prompt text -> reason, never resent
+        #: Throttle window for prompt and config changes, in seconds (Google's apps: 200 ms).
+        self.window = 0.2
+        self._last_sync = -math.inf
+        self._pending = False
 
     # --- inputs ------------------------------------------------------------------------------
 
@@ -186,12 +191,44 @@ class Session:
         assert isinstance(message, ServiceWarning)
         return [Notice(f"service warning: {message.message}")]
 
-    def state_changed(self, state: MusicalState, update: Update) -> list[Event]:
-        """Call after the musical state changed (one message or one whole bundle)."""
+    def state_changed(
+        self, state: MusicalState, update: Update, now: float | None = None
+    ) -> list[Event]:
+        """Call after the musical state changed (one message or one whole bundle).
+
+        Args:
+            state: The new state.
+            update: What changed.
+            now: The caller's clock, in seconds. With it, prompt and config changes are
+                throttled: the first after a quiet :attr:`window` goes out at once, later ones
+                wait until the window has passed (then only the latest state goes); the caller
+                must then call :meth:`poll` at :meth:`next_deadline`. Playback commands are
+                never held back. Without it, every change goes out at once.
+        """
         self.state = state
         if self.phase is not Phase.READY:
             return self._audible_events(self._wanted_playback(state)[0])
+        if now is not None and not update.commands and now - self._last_sync < self.window:
+            self._pending = True
+            return []
+        self._pending = False
+        if now is not None:
+            self._last_sync = now
         return self._sync(state, update)
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`poll` must be called to send held-back changes; None if none are."""
+        return self._last_sync + self.window if self._pending else None
+
+    def poll(self, now: float) -> list[Event]:
+        """Send the changes held back by the throttle, if their time has come."""
+        if not self._pending or now < self._last_sync + self.window:
+            return []
+        self._pending = False
+        self._last_sync = now
+        if self.phase is not Phase.READY:
+            return []
+        return self._sync(self.state, Update())
 
     def connection_lost(self) -> list[Event]:
         """Call when the WebSocket closed, for whatever reason.

@@ -16,6 +16,7 @@ Faults (:mod:`oscserver.engine.faults`) reproduce the service's failures on dema
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -203,6 +204,10 @@ class EngineServer:
         self.options = options or EngineOptions()
         self._server: Server | None = None
         self.sessions = 0
+        #: Client messages received, by type (``ClientContent``...), over all sessions.
+        self.received: collections.Counter[str] = collections.Counter()
+        #: The last weighted prompts any client sent.
+        self.last_prompts: tuple[WeightedPrompt, ...] = ()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         """Listen; port 0 picks a free port. Returns the bound ``(host, port)``.
@@ -272,7 +277,11 @@ class EngineServer:
                 if fault.kind != "late":
                     tasks.append(asyncio.create_task(session.run_fault(fault)))
             async for frame in ws:
-                await session.handle(decode_client(frame))
+                message = decode_client(frame)
+                self.received[type(message).__name__] += 1
+                if isinstance(message, ClientContent):
+                    self.last_prompts = message.weighted_prompts
+                await session.handle(message)
         except ProtocolError as exc:
             # The service answers an invalid request with close 1007 (invalid argument).
             await ws.close(1007, f"invalid request: {exc}"[:120])
