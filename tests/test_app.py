@@ -161,3 +161,15 @@ async def test_a_flood_of_weight_changes_is_throttled_and_the_last_value_wins(ap
     assert sent <= elapsed / 0.2 + 2, (sent, elapsed)
     assert app.udp.stats.messages >= 4000  # the updates did arrive
     assert app.state.prompt(1).weight == 0.25
+
+
+async def test_a_filtered_prompt_is_reported_to_the_sender(app, client):
+    transport, protocol = client
+    await until(lambda: app.status().link == "connected")
+    transport.sendto(message("/lyria/prompt/2", "sf", string("nsfw beats"), f32(1.0)))
+    address, args = await protocol.reply()
+    assert address == "/lyria/filtered"
+    assert args == [2, "nsfw beats", "The prompt was blocked by the safety filter."]
+    # The other prompt still plays.
+    transport.sendto(message("/lyria/play", ""))
+    await until(lambda: app.sink.stats().peak > 0.05)

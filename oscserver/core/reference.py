@@ -28,7 +28,10 @@ How arguments are read:
 - `N` (nil) where the table says "or N": hands the parameter back to the model.
 
 A refused message changes nothing. The reason is logged and sent back to the sender as
-`/lyria/error <message>`, e.g. `/lyria/bpm: 300 is out of range 60..200`.
+`/lyria/error <message>`, e.g. `/lyria/bpm: 300 is out of range 60..200`. Problems that no
+single message caused (the service dropped the connection, no prompt is active) go to the
+recent senders the same way. A prompt the service's safety filter refuses is reported as
+`/lyria/filtered <slot> <text> <reason>` and is not sent again until its text changes.
 """
 
 
