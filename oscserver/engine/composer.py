@@ -22,7 +22,7 @@ import numpy as np
 
 from oscserver.engine.style import Style
 
-__all__ = ["MAJOR", "Controls", "Note", "compose_bar", "scale_pitch_classes"]
+__all__ = ["MAJOR", "Controls", "Note", "compose_bar"]
 
 STEPS = 16
 #: Intervals of the major scale in semitones.
@@ -73,11 +73,6 @@ class Controls:
     top_k: int = 40
     seed: int = 0
     mode: str = "QUALITY"
-
-
-def scale_pitch_classes(root: int) -> frozenset[int]:
-    """The pitch classes of the major scale on ``root`` (0 = C)."""
-    return frozenset((root + i) % 12 for i in MAJOR)
 
 
 def variation(controls: Controls) -> float:

@@ -115,12 +115,13 @@ class Synth:
         self._kit = DrumKit()
         self.position = 0  # samples rendered since the context started
         self._bars: dict[int, list[Note]] = {}
-        target = mix_of(self.config, self.prompts)
-        self._from = self._to = target
-        self._glide_start = 0
         self._tail: npt.NDArray[np.float32] | None = None
-        self.bpm = DEFAULT_BPM
-        self.root = 0
+        # Set by reset(), which starts the first context:
+        self._from: Mix
+        self._to: Mix
+        self._glide_start: int
+        self.bpm: int
+        self.root: int
         self.reset()
 
     # --- control -----------------------------------------------------------------------------

@@ -17,7 +17,13 @@ import jack
 
 from oscserver.adapters.audio import jack_process
 from oscserver.adapters.audio.base import RingSink
-from oscserver.adapters.audio.shared import STATE_FAILED, STATE_RUNNING, F, SharedBlock
+from oscserver.adapters.audio.shared import (
+    STATE_FAILED,
+    STATE_RUNNING,
+    STATE_STARTING,
+    F,
+    SharedBlock,
+)
 
 __all__ = ["PORT_NAMES", "JackSink", "JackUnavailable", "jack_server_running"]
 
@@ -136,7 +142,7 @@ class JackSink(RingSink):
         if self._closed or self._process is None or self._process.is_alive():
             return None
         code = self._process.exitcode
-        self._h[F.STATE] = 0
+        self._h[F.STATE] = STATE_STARTING
         self._start()
         return f"the JACK audio process stopped (exit code {code}); restarted it"
 
@@ -152,11 +158,6 @@ class JackSink(RingSink):
     def description(self) -> str:
         """Where the audio goes."""
         return f"JACK ports {self.port_names[0]} and {self.port_names[1]}"
-
-    @property
-    def server_gone(self) -> bool:
-        """True while the JACK server is away (the sink reconnects when it is back)."""
-        return self.stats().state == "JACK server gone"
 
     def close(self) -> None:
         """Stop the real-time process (its ports disappear) and free the shared memory."""
