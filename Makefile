@@ -10,8 +10,9 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 # Debian packages: jackd2 (JACK server and libjack), liblo-tools (oscsend, the independent OSC
-# sender used by the tests), libportaudio2 (for sounddevice), python3-venv (for the .venv).
-APT_PACKAGES := jackd2 liblo-tools libportaudio2 python3-venv
+# sender used by the tests), libportaudio2 (for sounddevice), python3-venv (for the .venv),
+# gcc and libc6-dev (to build the C JACK callback, oscserver/adapters/audio/playout_native.c).
+APT_PACKAGES := jackd2 liblo-tools libportaudio2 python3-venv gcc libc6-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The first interpreter that is Python >= 3.11.
 PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
@@ -50,6 +51,7 @@ system-deps:
 	command -v jackd >/dev/null || missing="$$missing jackd2"; \
 	command -v oscsend >/dev/null || missing="$$missing liblo-tools"; \
 	ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || missing="$$missing libportaudio2"; \
+	command -v gcc >/dev/null && [ -e /usr/include/stdint.h ] || missing="$$missing gcc libc6-dev"; \
 	[ -n "$(PYTHON)" ] && $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
@@ -57,7 +59,7 @@ system-deps:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
 	fi
 
-$(VENV)/.installed: pyproject.toml | system-deps
+$(VENV)/.installed: pyproject.toml oscserver/adapters/audio/playout_native.c | system-deps
 	@if [ -z "$(PYTHON)" ]; then echo "oscserver needs Python >= 3.11 (apt-get install python3)"; exit 1; fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
@@ -65,4 +67,5 @@ $(VENV)/.installed: pyproject.toml | system-deps
 	touch $@
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info build
+	find oscserver -name '*.so' -delete

@@ -1,7 +1,7 @@
 """Xruns and underruns of the whole server under an OSC flood, at several JACK periods.
 
 Run: .venv/bin/python bench/xruns.py [--seconds 15] [--rate 10000] [--periods 64,128,256,1024]
-     [--modes process,inprocess] [--realtime]
+     [--modes c,python,inprocess] [--realtime]
 
 For each period it starts a private ``jackd -d dummy`` (48 kHz), runs oscserver in this process
 against the embedded engine (the event loop, OSC decoding, base64/JSON, the engine's rendering
@@ -9,9 +9,11 @@ all in this interpreter, as in production), plays, and floods its OSC port from 
 with prompt-weight messages at ``--rate`` per second. It prints, per period and mode:
 xruns, underruns, and the callback's p99 cost.
 
-Modes: ``process`` is oscserver's design (the JACK callback in a real-time process of its own,
-fed through shared memory); ``inprocess`` is the baseline it replaced (the same callback code in
-a JACK client inside the busy interpreter), measured in the same run for comparison.
+Modes: ``c`` is oscserver's design (the JACK callback is C code, ``playout_native.c``, in a
+real-time process of its own, fed through shared memory); ``python`` is the same process with
+the Python callback (``OSCSERVER_JACK_CALLBACK=python``); ``inprocess`` is the first baseline
+(the Python callback in a JACK client inside the busy interpreter). All are measured in the same
+run for comparison.
 """
 
 from __future__ import annotations
@@ -19,13 +21,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import socket
 import time
 import uuid
+from collections import Counter
 
 import jack
 
 from oscserver.adapters.audio.base import RingSink
+from oscserver.adapters.audio.jack_process import FORCE_PYTHON
 from oscserver.adapters.audio.jack_sink import JackSink
 from oscserver.adapters.audio.playout import Playout
 from oscserver.adapters.audio.shared import STATE_RUNNING, F, SharedBlock
@@ -89,8 +94,11 @@ async def measure(period: int, mode: str, seconds: float, rate: int, realtime: b
     jackd = PrivateJackd(48000, period, f"bench-{uuid.uuid4().hex[:6]}", realtime=realtime)
     jackd.start()
     try:
-        if mode == "process":
+        if mode in ("c", "python"):
+            os.environ[FORCE_PYTHON] = mode
             sink: RingSink = JackSink("bench", jackd.server_name, preroll_seconds=0.5)
+            if sink.stats().native_callback != (mode == "c"):
+                raise SystemExit(f"could not run the {mode} callback")
         else:
             sink = InProcessJackSink(jackd.server_name)
         app = App(Options(osc_port=0), sink)
@@ -113,6 +121,11 @@ async def measure(period: int, mode: str, seconds: float, rate: int, realtime: b
         after = sink.stats()
         p999, worst = sink.block.cost_percentile(99.9), sink.block.cost_max()
         messages = app.udp.stats.messages
+        reasons = Counter(
+            "late client" if "was not finished" in line else "driver late"
+            for line in jackd.log_text().splitlines()
+            if "was not finished" in line or "JackTimedDriver" in line
+        )
         udp.close()
         await app.stop()
         sink.close()
@@ -127,6 +140,7 @@ async def measure(period: int, mode: str, seconds: float, rate: int, realtime: b
         "p999_ms": p999,
         "max_ms": worst,
         "messages": messages,
+        "reasons": dict(reasons),
     }
 
 
@@ -135,8 +149,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--rate", type=int, default=10000, help="OSC messages per second")
     parser.add_argument("--periods", default="64,128,256,1024")
-    parser.add_argument("--modes", default="process,inprocess")
+    parser.add_argument("--modes", default="c,python,inprocess")
     parser.add_argument("--realtime", action="store_true", help="run jackd with -R")
+    parser.add_argument("--why", action="store_true", help="print jackd's reasons for xruns")
     args = parser.parse_args()
     print(
         f"{args.seconds:.0f} s per run, OSC flood {args.rate}/s, jackd -d dummy 48 kHz "
@@ -153,6 +168,8 @@ def main() -> None:
                 f"{r['p99_ms']:>7.2f} {r['p999_ms']:>8.2f} {r['max_ms']:>7.2f} {r['messages']:>9}",
                 flush=True,
             )
+            if args.why and r["reasons"]:
+                print(f"{'':>18}jackd says: {r['reasons']}")
 
 
 if __name__ == "__main__":

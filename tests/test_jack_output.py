@@ -136,6 +136,7 @@ async def test_at_48k_the_samples_are_bit_identical_to_the_stream(private_jackd)
     lead = sound_starts(stream)  # the stream may start with an exact 0
     ramp = round(RAMP * 48000)
     assert got.shape[1] > 4 * 48000
+    assert stats.native_callback  # what reached the recorder came through the C callback
     # After the 100 ms fade-in, the stream itself, bit for bit.
     glitches = match_in_pieces(got[:, ramp:], stream, lead + ramp, stats.blocksize)
     assert glitches <= stats.xruns  # only where JACK reported a late client

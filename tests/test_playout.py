@@ -1,24 +1,38 @@
-"""The ring and the playout logic the audio callback runs (driven here as a callback would)."""
+"""The ring and the playout logic the audio callback runs (driven here as a callback would).
+
+Every playout test runs twice: against the Python ``Playout`` and against the C playout that
+is the JACK callback (``playout_native.c``), which must behave identically.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from oscserver.adapters.audio import playout_native
 from oscserver.adapters.audio.base import RingSink, pcm16_to_float
 from oscserver.adapters.audio.playout import SHORT_FADE, Playout
 from oscserver.adapters.audio.ring import StereoRing
 from oscserver.adapters.audio.shared import F, SharedBlock
 
 RAMP = 32
+IMPLEMENTATIONS = {"python": Playout, "c": playout_native.NativePlayout}
+
+
+@pytest.fixture(autouse=True, params=sorted(IMPLEMENTATIONS))
+def implementation(request: pytest.FixtureRequest) -> None:
+    Sink.playout_class = IMPLEMENTATIONS[request.param]
 
 
 class Sink(RingSink):
     """The producer side at 48 kHz with no device: the test plays the callback."""
 
+    playout_class: type[Playout] | type[playout_native.NativePlayout] = Playout
+
     def __init__(self, preroll_frames: int = 0, capacity: int = 10_000) -> None:
         super().__init__(SharedBlock(capacity), preroll_seconds=preroll_frames / 48000)
         self._rate_known(48000)
-        self.playout = Playout(self.block, RAMP)
+        self.playout = self.playout_class(self.block, RAMP)
 
     description = "test"
 

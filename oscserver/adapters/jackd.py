@@ -73,6 +73,11 @@ class PrivateJackd:
         self.stop()
         raise RuntimeError(f"jackd did not start within {timeout:.0f} s")
 
+    def log_text(self) -> str:
+        """Everything jackd printed so far (before :meth:`stop`)."""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
+
     def stop(self) -> None:
         """Stop jackd (SIGTERM, then SIGKILL after 5 s)."""
         proc, self._proc = self._proc, None

@@ -43,6 +43,7 @@ class SinkStats:
     state: str = "running"
     blocksize: int = 0
     cost_p99_ms: float = 0.0
+    native_callback: bool = False  # the callback is the C playout (JACK), not Python
 
     @property
     def buffered_seconds(self) -> float:
@@ -177,6 +178,7 @@ class RingSink(AudioSink):
             state=STATE_NAMES[int(h[F.STATE])],
             blocksize=int(h[F.BLOCKSIZE]),
             cost_p99_ms=self.block.cost_percentile(99),
+            native_callback=bool(h[F.NATIVE]),
         )
 
 

@@ -4,8 +4,10 @@ The event loop, OSC parsing and base64/JSON decoding all run in the main interpr
 JACK callback in the same interpreter they delay it through the GIL, and small periods xrun
 (issue #4's measurements; docs/performance.md). So the callback runs here, in a process of its
 own started with ``spawn``, that does nothing else: it attaches the
-:class:`~oscserver.adapters.audio.shared.SharedBlock` by name and runs
-:class:`~oscserver.adapters.audio.playout.Playout` in JACK's process callback.
+:class:`~oscserver.adapters.audio.shared.SharedBlock` by name and makes the C playout
+(:mod:`~oscserver.adapters.audio.playout_native`) JACK's process callback, so the process thread
+never runs Python at all; where the C playout was not built, the same logic in Python
+(:class:`~oscserver.adapters.audio.playout.Playout`) runs instead, and ``F.NATIVE`` says which.
 
 Its control thread (this module's loop, not real-time) keeps the client alive: when the JACK
 server goes away it reports it, waits for a server to come back, and re-creates the client, its
@@ -28,6 +30,7 @@ import jack
 import numpy as np
 import numpy.typing as npt
 
+from oscserver.adapters.audio import playout_native
 from oscserver.adapters.audio.playout import Playout
 from oscserver.adapters.audio.shared import (
     STATE_FAILED,
@@ -42,6 +45,8 @@ from oscserver.adapters.audio.shared import (
 __all__ = ["run"]
 
 POLL = 0.25  # seconds between checks of the control thread
+#: Set to ``python`` to run the Python callback even where the C one is built (to compare).
+FORCE_PYTHON = "OSCSERVER_JACK_CALLBACK"
 RESTORE_SECONDS = 10.0
 MCL_CURRENT, MCL_FUTURE = (
     1,
@@ -50,9 +55,10 @@ MCL_CURRENT, MCL_FUTURE = (
 
 
 def _prepare_for_real_time(block: SharedBlock) -> None:
-    """Keep this interpreter from making the process callback wait.
+    """Keep this process from making the process callback wait.
 
-    The callback needs the GIL. Every other thread here (this control thread, libjack's
+    The C callback needs only memory that is mapped and locked. The Python fallback also needs
+    the GIL: so every other thread here (this control thread, libjack's
     notification thread, which inherits our scheduling) runs at a low real-time priority where
     allowed, so that no ordinary process can preempt one of them while it holds the GIL; the
     GIL is handed over quickly; and the cyclic garbage collector never runs (the callback makes
@@ -102,7 +108,7 @@ def run(
     _prepare_for_real_time(block)
     h = block.header
     remembered: dict[str, set[str]] = {}
-    playout: Playout | None = None
+    playout: Playout | playout_native.NativePlayout | None = None
     h[F.STATE] = STATE_STARTING
     try:
         while not h[F.STOP] and os.getppid() == parent:
@@ -114,7 +120,12 @@ def run(
                 time.sleep(POLL)
                 continue
             if playout is None:
-                playout = Playout(block, round(ramp_seconds * client.samplerate))
+                ramp = round(ramp_seconds * client.samplerate)
+                if playout_native.available() and os.environ.get(FORCE_PYTHON) != "python":
+                    playout = playout_native.NativePlayout(block, ramp)
+                    h[F.NATIVE] = 1
+                else:
+                    playout = Playout(block, ramp)
             _serve(client, playout, h, port_names, connect, remembered, parent)
     except Exception:
         h[F.STATE] = STATE_FAILED
@@ -122,13 +133,15 @@ def run(
     finally:
         if h[F.STATE] != STATE_FAILED:
             h[F.STATE] = STATE_STOPPED
+        if isinstance(playout, playout_native.NativePlayout):
+            playout.close()  # every client is closed by now
         del h, playout
         block.close()
 
 
 def _serve(
     client: jack.Client,
-    playout: Playout,
+    playout: Playout | playout_native.NativePlayout,
     header: npt.NDArray[np.int64],
     port_names: Sequence[str],
     connect: str | None,
@@ -140,7 +153,7 @@ def _serve(
     right = client.outports.register(port_names[1])
 
     def process(frames: int) -> None:
-        # Real-time: only the copy from the ring (see playout.py).
+        # The Python fallback. Real-time: only the copy from the ring (see playout.py).
         playout.process(left.get_array(), right.get_array(), frames)
 
     def xrun(delay: float) -> None:
@@ -152,7 +165,10 @@ def _serve(
     def samplerate(rate: int) -> None:
         header[F.RATE] = rate
 
-    client.set_process_callback(process)
+    if isinstance(playout, playout_native.NativePlayout):
+        playout.attach(client, left, right)
+    else:
+        client.set_process_callback(process)
     client.set_xrun_callback(xrun)
     client.set_shutdown_callback(lambda status, reason: gone.set())
     client.set_blocksize_callback(blocksize)

@@ -15,7 +15,7 @@ import time
 
 import jack
 
-from oscserver.adapters.audio import jack_process
+from oscserver.adapters.audio import jack_process, playout_native
 from oscserver.adapters.audio.base import RingSink
 from oscserver.adapters.audio.shared import (
     STATE_FAILED,
@@ -114,6 +114,15 @@ class JackSink(RingSink):
                 )
             time.sleep(0.02)
         self._rate_known(int(self._h[F.RATE]))
+        if self._h[F.NATIVE]:
+            log.debug("JACK process callback: C (no Python in the audio thread)")
+        elif playout_native.available():
+            log.warning("the JACK callback runs in Python (%s=python)", jack_process.FORCE_PYTHON)
+        else:
+            log.warning(
+                "the JACK callback runs in Python because the C playout was not built "
+                "(install a C compiler, then reinstall oscserver): small periods may xrun"
+            )
 
     def _start(self) -> None:
         context = multiprocessing.get_context("spawn")

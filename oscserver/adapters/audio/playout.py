@@ -126,7 +126,8 @@ class Playout:
 
     def _play(self, left: Samples, right: Samples, frames: int, mode: int) -> int:
         remaining = self.ring.available()
-        got = self.ring.read_into(left, right, frames)
+        # Read no more than was seen: the fade below is computed from `remaining`.
+        got = self.ring.read_into(left, right, min(frames, remaining))
         if mode == FADE_IN:
             n = min(got, self._ramp - self._pos)
             np.multiply(left[:n], self._up[self._pos : self._pos + n], out=left[:n])

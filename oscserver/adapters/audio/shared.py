@@ -46,6 +46,7 @@ class F:
     OVERFLOW = 16  # producer: frames dropped because the ring was full
     RESTARTS = 17  # consumer: times the JACK client was re-created
     PLAYING = 18  # consumer: 1 while audio (not silence) is going out
+    NATIVE = 19  # consumer: 1 when the JACK callback is the C playout, 0 for Python
     COST = 32  # consumer: histogram of callback costs, COST_BINS bins
     SIZE = COST + COST_BINS
 
