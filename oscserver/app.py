@@ -18,13 +18,15 @@ import logging
 import math
 import os
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from oscserver.adapters.audio.base import STREAM_RATE, AudioSink, pcm16_to_float
 from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.audio.wav_recorder import WavRecorder
-from oscserver.adapters.lyria_ws import GOOGLE_URL, LyriaLink, engine_url
+from oscserver.adapters.lyria_ws import GOOGLE_URL, MUSIC_PATH, LyriaLink, engine_url
 from oscserver.adapters.osc_udp import ERROR_ADDRESS, Addr, OscUdpEndpoint
 from oscserver.core.errors import OscInputError
+from oscserver.core.glides import Glides
 from oscserver.core.osc_codec import Incoming
 from oscserver.core.secrets import redact
 from oscserver.core.session import (
@@ -33,6 +35,7 @@ from oscserver.core.session import (
     Notice,
     PlaybackChanged,
     PromptFiltered,
+    ServiceWarned,
     Session,
 )
 from oscserver.core.state import MusicalState, Playback, Update
@@ -44,6 +47,8 @@ log = logging.getLogger("oscserver")
 
 #: Where a refused prompt is reported: ``/lyria/filtered <slot> <text> <reason>``.
 FILTERED_ADDRESS = "/lyria/filtered"
+#: Where the service's warnings are reported: ``/lyria/warning <text>``.
+WARNING_ADDRESS = "/lyria/warning"
 #: How many recent senders hear errors that no single message caused (e.g. a dropped connection).
 RECENT_SENDERS = 8
 
@@ -57,21 +62,31 @@ def resolve_engine(choice: str) -> tuple[str, str | None]:
     """Decide which engine to use and with which key.
 
     Args:
-        choice: ``auto``, ``google`` or ``embedded``.
+        choice: ``auto``, ``google``, ``embedded``, or the ``ws://``/``wss://`` URL of a
+            Lyria-compatible endpoint (e.g. ``oscserver engine`` run apart, with faults).
 
     Returns:
-        ``("google", key)`` or ``("embedded", None)``.
+        ``("google", key)``, ``("embedded", None)`` or ``(url, None)``: the key is only ever
+        sent to Google's own endpoint.
 
     Raises:
-        RuntimeError: ``google`` was chosen and no key is set.
+        RuntimeError: ``google`` was chosen and no key is set, or the choice is not valid.
     """
     key = api_key_from_env()
+    if choice.startswith(("ws://", "wss://")):
+        if urlsplit(choice).path in ("", "/"):  # just host and port: the service's path
+            choice = choice.rstrip("/") + MUSIC_PATH
+        return choice, None
     if choice == "auto":
         choice = "google" if key else "embedded"
     if choice == "google":
         if not key:
             raise RuntimeError("--engine google needs GEMINI_API_KEY or GOOGLE_API_KEY")
         return "google", key
+    if choice != "embedded":
+        raise RuntimeError(
+            f"--engine must be auto, google, embedded or a ws:// URL, not {choice!r}"
+        )
     return "embedded", None
 
 
@@ -82,12 +97,15 @@ class Options:
     Attributes:
         osc_host: Address to receive OSC on (127.0.0.1 unless told otherwise).
         osc_port: UDP port to receive OSC on.
-        engine: ``auto`` (Google when a key is set, else embedded), ``google`` or ``embedded``.
+        engine: ``auto`` (Google when a key is set, else embedded), ``google``, ``embedded``,
+            or the WebSocket URL of a Lyria-compatible engine.
         prompt: The text of prompt slot 1 at start ("" for none).
         engine_host: Where the embedded engine listens.
         engine_port: Its port (0: any free port).
         throttle: Prompt and config changes go to the service at most once per this many
             seconds (the latest value always goes).
+        reset_on_demand: Send bpm and scale changes without the RESET_CONTEXT that applies
+            them; they take effect at the user's ``/lyria/reset``.
     """
 
     osc_host: str = "127.0.0.1"
@@ -97,6 +115,7 @@ class Options:
     engine_host: str = "127.0.0.1"
     engine_port: int = 0
     throttle: float = 0.2
+    reset_on_demand: bool = False
 
 
 class App:
@@ -117,6 +136,9 @@ class App:
         self.state = MusicalState.initial([(options.prompt, 1.0)] if options.prompt else [])
         self.session = Session(self.state)
         self.session.window = options.throttle
+        self.session.auto_reset = not options.reset_on_demand
+        self.glides = Glides()
+        self._glide_handle: asyncio.TimerHandle | None = None
         self.udp = OscUdpEndpoint(self._on_osc)
         self.osc_address: Addr = (options.osc_host, options.osc_port)
         self.engine_label = ""
@@ -140,6 +162,8 @@ class App:
         engine, key = resolve_engine(self.options.engine)
         if engine == "google":
             url, self.engine_label = GOOGLE_URL, "Google Lyria RealTime"
+        elif engine != "embedded":
+            url, self.engine_label = engine, f"the engine at {engine}"
         else:
             server = EngineServer()
             host, port = await server.start(self.options.engine_host, self.options.engine_port)
@@ -152,8 +176,9 @@ class App:
 
     async def stop(self) -> None:
         """Disconnect, close the socket and stop the engine."""
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
+        for handle in (self._flush_handle, self._glide_handle):
+            if handle is not None:
+                handle.cancel()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -182,8 +207,25 @@ class App:
             return
         self.state = state
         now = asyncio.get_running_loop().time()
+        if update.glides:
+            self.glides.request(update, state, now)
+            self._schedule_glides(now)
         self._on_events(self.session.state_changed(state, update, now), reply_to=sender)
         self._after_session()
+
+    def _schedule_glides(self, now: float) -> None:
+        deadline = self.glides.next_deadline(now)
+        if deadline is not None and self._glide_handle is None:
+            self._glide_handle = asyncio.get_running_loop().call_at(deadline, self._glide_step)
+
+    def _glide_step(self) -> None:
+        self._glide_handle = None
+        now = asyncio.get_running_loop().time()
+        self.state, update = self.glides.advance(self.state, now)
+        if update:
+            self._on_events(self.session.state_changed(self.state, update, now))
+            self._after_session()
+        self._schedule_glides(now)
 
     def _after_session(self) -> None:
         """Send what the session queued, and come back when its throttle window ends."""
@@ -217,6 +259,10 @@ class App:
                 log.warning("prompt %r was filtered: %s", event.text, event.reason)
                 for addr in self._targets(reply_to):
                     self.udp.send(addr, FILTERED_ADDRESS, [slot, event.text, event.reason])
+            elif isinstance(event, ServiceWarned):
+                log.warning("the service warns: %s", event.text)
+                for addr in self._targets(reply_to):
+                    self.udp.send(addr, WARNING_ADDRESS, [event.text])
             elif isinstance(event, Notice):
                 text = redact(event.text, self._key)
                 if not event.error:

@@ -43,9 +43,10 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument("--osc-port", type=int, default=9000, help="UDP port for OSC (default 9000)")
     p.add_argument(
         "--engine",
-        choices=("auto", "google", "embedded"),
         default="auto",
-        help="auto: Google when GEMINI_API_KEY or GOOGLE_API_KEY is set, else the embedded engine",
+        metavar="{auto,google,embedded,URL}",
+        help="auto: Google when GEMINI_API_KEY or GOOGLE_API_KEY is set, else the embedded "
+        "engine; or the ws:// URL of an engine run apart ('oscserver engine')",
     )
     p.add_argument(
         "--prompt", default="minimal techno", help="text of prompt slot 1 at start ('' for none)"
@@ -57,6 +58,12 @@ def _run_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="send prompt and config changes at most once per this window (0.2, as Google's "
         "apps do); the latest value always goes",
+    )
+    p.add_argument(
+        "--reset-on-demand",
+        action="store_true",
+        help="send bpm and scale changes without resetting the context: they take effect at "
+        "your /lyria/reset (e.g. on a downbeat)",
     )
     audio = p.add_argument_group("audio output")
     audio.add_argument(
@@ -123,6 +130,13 @@ def _engine_parser() -> argparse.ArgumentParser:
         "malformed:json:10 (see docs/engine.md); repeatable",
     )
     p.add_argument(
+        "--faulty-sessions",
+        type=int,
+        default=0,
+        metavar="N",
+        help="apply the faults to the first N sessions only (default 0: to every session)",
+    )
+    p.add_argument(
         "--realistic",
         action="store_true",
         help="behave like the service: 600 s session cap (close 1011) and 0.5 s of jitter",
@@ -150,6 +164,7 @@ def engine_options(ns: argparse.Namespace) -> EngineOptions:
         seed=ns.seed,
         api_key=ns.key,
         faults=tuple(faults),
+        faulty_sessions=max(0, ns.faulty_sessions),
     )
 
 
@@ -263,6 +278,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         osc_host=ns.osc_host,
         osc_port=ns.osc_port,
         engine=ns.engine,
+        reset_on_demand=ns.reset_on_demand,
         prompt=ns.prompt,
         throttle=max(0.0, ns.throttle),
     )

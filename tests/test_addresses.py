@@ -79,7 +79,7 @@ def _path(entry: Address) -> str:
 def _valid(entry: Address) -> list[object]:
     out: list[object] = []
     for arg in entry.args:
-        if arg.optional:
+        if arg.optional and arg.kind is Kind.BOOL:  # a trigger's argument
             continue
         if arg.kind is Kind.STRING:
             out.append("deep house")
@@ -139,8 +139,9 @@ def test_ints_and_floats_are_interchangeable():
     assert coerce_args(bpm, "/lyria/bpm", [124.4]) == (124,)
     assert coerce_args(bpm, "/lyria/bpm", [124]) == (124,)
     weight, _ = lookup("/lyria/prompt/1/weight")
-    assert coerce_args(weight, "/lyria/prompt/1/weight", [1]) == (1.0,)
+    assert coerce_args(weight, "/lyria/prompt/1/weight", [1]) == (1.0, None)
     assert isinstance(coerce_args(weight, "/lyria/prompt/1/weight", [1])[0], float)
+    assert coerce_args(weight, "/lyria/prompt/1/weight", [1, 4]) == (1.0, 4.0)
 
 
 @pytest.mark.parametrize(

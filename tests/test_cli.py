@@ -36,7 +36,10 @@ def test_addresses_command_prints_every_address():
     result = run("addresses")
     assert result.returncode == 0
     assert result.stdout == markdown()
-    assert "| `/lyria/prompt/N/weight` | `weight`: float -2..2 |" in result.stdout
+    assert (
+        "| `/lyria/prompt/N/weight` | `weight`: float -2..2; `seconds`: float 0..3600 (optional) |"
+        in (result.stdout)
+    )
 
 
 def test_engine_google_without_a_key_is_refused_before_anything_starts():

@@ -131,3 +131,72 @@ async def test_malformed_frames_are_reported_and_the_stream_goes_on(kind):
     finally:
         await h.close()
         await server.close()
+
+
+# Each fault of the embedded engine, as the service presents it, and what the link must do:
+# (fault, words in the status, retry, longest first delay).
+CLOSE_FAULTS = [
+    ("bad-key", "rejected the API key (close 1007)", False, 0.0),
+    ("refused", "refused the session (close 1008", False, 0.0),
+    ("quota:0.2", "quota is exhausted (close 1011)", True, 60.0),
+    ("busy", "busy (close 1013", True, 0.5),
+    ("cap:0.3", "ended the session (close 1011", True, 0.5),
+    ("reset:0.3", "dropped (close 1006)", True, 0.5),
+]
+
+
+@pytest.mark.parametrize(("fault", "words", "retry", "longest"), CLOSE_FAULTS)
+async def test_each_close_of_the_service_gets_its_message_and_retry_decision(
+    fault, words, retry, longest
+):
+    from oscserver.engine.faults import parse_fault
+    from oscserver.engine.server import EngineOptions
+
+    server = EngineServer(EngineOptions(faults=(parse_fault(fault),)))
+    host, port = await server.start()
+    h = Harness(engine_url(host, port))
+    try:
+        if not retry:
+            await asyncio.wait_for(h.task, timeout(10))  # run() returned: no retry
+            assert h.link.status.startswith("stopped: ") and words in h.link.status
+            assert h.link.connections == 1
+        else:
+            await h.until(lambda: h.link.status.startswith("reconnecting in"))
+            assert words in h.link.status
+            assert longest / 2 <= h.link.next_delay <= longest  # jittered in its upper half
+        assert any(words in n for n in h.notices())  # what the user is told, over OSC too
+        assert KEY not in " ".join(h.notices()) + h.link.status
+    finally:
+        await h.close()
+        await server.close()
+
+
+@pytest.mark.parametrize("fault", ["cap:1", "busy", "reset:1"])
+async def test_after_a_retried_close_prompts_config_and_playback_are_replayed(fault):
+    from oscserver.engine.faults import parse_fault
+    from oscserver.engine.server import EngineOptions
+
+    # The fault hits only the first session: later ones play on.
+    server = EngineServer(
+        EngineOptions(
+            chunk_seconds=0.5, lead_seconds=0.2, faults=(parse_fault(fault),), faulty_sessions=1
+        )
+    )
+    host, port = await server.start()
+    h = Harness(engine_url(host, port))
+    try:
+        h.osc("/lyria/prompt/2/text", "warm", "pads")
+        h.osc("/lyria/prompt/2/weight", 0.4)
+        h.osc("/lyria/density", 0.8)
+        h.osc("/lyria/play")
+        await h.until(lambda: h.link.connections >= 2 and h.session.phase is Phase.READY, 15)
+        received = h.session.chunks_received
+        await h.until(lambda: h.session.chunks_received > received)  # playing again, no OSC
+        assert [(p.text, p.weight) for p in server.last_prompts] == [
+            ("minimal techno", 1.0),
+            ("warm pads", 0.4),
+        ]
+        assert server.received["MusicGenerationConfig"] >= 2  # the config went out again
+    finally:
+        await h.close()
+        await server.close()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 from oscserver.core.lyria import (
@@ -25,9 +23,8 @@ from oscserver.core.session import (
     Phase,
     PlaybackChanged,
     PromptFiltered,
+    ServiceWarned,
     Session,
-    backoff,
-    describe_close,
 )
 from oscserver.core.state import MusicalState, Playback
 
@@ -120,6 +117,20 @@ def test_bpm_while_stopped_needs_no_reset():
     assert c.wire() == [js(MusicGenerationConfig(bpm=140))]
 
 
+def test_with_reset_on_demand_bpm_waits_for_the_users_reset():
+    c = Client()
+    c.session.auto_reset = False
+    c.connect()
+    c.osc("/lyria/play")
+    c.wire()
+    c.osc("/lyria/bpm", 90)
+    assert c.wire() == [js(MusicGenerationConfig(bpm=90))]  # sent, not yet in force
+    c.osc("/lyria/density", 0.5)  # the full config keeps the new bpm
+    assert c.wire() == [js(MusicGenerationConfig(bpm=90, density=0.5))]
+    c.osc("/lyria/reset")  # the user's downbeat
+    assert c.wire() == [js(PlaybackControl("RESET_CONTEXT"))]
+
+
 def test_explicit_reset_is_sent_once():
     c = Client()
     c.connect()
@@ -190,10 +201,10 @@ def test_filtered_prompt_is_reported_and_never_resent():
     assert c.wire() == [js(ClientContent((WeightedPrompt("techno", 0.5),)))]
 
 
-def test_warning_becomes_a_notice():
+def test_warning_becomes_an_event_for_the_user():
     c = Client()
     c.connect()
-    assert c.session.message_received(ServiceWarning("slow")) == [Notice("service warning: slow")]
+    assert c.session.message_received(ServiceWarning("slow")) == [ServiceWarned("slow")]
 
 
 def test_reconnect_replays_prompts_config_and_playback():
@@ -212,22 +223,6 @@ def test_reconnect_replays_prompts_config_and_playback():
         js(MusicGenerationConfig(bpm=100)),
         js(PlaybackControl("PLAY")),
     ]
-
-
-def test_close_codes_map_to_messages_and_retry_decisions():
-    assert describe_close(1007, "API key not valid") == (
-        "the service rejected the API key (close 1007); check GEMINI_API_KEY",
-        False,
-    )
-    assert describe_close(1008, "")[1] is False
-    assert describe_close(1011, "Quota exceeded")[0].startswith("the API quota is exhausted")
-    assert describe_close(1011, "internal")[1] is True
-    assert describe_close(1013, "")[1] is True
-    assert describe_close(None, "")[0] == "the connection dropped (close 1006); retrying"
-
-
-def test_backoff_doubles_and_is_capped():
-    assert list(itertools.islice(backoff(0.5, 2.0, 4.0), 6)) == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
 
 
 def test_changes_are_throttled_to_one_per_window_and_the_latest_goes():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Callable
 
 import websockets
@@ -22,8 +23,9 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from oscserver.core.errors import ProtocolError
 from oscserver.core.lyria import decode_server
+from oscserver.core.reconnect import RETRY_BACKOFF, backoff, describe_close
 from oscserver.core.secrets import redact
-from oscserver.core.session import Event, Notice, Phase, Session, backoff, describe_close
+from oscserver.core.session import Event, Notice, Phase, Session
 
 __all__ = ["GOOGLE_URL", "MUSIC_PATH", "LyriaLink", "engine_url"]
 
@@ -71,6 +73,10 @@ class LyriaLink:
         self._wake = asyncio.Event()
         self.status = "connecting"
         self.connections = 0
+        #: The last close: its code and what it meant (None before the first close).
+        self.last_close: tuple[int | None, str] | None = None
+        #: The delay before the coming reconnect, in seconds.
+        self.next_delay = 0.0
         self._closing: asyncio.Future[None] | None = None
 
     def kick(self) -> None:
@@ -79,20 +85,24 @@ class LyriaLink:
 
     async def run(self) -> None:
         """Connect, serve, and reconnect until cancelled or told to stop by a close code."""
-        delays = backoff()
+        schedule, delays = RETRY_BACKOFF, backoff(RETRY_BACKOFF, random.random)
         while True:
             code, reason = await self._serve_once()
-            if self.session.phase is Phase.READY:
-                delays = backoff()  # a session that worked starts the backoff afresh
+            worked = self.session.phase is Phase.READY
             self._report(self.session.connection_lost())
-            message, retry = describe_close(code, reason)
-            if not retry:
-                self.status = "stopped: " + message
-                self._report([Notice(message, error=True)])
+            verdict = describe_close(code, reason)
+            self.last_close = (code, verdict.message)
+            if not verdict.retry:
+                self.status = "stopped: " + verdict.message
+                self._report([Notice(verdict.message, error=True)])
                 return
+            if worked or verdict.schedule != schedule:
+                # A session that worked, or another kind of trouble, starts the backoff afresh.
+                schedule, delays = verdict.schedule, backoff(verdict.schedule, random.random)
             delay = next(delays)
-            self.status = f"reconnecting in {delay:.1f} s: {message}"
-            self._report([Notice(f"{message} (reconnecting in {delay:.1f} s)", error=True)])
+            self.next_delay = delay
+            self.status = f"reconnecting in {delay:.1f} s: {verdict.message}"
+            self._report([Notice(f"{verdict.message} (reconnecting in {delay:.1f} s)", error=True)])
             await asyncio.sleep(delay)
 
     async def _serve_once(self) -> tuple[int | None, str]:

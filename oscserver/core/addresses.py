@@ -215,12 +215,14 @@ TABLE: tuple[Address, ...] = (
     ),
     Address(
         "/lyria/prompt/{slot}/weight",
-        (_WEIGHT,),
+        (_WEIGHT, Arg("seconds", Kind.FLOAT, 0.0, 3600.0, optional=True)),
         Effect.PROMPT_WEIGHT,
         "weight",
         1.0,
         "Weight of a prompt; the service normalises weights to sum to 1, negative weights push "
-        "away, 0 leaves the prompt out.",
+        "away, 0 leaves the prompt out. With seconds, the weight glides there over that time "
+        "through intermediate values (a smooth transition); a later weight for the slot ends "
+        "the glide.",
     ),
     Address(
         "/lyria/prompt/{slot}",

@@ -31,7 +31,12 @@ A refused message changes nothing. The reason is logged and sent back to the sen
 `/lyria/error <message>`, e.g. `/lyria/bpm: 300 is out of range 60..200`. Problems that no
 single message caused (the service dropped the connection, no prompt is active) go to the
 recent senders the same way. A prompt the service's safety filter refuses is reported as
-`/lyria/filtered <slot> <text> <reason>` and is not sent again until its text changes.
+`/lyria/filtered <slot> <text> <reason>` and is not sent again until its text changes; a
+warning from the service comes as `/lyria/warning <text>`.
+
+Prompt and config changes reach the service at most once per 200 ms (`--throttle`), the latest
+value always; `/lyria/prompt/N/weight <target> <seconds>` glides a weight instead of jumping
+(see docs/session.md).
 """
 
 
@@ -41,7 +46,7 @@ def _args(entry: Address) -> str:
     parts = []
     for arg in entry.args:
         kind = "words" if arg.rest else arg.describe()
-        parts.append(f"`{arg.name}`: {kind}")
+        parts.append(f"`{arg.name}`: {kind}" + (" (optional)" if arg.optional else ""))
     return "; ".join(parts)
 
 

@@ -19,14 +19,14 @@ replayed. Rules it follows, all from the protocol reference:
 - prompts with weight 0 left out; with no active prompt nothing is sent, and playback is paused
   with a notice, because the service needs one active prompt to play;
 - a bpm or scale change is followed by RESET_CONTEXT, which the service needs to apply them,
-  unless playback is stopped (the next PLAY starts a fresh context anyway).
+  unless playback is stopped (the next PLAY starts a fresh context anyway) or the user asked
+  to reset only on demand (:attr:`Session.auto_reset`).
 """
 
 from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from oscserver.core.lyria import (
@@ -52,9 +52,8 @@ __all__ = [
     "Phase",
     "PlaybackChanged",
     "PromptFiltered",
+    "ServiceWarned",
     "Session",
-    "backoff",
-    "describe_close",
 ]
 
 
@@ -102,7 +101,14 @@ class Notice:
     error: bool = False
 
 
-Event = AudioReceived | PlaybackChanged | PromptFiltered | Notice
+@dataclass(frozen=True)
+class ServiceWarned:
+    """The service sent a ``warning`` message; the user should see its text."""
+
+    text: str
+
+
+Event = AudioReceived | PlaybackChanged | PromptFiltered | ServiceWarned | Notice
 
 NO_PROMPT = (
     "no active prompt: set /lyria/prompt/N/text and a non-zero /lyria/prompt/N/weight to play"
@@ -155,6 +161,9 @@ class Session:
         self._filtered: dict[str, str] = {}  # prompt text -> reason, never resent
         #: Throttle window for prompt and config changes, in seconds (Google's apps: 200 ms).
         self.window = 0.2
+        #: Follow a bpm or scale change with RESET_CONTEXT at once; when False, the new values
+        #: are sent but wait for the user's own reset (``/lyria/reset``, e.g. on a downbeat).
+        self.auto_reset = True
         self._last_sync = -math.inf
         self._pending = False
 
@@ -189,7 +198,7 @@ class Session:
         if isinstance(message, FilteredPrompt):
             return self._filtered_prompt(message)
         assert isinstance(message, ServiceWarning)
-        return [Notice(f"service warning: {message.message}")]
+        return [ServiceWarned(message.message)]
 
     def state_changed(
         self, state: MusicalState, update: Update, now: float | None = None
@@ -290,7 +299,11 @@ class Session:
                 self._outbox.append(PlaybackControl(_COMMAND[wanted]))
                 self._told_playback = wanted
         # A context that goes on (not stopped before or after) must be reset for bpm/scale.
-        if reset_needed and Playback.STOPPED not in (before, self._told_playback):
+        if (
+            reset_needed
+            and self.auto_reset
+            and Playback.STOPPED not in (before, self._told_playback)
+        ):
             self._outbox.append(PlaybackControl("RESET_CONTEXT"))
         events.extend(self._audible_events(wanted))
         return events
@@ -314,37 +327,3 @@ class Session:
 
 
 _COMMAND = {Playback.PLAYING: "PLAY", Playback.PAUSED: "PAUSE", Playback.STOPPED: "STOP"}
-
-
-def describe_close(code: int | None, reason: str) -> tuple[str, bool]:
-    """Explain a WebSocket close by the service and say whether reconnecting can help.
-
-    Args:
-        code: The close code (None or 1006 when the connection dropped without a close frame).
-        reason: The close reason; the caller must have redacted secrets from it.
-
-    Returns:
-        A message for the user and True when a retry makes sense.
-    """
-    lowered = reason.lower()
-    if code == 1007:
-        return "the service rejected the API key (close 1007); check GEMINI_API_KEY", False
-    if code == 1008:
-        return f"the service refused the session (close 1008: {reason or 'no reason'})", False
-    if code == 1011 and ("quota" in lowered or "exhausted" in lowered):
-        return "the API quota is exhausted (close 1011); retrying later", True
-    if code == 1011:
-        return "the service ended the session (close 1011, e.g. the 600 s cap)", True
-    if code == 1013:
-        return "the service is busy (close 1013, try again later); retrying", True
-    if code == 1000:
-        return "the service closed the session normally (close 1000)", True
-    return f"the connection dropped (close {code or 1006}); retrying", True
-
-
-def backoff(initial: float = 0.5, factor: float = 2.0, cap: float = 30.0) -> Iterator[float]:
-    """Yield reconnect delays in seconds: initial, doubled each time, never above ``cap``."""
-    delay = initial
-    while True:
-        yield delay
-        delay = min(cap, delay * factor)

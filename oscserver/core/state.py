@@ -80,15 +80,20 @@ class Update:
             ``RESET_CONTEXT``).
         values: ``(address, value)`` for every address whose value changed, in order, for
             replies and subscribers.
+        glides: ``(slot, target, seconds)`` for every weight message, in order: seconds > 0
+            asks for a glide to the target (the weight itself is not changed yet: the caller
+            owns the clock, see :mod:`~oscserver.core.glides`); 0 sets the weight at once and
+            ends any glide on that slot.
     """
 
     config: frozenset[str] = frozenset()
     prompts: frozenset[int] = frozenset()
     commands: tuple[str, ...] = ()
     values: tuple[tuple[str, object], ...] = ()
+    glides: tuple[tuple[int, float, float], ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.config or self.prompts or self.commands)
+        return bool(self.config or self.prompts or self.commands or self.glides)
 
     def merge(self, later: Update) -> Update:
         """Combine with an update that happened after this one (e.g. within one bundle)."""
@@ -97,6 +102,7 @@ class Update:
             prompts=self.prompts | later.prompts,
             commands=self.commands + later.commands,
             values=self.values + later.values,
+            glides=self.glides + later.glides,
         )
 
 
@@ -168,14 +174,20 @@ class MusicalState:
             return dataclasses.replace(self, config=config), update
         assert slot is not None  # prompt entries are all per slot
         current = self.prompt(slot)
+        glide: tuple[tuple[int, float, float], ...] = ()
         if entry.effect is Effect.PROMPT_TEXT:
             new = dataclasses.replace(current, text=str(values[0]))
         elif entry.effect is Effect.PROMPT_WEIGHT:
+            seconds = _as_float(values[1]) if values[1] is not None else 0.0
+            glide = ((slot, _as_float(values[0]), seconds),)
+            if seconds > 0:  # the glide is the caller's: nothing changes yet
+                return self, Update(glides=glide)
             new = dataclasses.replace(current, weight=_as_float(values[0]))
         else:
             new = Prompt(text=str(values[0]), weight=_as_float(values[1]))
+            glide = ((slot, new.weight, 0.0),)
         if new == current:
-            return self, Update()
+            return self, Update(glides=glide)
         prompts = tuple(new if i == slot - 1 else p for i, p in enumerate(self.prompts))
         base = f"/lyria/prompt/{slot}"
         changed: list[tuple[str, object]] = []
@@ -183,7 +195,7 @@ class MusicalState:
             changed.append((base + "/text", new.text))
         if new.weight != current.weight:
             changed.append((base + "/weight", new.weight))
-        update = Update(prompts=frozenset({slot}), values=tuple(changed))
+        update = Update(prompts=frozenset({slot}), values=tuple(changed), glides=glide)
         return dataclasses.replace(self, prompts=prompts), update
 
 

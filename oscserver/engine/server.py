@@ -75,6 +75,8 @@ class EngineOptions:
         seed: The seed used when the client's config leaves it to the model.
         api_key: When set, only this key is accepted (else close 1007); when None, any key.
         faults: Failures to reproduce in every session.
+        faulty_sessions: Apply the faults only to the first this many sessions (0: to all),
+            e.g. 1 for a drop that a reconnect recovers from.
     """
 
     chunk_seconds: float = 2.0
@@ -83,6 +85,7 @@ class EngineOptions:
     seed: int = 0
     api_key: str | None = None
     faults: tuple[Fault, ...] = field(default_factory=tuple)
+    faulty_sessions: int = 0
 
 
 class _Session:
@@ -97,6 +100,9 @@ class _Session:
         self.stalled = False
         self._wake = asyncio.Event()
         self._jitter = random.Random(options.seed * 7919 + number)
+        limit = options.faulty_sessions
+        #: The faults this session suffers (sessions are numbered from 1).
+        self.faults = options.faults if not limit or number <= limit else ()
 
     # --- client messages ---------------------------------------------------------------------
 
@@ -148,7 +154,7 @@ class _Session:
         loop = asyncio.get_running_loop()
         opts = self.options
         frames = round(opts.chunk_seconds * SAMPLE_RATE)
-        late = [f for f in opts.faults if f.kind == "late"]
+        late = [f for f in self.faults if f.kind == "late"]
         while True:
             while not self.playing:
                 self._wake.clear()
@@ -176,6 +182,8 @@ class _Session:
         await asyncio.sleep(fault.after)
         if fault.kind == "close":
             await self.ws.close(fault.code, fault.reason)
+        elif fault.kind == "reset":
+            self.ws.transport.abort()  # no close frame: the client sees 1006
         elif fault.kind == "stall":
             self.stalled = True
         elif fault.kind == "malformed":
@@ -273,7 +281,7 @@ class EngineServer:
                 return
             await ws.send(SetupComplete().to_json())
             tasks.append(asyncio.create_task(session.pump()))
-            for fault in self.options.faults:
+            for fault in session.faults:
                 if fault.kind != "late":
                     tasks.append(asyncio.create_task(session.run_fault(fault)))
             async for frame in ws:

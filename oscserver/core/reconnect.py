@@ -1,0 +1,104 @@
+"""What to do when the service closes the connection: explain it, retry or stop, and when.
+
+Plain functions, no I/O and no clock: the WebSocket adapter asks :func:`describe_close` about
+each close and takes its delays from :func:`backoff`.
+
+Close codes (protocol reference, "Behaviour seen in practice"): 1007 is a rejected API key and
+1008 a refused session (retrying cannot help); 1011 ends a session at the ~600 s cap or on an
+internal error, and also carries quota exhaustion ("resource exhausted"), which needs a much
+longer wait; 1013 means try again later; 1006 is a connection that dropped without a close
+frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+__all__ = ["QUOTA_BACKOFF", "RETRY_BACKOFF", "Backoff", "CloseVerdict", "backoff", "describe_close"]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """A capped exponential backoff: ``initial``, times ``factor`` each time, at most ``cap``."""
+
+    initial: float = 0.5
+    factor: float = 2.0
+    cap: float = 30.0
+
+
+#: After a drop, a cap or a busy service: retry soon.
+RETRY_BACKOFF = Backoff(0.5, 2.0, 30.0)
+#: After quota exhaustion: quotas refill per minute, so wait that long, and longer after that.
+QUOTA_BACKOFF = Backoff(60.0, 2.0, 600.0)
+
+
+@dataclass(frozen=True)
+class CloseVerdict:
+    """The meaning of one close.
+
+    Attributes:
+        message: For the user, lowercase, naming the close code; never contains secrets if the
+            caller redacted the reason.
+        retry: True when reconnecting can help.
+        schedule: The backoff to use for the retries (meaningless when ``retry`` is False).
+    """
+
+    message: str
+    retry: bool
+    schedule: Backoff = RETRY_BACKOFF
+
+
+def describe_close(code: int | None, reason: str) -> CloseVerdict:
+    """Explain a WebSocket close by the service and say whether and how to retry.
+
+    Args:
+        code: The close code (None or 1006 when the connection dropped without a close frame).
+        reason: The close reason; the caller must have redacted secrets from it.
+    """
+    lowered = reason.lower()
+    if code == 1007:
+        return CloseVerdict(
+            "the service rejected the API key (close 1007); check GEMINI_API_KEY", False
+        )
+    if code == 1008:
+        return CloseVerdict(
+            f"the service refused the session (close 1008: {reason or 'no reason'})", False
+        )
+    if code == 1011 and ("quota" in lowered or "exhausted" in lowered):
+        return CloseVerdict(
+            "the API quota is exhausted (close 1011); retrying in a minute or more",
+            True,
+            QUOTA_BACKOFF,
+        )
+    if code == 1011:
+        return CloseVerdict(
+            "the service ended the session (close 1011, e.g. the 600 s cap); retrying", True
+        )
+    if code == 1013:
+        return CloseVerdict("the service is busy (close 1013, try again later); retrying", True)
+    if code == 1000:
+        return CloseVerdict("the service closed the session normally (close 1000)", True)
+    return CloseVerdict(f"the connection dropped (close {code or 1006}); retrying", True)
+
+
+def backoff(
+    schedule: Backoff = RETRY_BACKOFF, rand: Callable[[], float] | None = None
+) -> Iterator[float]:
+    """Yield reconnect delays in seconds.
+
+    Args:
+        schedule: Initial delay, growth factor and cap.
+        rand: A source of uniform numbers in [0, 1) (e.g. ``random.random``). With it each
+            delay is drawn from [delay/2, delay] ("equal jitter"), so that many oscservers
+            dropped at once by the service do not all come back in the same instant. Without
+            it the delays are exact.
+
+    >>> from itertools import islice
+    >>> list(islice(backoff(Backoff(0.5, 2.0, 4.0)), 6))
+    [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    """
+    delay = schedule.initial
+    while True:
+        yield delay / 2 + rand() * delay / 2 if rand is not None else delay
+        delay = min(schedule.cap, delay * schedule.factor)
