@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from oscserver.adapters.audio.base import STREAM_RATE, AudioSink, pcm16_to_float
+from oscserver.adapters.audio.crossfade import Samples
 from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.audio.wav_recorder import WavRecorder
 from oscserver.adapters.lyria_ws import GOOGLE_URL, MUSIC_PATH, LyriaLink, engine_url
 from oscserver.adapters.osc_udp import ERROR_ADDRESS, Addr, OscUdpEndpoint
+from oscserver.channel import Channel
 from oscserver.core.errors import OscInputError
 from oscserver.core.glides import Glides
 from oscserver.core.osc_codec import Incoming
@@ -33,6 +35,7 @@ from oscserver.core.session import (
     AudioReceived,
     Event,
     Notice,
+    Phase,
     PlaybackChanged,
     PromptFiltered,
     ServiceWarned,
@@ -40,6 +43,7 @@ from oscserver.core.session import (
 )
 from oscserver.core.state import MusicalState, Playback, Update
 from oscserver.engine.server import EngineServer
+from oscserver.rotation import Rotation
 
 __all__ = ["App", "Options", "Status", "api_key_from_env", "resolve_engine"]
 
@@ -106,6 +110,9 @@ class Options:
             seconds (the latest value always goes).
         reset_on_demand: Send bpm and scale changes without the RESET_CONTEXT that applies
             them; they take effect at the user's ``/lyria/reset``.
+        rotate_after: Seconds after a session starts to hand over to a fresh one, before the
+            service's ~600 s cap (0: never).
+        crossfade: Seconds of the equal-power crossfade of a rotation.
     """
 
     osc_host: str = "127.0.0.1"
@@ -116,6 +123,14 @@ class Options:
     engine_port: int = 0
     throttle: float = 0.2
     reset_on_demand: bool = False
+    rotate_after: float = 540.0
+    crossfade: float = 4.0
+
+
+#: How often the app checks whether the session is due for rotation, in seconds.
+ROTATION_CHECK = 0.5
+#: Audio the new session must have sent before the crossfade starts, in seconds.
+ROTATION_LEAD = 1.0
 
 
 class App:
@@ -134,22 +149,31 @@ class App:
         self.sink = sink
         self.recorder = recorder
         self.state = MusicalState.initial([(options.prompt, 1.0)] if options.prompt else [])
-        self.session = Session(self.state)
-        self.session.window = options.throttle
-        self.session.auto_reset = not options.reset_on_demand
+        self.channel: Channel | None = None
+        self.rotation: Rotation | None = None
+        self.rotations = 0
+        self._url = ""
         self.glides = Glides()
         self._glide_handle: asyncio.TimerHandle | None = None
         self.udp = OscUdpEndpoint(self._on_osc)
         self.osc_address: Addr = (options.osc_host, options.osc_port)
         self.engine_label = ""
-        self.link: LyriaLink | None = None
         self._engine: EngineServer | None = None
-        self._converters: dict[int, Resampler] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._senders: collections.OrderedDict[Addr, None] = collections.OrderedDict()
         self._key: str | None = None
         self.refused = 0
-        self._flush_handle: asyncio.TimerHandle | None = None
+
+    @property
+    def session(self) -> Session:
+        """The session the music comes from (the outgoing one during a rotation)."""
+        assert self.channel is not None, "start() first"
+        return self.channel.session
+
+    @property
+    def link(self) -> LyriaLink | None:
+        """The connection of :attr:`session` (None before :meth:`start`)."""
+        return self.channel.link if self.channel else None
 
     async def start(self) -> None:
         """Open the OSC socket, start the engine if needed, and connect the session.
@@ -170,15 +194,29 @@ class App:
             self._engine = server
             url = engine_url(host, port)
             self.engine_label = f"embedded engine at ws://{host}:{port}"
-        self._key = key
-        self.link = LyriaLink(self.session, url, key, self._on_events)
-        self._tasks.append(asyncio.create_task(self.link.run(), name="lyria-link"))
+        self._key, self._url = key, url
+        self.channel = self._open_channel()
+        self._tasks.append(asyncio.create_task(self._watch_rotation(), name="rotation"))
+
+    def _open_channel(self) -> Channel:
+        channel = Channel(
+            self.state,
+            self._url,
+            self._key,
+            self._on_channel_events,
+            window=self.options.throttle,
+            auto_reset=not self.options.reset_on_demand,
+        )
+        channel.start()
+        return channel
 
     async def stop(self) -> None:
         """Disconnect, close the socket and stop the engine."""
-        for handle in (self._flush_handle, self._glide_handle):
-            if handle is not None:
-                handle.cancel()
+        if self._glide_handle is not None:
+            self._glide_handle.cancel()
+        for channel in (self.channel, self.rotation.incoming if self.rotation else None):
+            if channel is not None:
+                await channel.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -210,8 +248,17 @@ class App:
         if update.glides:
             self.glides.request(update, state, now)
             self._schedule_glides(now)
-        self._on_events(self.session.state_changed(state, update, now), reply_to=sender)
-        self._after_session()
+        self._state_changed(update, now, reply_to=sender)
+
+    def _state_changed(self, update: Update, now: float, reply_to: Addr | None = None) -> None:
+        """Hand the new state to the session (and to the incoming one during a rotation)."""
+        assert self.channel is not None
+        self._on_events(self.channel.state_changed(self.state, update, now), reply_to=reply_to)
+        if self.rotation is not None:
+            if self.state.playback is not Playback.PLAYING:  # nothing to hand over in silence
+                self._give_up_rotation("playback stopped")
+            else:
+                self.rotation.incoming.state_changed(self.state, update, now)
 
     def _schedule_glides(self, now: float) -> None:
         deadline = self.glides.next_deadline(now)
@@ -223,22 +270,8 @@ class App:
         now = asyncio.get_running_loop().time()
         self.state, update = self.glides.advance(self.state, now)
         if update:
-            self._on_events(self.session.state_changed(self.state, update, now))
-            self._after_session()
+            self._state_changed(update, now)
         self._schedule_glides(now)
-
-    def _after_session(self) -> None:
-        """Send what the session queued, and come back when its throttle window ends."""
-        if self.link is not None:
-            self.link.kick()
-        deadline = self.session.next_deadline()
-        if deadline is not None and self._flush_handle is None:
-            self._flush_handle = asyncio.get_running_loop().call_at(deadline, self._flush)
-
-    def _flush(self) -> None:
-        self._flush_handle = None
-        self._on_events(self.session.poll(asyncio.get_running_loop().time()))
-        self._after_session()
 
     def _remember(self, sender: Addr) -> None:
         self._senders[sender] = None
@@ -248,10 +281,39 @@ class App:
 
     # --- session events ----------------------------------------------------------------------
 
+    def _on_channel_events(self, channel: Channel, events: list[Event]) -> None:
+        rotation = self.rotation
+        if channel is self.channel:
+            if rotation is not None and channel.session.phase is Phase.DISCONNECTED:
+                # The old session ended before the fade did (e.g. the cap came early): it is
+                # not reconnected, the new one takes over.
+                log.info("the old session closed during the crossfade; the new one takes over")
+                self._on_events([e for e in events if not isinstance(e, Notice)])
+                rotation.outgoing_lost()
+                self._tasks.append(asyncio.create_task(channel.close(), name="close-old-session"))
+                self._after_rotation_audio()
+                return
+            self._on_events(events)
+        elif rotation is not None and channel is rotation.incoming:
+            for event in events:
+                if isinstance(event, AudioReceived):
+                    rotation.audio(channel, self._frames(event, channel))
+                elif isinstance(event, Notice) and event.error:
+                    self._give_up_rotation(redact(event.text, self._key))
+                    return
+            self._after_rotation_audio()
+        # Anything else comes from a channel being closed: not to be heard.
+
     def _on_events(self, events: list[Event], reply_to: Addr | None = None) -> None:
+        assert self.channel is not None
         for event in events:
             if isinstance(event, AudioReceived):
-                self._play(event)
+                frames = self._frames(event, self.channel)
+                if self.rotation is not None:
+                    self.rotation.audio(self.channel, frames)
+                    self._after_rotation_audio()
+                else:
+                    self._write(frames)
             elif isinstance(event, PlaybackChanged):
                 self.sink.set_playing(event.playback is Playback.PLAYING)
             elif isinstance(event, PromptFiltered):
@@ -275,20 +337,74 @@ class App:
     def _targets(self, reply_to: Addr | None) -> list[Addr]:
         return [reply_to] if reply_to is not None else list(self._senders)
 
-    def _play(self, event: AudioReceived) -> None:
+    def _frames(self, event: AudioReceived, channel: Channel) -> Samples:
         chunk = event.chunk
         rate, channels = chunk.format  # validated when the frame was decoded
         frames = pcm16_to_float(chunk.data, channels)
         if rate != STREAM_RATE:
             # Sinks take 48 kHz, Lyria's rate; the protocol reference says to trust the
-            # mimeType, so another rate is converted first (one converter per rate).
-            if rate not in self._converters:
+            # mimeType, so another rate is converted first (one converter per rate and stream).
+            if rate not in channel.converters:
                 log.warning("the service sent %d Hz audio: converting it to 48000 Hz", rate)
-                self._converters[rate] = Resampler(rate, STREAM_RATE)
-            frames = self._converters[rate].process(frames)
+                channel.converters[rate] = Resampler(rate, STREAM_RATE)
+            frames = channel.converters[rate].process(frames)
+        return frames
+
+    def _write(self, frames: Samples) -> None:
         self.sink.write(frames)
         if self.recorder is not None:
             self.recorder.write(frames)
+
+    # --- session rotation --------------------------------------------------------------------
+
+    async def _watch_rotation(self) -> None:
+        """Start a rotation when the session is due (see :mod:`oscserver.rotation`)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(ROTATION_CHECK)
+            link = self.link
+            if (
+                self.rotation is None
+                and self.options.rotate_after > 0
+                and link is not None
+                and link.ready_at is not None
+                and loop.time() - link.ready_at >= self.options.rotate_after
+                and self.state.playback is Playback.PLAYING
+                and self.session.phase is Phase.READY
+            ):
+                self._start_rotation()
+
+    def _start_rotation(self) -> None:
+        assert self.channel is not None
+        log.info(
+            "rotating the session before the service's cap: a new session starts, then a "
+            "%.1f s crossfade",
+            self.options.crossfade,
+        )
+        self.rotation = Rotation(
+            self.channel,
+            self._open_channel(),
+            round(self.options.crossfade * STREAM_RATE),
+            round(ROTATION_LEAD * STREAM_RATE),
+            self._write,
+        )
+
+    def _after_rotation_audio(self) -> None:
+        rotation = self.rotation
+        if rotation is None or not rotation.done:
+            return
+        old, self.channel, self.rotation = rotation.outgoing, rotation.incoming, None
+        self.rotations += 1
+        log.info("session rotated: the new session plays, the old one is closed")
+        self._tasks.append(asyncio.create_task(old.close(), name="close-old-session"))
+
+    def _give_up_rotation(self, why: str) -> None:
+        rotation, self.rotation = self.rotation, None
+        if rotation is None:
+            return
+        log.warning("session rotation given up (%s); the current session goes on", why)
+        rotation.give_up()
+        self._tasks.append(asyncio.create_task(rotation.incoming.close(), name="close-session"))
 
     # --- status ------------------------------------------------------------------------------
 

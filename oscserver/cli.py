@@ -60,6 +60,21 @@ def _run_parser() -> argparse.ArgumentParser:
         "apps do); the latest value always goes",
     )
     p.add_argument(
+        "--rotate-after",
+        type=float,
+        default=540.0,
+        metavar="SECONDS",
+        help="hand over to a fresh session this long after one starts, before the service's "
+        "~600 s cap (540; 0: never)",
+    )
+    p.add_argument(
+        "--crossfade",
+        type=float,
+        default=4.0,
+        metavar="SECONDS",
+        help="length of the equal-power crossfade between the old and the new session (4)",
+    )
+    p.add_argument(
         "--reset-on-demand",
         action="store_true",
         help="send bpm and scale changes without resetting the context: they take effect at "
@@ -279,6 +294,8 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         osc_port=ns.osc_port,
         engine=ns.engine,
         reset_on_demand=ns.reset_on_demand,
+        rotate_after=max(0.0, ns.rotate_after),
+        crossfade=max(0.1, ns.crossfade),
         prompt=ns.prompt,
         throttle=max(0.0, ns.throttle),
     )

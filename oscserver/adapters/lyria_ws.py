@@ -77,6 +77,8 @@ class LyriaLink:
         self.last_close: tuple[int | None, str] | None = None
         #: The delay before the coming reconnect, in seconds.
         self.next_delay = 0.0
+        #: The loop time at which the current session became ready (None while it is not).
+        self.ready_at: float | None = None
         self._closing: asyncio.Future[None] | None = None
 
     def kick(self) -> None:
@@ -89,6 +91,7 @@ class LyriaLink:
         while True:
             code, reason = await self._serve_once()
             worked = self.session.phase is Phase.READY
+            self.ready_at = None
             self._report(self.session.connection_lost())
             verdict = describe_close(code, reason)
             self.last_close = (code, verdict.message)
@@ -148,6 +151,7 @@ class LyriaLink:
                 if not was_ready and self.session.phase is Phase.READY:
                     handshake.cancel()
                     self.status = "connected"
+                    self.ready_at = asyncio.get_running_loop().time()
                 self.kick()
                 self._report(events)
         finally:
