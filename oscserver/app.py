@@ -110,6 +110,8 @@ class Options:
             seconds (the latest value always goes).
         reset_on_demand: Send bpm and scale changes without the RESET_CONTEXT that applies
             them; they take effect at the user's ``/lyria/reset``.
+        google_url: The endpoint used for ``google`` (a proxy or another region); the API key
+            is sent there, in the ``x-goog-api-key`` header.
         rotate_after: Seconds after a session starts to hand over to a fresh one, before the
             service's ~600 s cap (0: never).
         crossfade: Seconds of the equal-power crossfade of a rotation.
@@ -123,6 +125,7 @@ class Options:
     engine_port: int = 0
     throttle: float = 0.2
     reset_on_demand: bool = False
+    google_url: str = GOOGLE_URL
     rotate_after: float = 540.0
     crossfade: float = 4.0
 
@@ -185,7 +188,10 @@ class App:
         self.osc_address = await self.udp.start(self.options.osc_host, self.options.osc_port)
         engine, key = resolve_engine(self.options.engine)
         if engine == "google":
-            url, self.engine_label = GOOGLE_URL, "Google Lyria RealTime"
+            url = self.options.google_url
+            self.engine_label = "Google Lyria RealTime" + (
+                f" through {url}" if url != GOOGLE_URL else ""
+            )
         elif engine != "embedded":
             url, self.engine_label = engine, f"the engine at {engine}"
         else:

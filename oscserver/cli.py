@@ -22,6 +22,7 @@ from typing import TextIO
 
 from oscserver import __version__
 from oscserver.adapters.audio.outputs import OUTPUTS, OutputOptions, OutputUnavailable, open_output
+from oscserver.adapters.lyria_ws import GOOGLE_URL
 from oscserver.app import App, Options, resolve_engine
 from oscserver.engine.faults import parse_fault
 from oscserver.engine.server import EngineOptions, EngineServer
@@ -47,6 +48,13 @@ def _run_parser() -> argparse.ArgumentParser:
         metavar="{auto,google,embedded,URL}",
         help="auto: Google when GEMINI_API_KEY or GOOGLE_API_KEY is set, else the embedded "
         "engine; or the ws:// URL of an engine run apart ('oscserver engine')",
+    )
+    p.add_argument(
+        "--google-url",
+        default=GOOGLE_URL,
+        metavar="URL",
+        help="the Lyria RealTime endpoint for --engine google (a proxy or another region); "
+        "the API key is sent there",
     )
     p.add_argument(
         "--prompt", default="minimal techno", help="text of prompt slot 1 at start ('' for none)"
@@ -294,6 +302,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         osc_port=ns.osc_port,
         engine=ns.engine,
         reset_on_demand=ns.reset_on_demand,
+        google_url=ns.google_url,
         rotate_after=max(0.0, ns.rotate_after),
         crossfade=max(0.1, ns.crossfade),
         prompt=ns.prompt,

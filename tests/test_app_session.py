@@ -109,8 +109,8 @@ async def test_a_warning_from_the_service_reaches_the_sender(jack_server):
 @pytest.mark.parametrize(
     ("fault", "words"),
     [
-        ("bad-key", "the service rejected the API key (close 1007)"),
-        ("quota", "the API quota is exhausted (close 1011)"),
+        ("bad-key", "the service rejected the API key (close 1007"),
+        ("quota", "the API quota is exhausted (close 1011"),
     ],
 )
 async def test_a_fatal_or_quota_close_is_explained_to_the_sender(jack_server, fault, words):

@@ -16,7 +16,9 @@ from oscserver.core.reconnect import (
 
 def test_close_codes_map_to_messages_and_retry_decisions():
     key = describe_close(1007, "API key not valid")
-    assert key.message == "the service rejected the API key (close 1007); check GEMINI_API_KEY"
+    assert key.message == (
+        "the service rejected the API key (close 1007: API key not valid); check GEMINI_API_KEY"
+    )
     assert key.retry is False
     refused = describe_close(1008, "Request refused by policy.")
     assert refused.retry is False and "Request refused by policy." in refused.message
@@ -27,6 +29,11 @@ def test_close_codes_map_to_messages_and_retry_decisions():
     assert cap.retry and cap.schedule == RETRY_BACKOFF and "600 s cap" in cap.message
     assert describe_close(1013, "").retry and "busy" in describe_close(1013, "").message
     assert describe_close(None, "").message == "the connection dropped (close 1006); retrying"
+    dropped = describe_close(1006, "[Errno 111] Connect call failed")
+    assert (
+        dropped.message
+        == "the connection dropped (close 1006: [Errno 111] Connect call failed); retrying"
+    )
     assert describe_close(1006, "").retry
 
 

@@ -57,29 +57,28 @@ def describe_close(code: int | None, reason: str) -> CloseVerdict:
         reason: The close reason; the caller must have redacted secrets from it.
     """
     lowered = reason.lower()
+    said = f"close {code or 1006}" + (f": {reason}" if reason else "")
     if code == 1007:
         return CloseVerdict(
-            "the service rejected the API key (close 1007); check GEMINI_API_KEY", False
+            f"the service rejected the API key ({said}); check GEMINI_API_KEY", False
         )
     if code == 1008:
-        return CloseVerdict(
-            f"the service refused the session (close 1008: {reason or 'no reason'})", False
-        )
+        return CloseVerdict(f"the service refused the session ({said or 'no reason'})", False)
     if code == 1011 and ("quota" in lowered or "exhausted" in lowered):
         return CloseVerdict(
-            "the API quota is exhausted (close 1011); retrying in a minute or more",
+            f"the API quota is exhausted ({said}); retrying in a minute or more",
             True,
             QUOTA_BACKOFF,
         )
     if code == 1011:
         return CloseVerdict(
-            "the service ended the session (close 1011, e.g. the 600 s cap); retrying", True
+            f"the service ended the session ({said}; e.g. the 600 s cap); retrying", True
         )
     if code == 1013:
-        return CloseVerdict("the service is busy (close 1013, try again later); retrying", True)
+        return CloseVerdict(f"the service is busy ({said}, try again later); retrying", True)
     if code == 1000:
-        return CloseVerdict("the service closed the session normally (close 1000)", True)
-    return CloseVerdict(f"the connection dropped (close {code or 1006}); retrying", True)
+        return CloseVerdict(f"the service closed the session normally ({said})", True)
+    return CloseVerdict(f"the connection dropped ({said}); retrying", True)
 
 
 def backoff(
