@@ -39,6 +39,7 @@ lint: venv
 bench: venv
 	$(BIN)/python bench/engine_render.py
 	$(BIN)/python bench/xruns.py --seconds 15
+	$(BIN)/python bench/control_latency.py --count 100
 
 format: venv
 	$(BIN)/ruff format oscserver tests bench
