@@ -17,6 +17,7 @@ import contextlib
 import logging
 import math
 import os
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -27,6 +28,7 @@ from oscserver.adapters.audio.wav_recorder import WavRecorder
 from oscserver.adapters.lyria_ws import GOOGLE_URL, MUSIC_PATH, LyriaLink, engine_url
 from oscserver.adapters.osc_udp import ERROR_ADDRESS, Addr, OscUdpEndpoint
 from oscserver.channel import Channel
+from oscserver.core.dispatch import apply_message
 from oscserver.core.errors import OscInputError
 from oscserver.core.glides import Glides
 from oscserver.core.osc_codec import Incoming
@@ -130,6 +132,8 @@ class Options:
     crossfade: float = 4.0
 
 
+#: The furthest in the future a bundle may be scheduled, in seconds (a wrong clock, else).
+MAX_SCHEDULE = 3600.0
 #: How often the app checks whether the session is due for rotation, in seconds.
 ROTATION_CHECK = 0.5
 #: Audio the new session must have sent before the crossfade starts, in seconds.
@@ -166,6 +170,7 @@ class App:
         self._senders: collections.OrderedDict[Addr, None] = collections.OrderedDict()
         self._key: str | None = None
         self.refused = 0
+        self._scheduled: set[asyncio.TimerHandle] = set()
 
     @property
     def session(self) -> Session:
@@ -220,6 +225,8 @@ class App:
         """Disconnect, close the socket and stop the engine."""
         if self._glide_handle is not None:
             self._glide_handle.cancel()
+        for handle in self._scheduled:
+            handle.cancel()
         for channel in (self.channel, self.rotation.incoming if self.rotation else None):
             if channel is not None:
                 await channel.close()
@@ -235,17 +242,60 @@ class App:
     # --- OSC in ------------------------------------------------------------------------------
 
     def _on_osc(self, messages: list[Incoming], sender: Addr) -> None:
-        """Apply one datagram's messages together (a bundle is one update to the service)."""
+        """Apply one datagram: its messages due now together, later ones at their time.
+
+        OSC 1.0 bundles carry a timetag: "immediately", or a time at which their messages take
+        effect; a past time means at once. Future ones are scheduled on the event loop (never
+        slept on), and the messages sharing a time take effect together, as one update to the
+        service.
+        """
         self._remember(sender)
+        now: list[Incoming] = []
+        later: dict[float, list[Incoming]] = {}
+        wall = time.time()
+        for message in messages:
+            if message.timetag is None or message.timetag <= wall:
+                now.append(message)
+            elif message.timetag - wall > MAX_SCHEDULE:
+                self._refuse(
+                    sender,
+                    OscInputError(
+                        f"{message.address}: timetag {message.timetag - wall:.0f} s in the future "
+                        f"(at most {MAX_SCHEDULE:.0f} s; is the sender's clock right?)"
+                    ),
+                )
+            else:
+                later.setdefault(message.timetag, []).append(message)
+        loop = asyncio.get_running_loop()
+        for timetag, group in later.items():
+            when = loop.time() + (timetag - wall)
+            handle = loop.call_at(when, self._apply_scheduled, group, sender)
+            self._scheduled.add(handle)
+        if now:
+            self._apply(now, sender)
+
+    def _apply_scheduled(self, messages: list[Incoming], sender: Addr) -> None:
+        now = asyncio.get_running_loop().time()
+        self._scheduled = {h for h in self._scheduled if h.when() > now}  # those still to come
+        self._apply(messages, sender)
+
+    @property
+    def scheduled(self) -> int:
+        """Bundles waiting for their timetag."""
+        now = asyncio.get_running_loop().time()
+        return sum(1 for h in self._scheduled if not h.cancelled() and h.when() > now)
+
+    def _apply(self, messages: list[Incoming], sender: Addr) -> None:
+        """Apply messages together: one update to the service."""
         state, update = self.state, Update()
         for message in messages:
             try:
-                state, changed = state.apply(message.address, message.args)
+                state, changed, partly = apply_message(state, message.address, message.args)
             except OscInputError as exc:
-                self.refused += 1
-                log.warning("from %s:%d: %s", sender[0], sender[1], exc)
-                self.udp.send(sender, ERROR_ADDRESS, [str(exc)])
+                self._refuse(sender, exc)
                 continue
+            if partly is not None:  # a pattern some of whose matches refused the arguments
+                self._refuse(sender, partly)
             update = update.merge(changed)
         if not update:
             return
@@ -255,6 +305,11 @@ class App:
             self.glides.request(update, state, now)
             self._schedule_glides(now)
         self._state_changed(update, now, reply_to=sender)
+
+    def _refuse(self, sender: Addr, error: OscInputError) -> None:
+        self.refused += 1
+        log.warning("from %s:%d: %s", sender[0], sender[1], error)
+        self.udp.send(sender, ERROR_ADDRESS, [str(error)])
 
     def _state_changed(self, update: Update, now: float, reply_to: Addr | None = None) -> None:
         """Hand the new state to the session (and to the incoming one during a rotation)."""

@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from oscserver.core.errors import BadArguments, OutOfRange, UnknownAddress
+from oscserver.core.keys import scale_for_key
 
 __all__ = [
     "MODES",
@@ -453,4 +454,8 @@ def _coerce_enum(spec: Arg, path: str, value: object) -> str:
         name = value.strip().upper().replace(" ", "_").replace("-", "_")
         if name in spec.choices:
             return name
+        if spec.choices == SCALES:  # a key name: C, Am, F#m, Bb major...
+            scale = scale_for_key(value, SCALES)
+            if scale is not None:
+                return scale
     raise OutOfRange(f"{path}: {_repr(value)} is not {spec.describe()}")

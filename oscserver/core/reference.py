@@ -19,11 +19,20 @@ do not edit by hand.
 oscserver listens for OSC 1.0 over UDP on 127.0.0.1:9000 by default (`--osc-host`,
 `--osc-port`). `N` in a prompt address is a slot number, 1 to {PROMPT_SLOTS}.
 
+How addresses are read (OSC 1.0):
+- patterns reach every matching address: `?` one character, `*` any run of characters (never
+  a `/`), `[1-4]` `[!0-9]` one character of a set, `{{bpm,density}}` one of several names; e.g.
+  `/lyria/prompt/*/weight 0` silences every slot. Matches that refuse the arguments are
+  reported together on `/lyria/error`, the others take them;
+- bundles (nested too) take effect together, as one update to the service; a bundle timetagged
+  in the future is applied at that time (at most an hour ahead), one in the past at once.
+
 How arguments are read:
-- numbers: int or float alike (TouchDesigner sends floats, Max often ints); a float for an int
-  parameter is rounded;
+- numbers: int or float alike (TouchDesigner sends floats, Max often ints), 64-bit ints (`h`)
+  and doubles (`d`) too; a float for an int parameter is rounded;
 - booleans: `T`/`F`, a number (0 is false), or the words true/false, on/off, yes/no;
-- choices: the name (any case) or its 0-based index in the list, as a menu sends it;
+- choices: the name (any case) or its 0-based index in the list, as a menu sends it; scales
+  also by key name: `C`, `Am`, `F#m`, `Bb major`, `c# minor` (sharps and flats alike);
 - prompt text: one string, or several words (Max and Pd send `deep house` as two symbols);
 - `N` (nil) where the table says "or N": hands the parameter back to the model.
 
