@@ -19,6 +19,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from oscserver.adapters.audio.base import STREAM_RATE, AudioSink, pcm16_to_float
@@ -28,10 +29,12 @@ from oscserver.adapters.audio.wav_recorder import WavRecorder
 from oscserver.adapters.lyria_ws import GOOGLE_URL, MUSIC_PATH, LyriaLink, engine_url
 from oscserver.adapters.osc_udp import ERROR_ADDRESS, Addr, OscUdpEndpoint
 from oscserver.channel import Channel
+from oscserver.core.addresses import Effect
 from oscserver.core.dispatch import apply_message
 from oscserver.core.errors import OscInputError
 from oscserver.core.glides import Glides
 from oscserver.core.osc_codec import Incoming
+from oscserver.core.replies import Mirror, answer, snapshot
 from oscserver.core.secrets import redact
 from oscserver.core.session import (
     AudioReceived,
@@ -43,7 +46,7 @@ from oscserver.core.session import (
     ServiceWarned,
     Session,
 )
-from oscserver.core.state import MusicalState, Playback, Update
+from oscserver.core.state import MusicalState, Playback, Query, Update
 from oscserver.engine.server import EngineServer
 from oscserver.rotation import Rotation
 
@@ -51,6 +54,8 @@ __all__ = ["App", "Options", "Status", "api_key_from_env", "resolve_engine"]
 
 log = logging.getLogger("oscserver")
 
+#: Where ``/lyria/status`` is answered and status changes are pushed to subscribers.
+STATUS_ADDRESS = "/lyria/status"
 #: Where a refused prompt is reported: ``/lyria/filtered <slot> <text> <reason>``.
 FILTERED_ADDRESS = "/lyria/filtered"
 #: Where the service's warnings are reported: ``/lyria/warning <text>``.
@@ -114,6 +119,8 @@ class Options:
             them; they take effect at the user's ``/lyria/reset``.
         google_url: The endpoint used for ``google`` (a proxy or another region); the API key
             is sent there, in the ``x-goog-api-key`` header.
+        reply_host: Send replies, errors and notices to this host instead of the sender's.
+        reply_port: Send them to this port instead of the sender's.
         rotate_after: Seconds after a session starts to hand over to a fresh one, before the
             service's ~600 s cap (0: never).
         crossfade: Seconds of the equal-power crossfade of a rotation.
@@ -128,6 +135,8 @@ class Options:
     throttle: float = 0.2
     reset_on_demand: bool = False
     google_url: str = GOOGLE_URL
+    reply_host: str | None = None
+    reply_port: int | None = None
     rotate_after: float = 540.0
     crossfade: float = 4.0
 
@@ -163,6 +172,7 @@ class App:
         self.glides = Glides()
         self._glide_handle: asyncio.TimerHandle | None = None
         self.udp = OscUdpEndpoint(self._on_osc)
+        self.udp.reply_to = self.reply_address
         self.osc_address: Addr = (options.osc_host, options.osc_port)
         self.engine_label = ""
         self._engine: EngineServer | None = None
@@ -171,6 +181,8 @@ class App:
         self._key: str | None = None
         self.refused = 0
         self._scheduled: set[asyncio.TimerHandle] = set()
+        self.mirror = Mirror()
+        self._mirror_handle: asyncio.TimerHandle | None = None
 
     @property
     def session(self) -> Session:
@@ -225,8 +237,9 @@ class App:
         """Disconnect, close the socket and stop the engine."""
         if self._glide_handle is not None:
             self._glide_handle.cancel()
-        for handle in self._scheduled:
-            handle.cancel()
+        for handle in [*self._scheduled, self._mirror_handle]:
+            if handle is not None:
+                handle.cancel()
         for channel in (self.channel, self.rotation.incoming if self.rotation else None):
             if channel is not None:
                 await channel.close()
@@ -297,23 +310,81 @@ class App:
             if partly is not None:  # a pattern some of whose matches refused the arguments
                 self._refuse(sender, partly)
             update = update.merge(changed)
-        if not update:
+        if update.changes:
+            self.state = state
+            now = asyncio.get_running_loop().time()
+            if update.glides:
+                self.glides.request(update, state, now)
+                self._schedule_glides(now)
+            self._state_changed(update, now, reply_to=sender)
+        for query in update.queries:
+            self._answer(query, sender)
+
+    # --- replies and subscribers -------------------------------------------------------------
+
+    def reply_address(self, sender: Addr) -> Addr:
+        """Where replies to ``sender`` go: the sender, or the configured reply host/port."""
+        return (self.options.reply_host or sender[0], self.options.reply_port or sender[1])
+
+    def _answer(self, query: Query, sender: Addr) -> None:
+        target = self.reply_address(sender)
+        if query.effect is Effect.GET:
+            for address, args in answer(self.state, query):
+                self.udp.send(target, address, args)
+        elif query.effect is Effect.STATUS:
+            self.udp.send(target, *self._status_reply())
+        else:
+            host, port = query.args
+            who = (str(host) if host else sender[0], port if isinstance(port, int) else target[1])
+            if query.effect is Effect.LISTEN:
+                dropped = self.mirror.listen(who)
+                log.info("%s:%d listens to value changes", *who)
+                if dropped is not None:
+                    log.warning("too many listeners: %s:%d no longer gets changes", *dropped)
+                for address, args in [*snapshot(self.state), self._status_reply()]:
+                    self.udp.send(who, address, args)
+            elif self.mirror.ignore(who):
+                log.info("%s:%d no longer listens", *who)
+
+    def _status_reply(self) -> tuple[str, list[Any]]:
+        status = self.status()
+        return STATUS_ADDRESS, [
+            status.link,
+            status.playback,
+            round(status.buffer_seconds, 3),
+            status.underruns,
+            status.xruns,
+        ]
+
+    def _mirror(self, replies: list[tuple[str, list[Any]]]) -> None:
+        """Queue changes for subscribers and make sure they go out."""
+        if not self.mirror.subscribers:
             return
-        self.state = state
-        now = asyncio.get_running_loop().time()
-        if update.glides:
-            self.glides.request(update, state, now)
-            self._schedule_glides(now)
-        self._state_changed(update, now, reply_to=sender)
+        self.mirror.changed(replies)
+        deadline = self.mirror.next_deadline()
+        if deadline is not None and self._mirror_handle is None:
+            loop = asyncio.get_running_loop()
+            self._mirror_handle = loop.call_at(max(deadline, loop.time()), self._flush_mirror)
+
+    def _flush_mirror(self) -> None:
+        self._mirror_handle = None
+        loop = asyncio.get_running_loop()
+        replies = self.mirror.flush(loop.time())
+        for addr in self.mirror.subscribers:
+            for address, args in replies:
+                self.udp.send(addr, address, args)
+        self._mirror([])
 
     def _refuse(self, sender: Addr, error: OscInputError) -> None:
         self.refused += 1
         log.warning("from %s:%d: %s", sender[0], sender[1], error)
-        self.udp.send(sender, ERROR_ADDRESS, [str(error)])
+        self.udp.send(self.reply_address(sender), ERROR_ADDRESS, [str(error)])
 
     def _state_changed(self, update: Update, now: float, reply_to: Addr | None = None) -> None:
         """Hand the new state to the session (and to the incoming one during a rotation)."""
         assert self.channel is not None
+        changes = [(address, [value]) for address, value in update.values]
+        self._mirror(changes + ([self._status_reply()] if update.commands else []))
         self._on_events(self.channel.state_changed(self.state, update, now), reply_to=reply_to)
         if self.rotation is not None:
             if self.state.playback is not Playback.PLAYING:  # nothing to hand over in silence
@@ -396,7 +467,8 @@ class App:
                     self.udp.send(addr, ERROR_ADDRESS, [text])
 
     def _targets(self, reply_to: Addr | None) -> list[Addr]:
-        return [reply_to] if reply_to is not None else list(self._senders)
+        senders = [reply_to] if reply_to is not None else list(self._senders)
+        return list(dict.fromkeys(self.reply_address(s) for s in senders))
 
     def _frames(self, event: AudioReceived, channel: Channel) -> Samples:
         chunk = event.chunk

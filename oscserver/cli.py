@@ -50,6 +50,19 @@ def _run_parser() -> argparse.ArgumentParser:
         "engine; or the ws:// URL of an engine run apart ('oscserver engine')",
     )
     p.add_argument(
+        "--reply-host",
+        default=None,
+        metavar="HOST",
+        help="send replies, errors and notices to this host instead of the sender's",
+    )
+    p.add_argument(
+        "--reply-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="send replies, errors and notices to this port instead of the sender's",
+    )
+    p.add_argument(
         "--google-url",
         default=GOOGLE_URL,
         metavar="URL",
@@ -303,6 +316,8 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         engine=ns.engine,
         reset_on_demand=ns.reset_on_demand,
         google_url=ns.google_url,
+        reply_host=ns.reply_host,
+        reply_port=ns.reply_port,
         rotate_after=max(0.0, ns.rotate_after),
         crossfade=max(0.1, ns.crossfade),
         prompt=ns.prompt,

@@ -33,7 +33,7 @@ def string(value: str) -> bytes:
 
 
 def parse_reply(data: bytes) -> tuple[str, list[object]]:
-    """Parse a reply with s/i/f arguments (all oscserver sends)."""
+    """Parse a reply with s/i/f/h/d/T/F/N arguments (all oscserver sends)."""
     end = data.index(b"\x00")
     address = data[:end].decode()
     index = (end + 4) & ~3
@@ -52,6 +52,14 @@ def parse_reply(data: bytes) -> tuple[str, list[object]]:
         elif tag == "f":
             args.append(struct.unpack(">f", data[index : index + 4])[0])
             index += 4
+        elif tag == "h":
+            args.append(struct.unpack(">q", data[index : index + 8])[0])
+            index += 8
+        elif tag == "d":
+            args.append(struct.unpack(">d", data[index : index + 8])[0])
+            index += 8
+        elif tag in "TFN":
+            args.append({"T": True, "F": False, "N": None}[tag])
         else:
             raise ValueError(f"unexpected tag {tag}")
     return address, args

@@ -44,10 +44,20 @@ REQUIRED = {
 
 
 def test_table_covers_every_required_address_once():
-    paths = [e.path for e in TABLE]
+    paths = [e.path for e in TABLE if e.effect.changes_state]
     assert set(paths) == REQUIRED
-    assert len(paths) == len(set(paths))
+    every = [e.path for e in TABLE]
+    assert len(every) == len(set(every))
     assert PROMPT_SLOTS >= 8
+
+
+def test_every_value_has_a_getter_and_the_queries_exist():
+    getters = {e.target: e.path for e in TABLE if e.effect is Effect.GET}
+    for entry in TABLE:
+        if entry.effect.changes_state and entry.effect is not Effect.PLAYBACK:
+            assert getters[entry.path] == "/lyria/get" + entry.path.removeprefix("/lyria")
+    assert getters["*"] == "/lyria/get"
+    assert {"/lyria/status", "/lyria/listen", "/lyria/ignore"} <= {e.path for e in TABLE}
 
 
 def test_prompt_slots_1_to_8_resolve_and_9_does_not():

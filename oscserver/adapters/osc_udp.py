@@ -65,6 +65,8 @@ class OscUdpEndpoint:
         self._handler = handler
         self._transport: asyncio.DatagramTransport | None = None
         self.stats = UdpStats()
+        #: Where replies to a sender go (the app may redirect them to a fixed host or port).
+        self.reply_to: Callable[[Addr], Addr] = lambda sender: sender
 
     async def start(self, host: str = "127.0.0.1", port: int = 9000) -> Addr:
         """Bind the socket and start receiving; returns the bound ``(host, port)``.
@@ -107,11 +109,11 @@ class OscUdpEndpoint:
         except MalformedPacket as exc:
             self.stats.malformed += 1
             log.warning("from %s:%d: %s", addr[0], addr[1], exc)
-            self.send(addr, ERROR_ADDRESS, [str(exc)])
+            self.send(self.reply_to(addr), ERROR_ADDRESS, [str(exc)])
             return
         self.stats.messages += len(messages)
         try:
             self._handler(messages, addr)
         except Exception:  # a bug in a handler must not take the socket down
             log.exception("internal error handling OSC from %s:%d", addr[0], addr[1])
-            self.send(addr, ERROR_ADDRESS, ["internal error; see the oscserver log"])
+            self.send(self.reply_to(addr), ERROR_ADDRESS, ["internal error; see the oscserver log"])

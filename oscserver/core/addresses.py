@@ -32,6 +32,7 @@ from oscserver.core.keys import scale_for_key
 __all__ = [
     "MODES",
     "PROMPT_SLOTS",
+    "QUERIES",
     "SCALES",
     "TABLE",
     "Address",
@@ -85,6 +86,15 @@ class Effect(enum.Enum):
     PROMPT_WEIGHT = "prompt_weight"
     PROMPT = "prompt"  # text and weight together
     PLAYBACK = "playback"  # PLAY / PAUSE / STOP / RESET_CONTEXT, named by Address.target
+    GET = "get"  # replies with the value(s) of the address named by Address.target
+    STATUS = "status"  # replies with the connection, playback and audio counters
+    LISTEN = "listen"  # subscribes the sender (or a host and port) to value changes
+    IGNORE = "ignore"  # ends a subscription
+
+    @property
+    def changes_state(self) -> bool:
+        """True for the effects that set a value or command playback."""
+        return self in _STATE_EFFECTS
 
 
 @dataclass(frozen=True)
@@ -305,6 +315,67 @@ TABLE: tuple[Address, ...] = (
         "Reset the context without stopping: a hard transition that applies bpm and scale.",
     ),
 )
+
+_STATE_EFFECTS = frozenset(
+    {Effect.CONFIG, Effect.PROMPT_TEXT, Effect.PROMPT_WEIGHT, Effect.PROMPT, Effect.PLAYBACK}
+)
+_POKE = Arg("trigger", Kind.BOOL, optional=True)  # Pd's bang, TouchDesigner's pulse value
+_HOST = (
+    Arg("host", Kind.STRING, optional=True),
+    Arg("port", Kind.INT, 1, 65535, optional=True),
+)
+
+
+def _getter(entry: Address) -> Address:
+    shown = entry.path.replace("{slot}", "N")
+    return Address(
+        path="/lyria/get" + entry.path.removeprefix("/lyria"),
+        args=(_POKE,),
+        effect=Effect.GET,
+        target=entry.path,
+        default=None,
+        description=f"Replies with the current value at {shown} itself (N: the model decides).",
+    )
+
+
+#: The addresses that ask rather than set: a getter per value, status and subscriptions.
+QUERIES: tuple[Address, ...] = (
+    *(_getter(e) for e in TABLE if e.effect is not Effect.PLAYBACK),
+    Address(
+        "/lyria/get",
+        (_POKE,),
+        Effect.GET,
+        "*",
+        None,
+        "Replies with every value, one message per address, as the getters do.",
+    ),
+    Address(
+        "/lyria/status",
+        (_POKE,),
+        Effect.STATUS,
+        "status",
+        None,
+        "Replies /lyria/status <connection> <playback> <buffered seconds> <underruns> <xruns>.",
+    ),
+    Address(
+        "/lyria/listen",
+        _HOST,
+        Effect.LISTEN,
+        "listen",
+        None,
+        "Subscribes the sender (or host and port) to every value change, sent at the value's "
+        "own address as it happens (at most every 20 ms per address), after a snapshot of all.",
+    ),
+    Address(
+        "/lyria/ignore",
+        _HOST,
+        Effect.IGNORE,
+        "ignore",
+        None,
+        "Ends the subscription of the sender (or of host and port).",
+    ),
+)
+TABLE = TABLE + QUERIES
 
 _INDEX: dict[str, tuple[Address, int | None]] = {
     path: (entry, slot) for entry in TABLE for path, slot in entry.concrete_paths()

@@ -36,6 +36,16 @@ How arguments are read:
 - prompt text: one string, or several words (Max and Pd send `deep house` as two symbols);
 - `N` (nil) where the table says "or N": hands the parameter back to the model.
 
+Replies go to the sender's address and port (or to `--reply-host`/`--reply-port`):
+`/lyria/get/<param>` answers at the parameter's own address (`/lyria/get/bpm` ->
+`/lyria/bpm 124`; `N` when the model decides), so a reply can feed the control that sets it;
+`/lyria/get` answers every value; `/lyria/status` answers
+`/lyria/status <connection> <playback> <buffered seconds> <underruns> <xruns>`.
+`/lyria/listen` (or `/lyria/listen <host> <port>`) subscribes to every change, whoever made
+it: first a snapshot of all values and the status, then each change at its own address as it
+happens (the latest value per address at most every 20 ms) and the status when playback
+changes; `/lyria/ignore` ends it. Up to 16 listeners.
+
 A refused message changes nothing. The reason is logged and sent back to the sender as
 `/lyria/error <message>`, e.g. `/lyria/bpm: 300 is out of range 60..200`. Problems that no
 single message caused (the service dropped the connection, no prompt is active) go to the
@@ -50,7 +60,7 @@ value always; `/lyria/prompt/N/weight <target> <seconds>` glides a weight instea
 
 
 def _args(entry: Address) -> str:
-    if all(a.optional for a in entry.args):
+    if len(entry.args) == 1 and entry.args[0].optional and entry.args[0].kind is Kind.BOOL:
         return "none, or one bool"
     parts = []
     for arg in entry.args:

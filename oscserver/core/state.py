@@ -20,7 +20,7 @@ from typing import Any
 
 from oscserver.core.addresses import PROMPT_SLOTS, Effect, coerce_args, lookup
 
-__all__ = ["Config", "MusicalState", "Playback", "Prompt", "Update"]
+__all__ = ["Config", "MusicalState", "Playback", "Prompt", "Query", "Update"]
 
 
 class Playback(enum.Enum):
@@ -70,6 +70,24 @@ RESET_FIELDS = frozenset({"bpm", "scale"})
 
 
 @dataclass(frozen=True)
+class Query:
+    """A message that asks: its effect, the address it is about, and its arguments.
+
+    Attributes:
+        effect: ``Effect.GET``, ``STATUS``, ``LISTEN`` or ``IGNORE``.
+        target: For GET, the address whose value is asked (a table path with ``{slot}``, or
+            ``*`` for all); else the effect's name.
+        slot: The prompt slot for a per-slot getter, else None.
+        args: The coerced arguments (host and port for LISTEN/IGNORE, None when left out).
+    """
+
+    effect: Effect
+    target: str
+    slot: int | None = None
+    args: tuple[object, ...] = ()
+
+
+@dataclass(frozen=True)
 class Update:
     """What one or more messages changed.
 
@@ -80,6 +98,8 @@ class Update:
             ``RESET_CONTEXT``).
         values: ``(address, value)`` for every address whose value changed, in order, for
             replies and subscribers.
+        queries: What was asked rather than set (``/lyria/get/...``, ``/lyria/status``,
+            ``/lyria/listen``, ``/lyria/ignore``), in order, for the caller to answer.
         glides: ``(slot, target, seconds)`` for every weight message, in order: seconds > 0
             asks for a glide to the target (the weight itself is not changed yet: the caller
             owns the clock, see :mod:`~oscserver.core.glides`); 0 sets the weight at once and
@@ -91,8 +111,14 @@ class Update:
     commands: tuple[str, ...] = ()
     values: tuple[tuple[str, object], ...] = ()
     glides: tuple[tuple[int, float, float], ...] = ()
+    queries: tuple[Query, ...] = ()
 
     def __bool__(self) -> bool:
+        return bool(self.config or self.prompts or self.commands or self.glides or self.queries)
+
+    @property
+    def changes(self) -> bool:
+        """True when the state changed or playback was commanded (not only queries)."""
         return bool(self.config or self.prompts or self.commands or self.glides)
 
     def merge(self, later: Update) -> Update:
@@ -103,6 +129,7 @@ class Update:
             commands=self.commands + later.commands,
             values=self.values + later.values,
             glides=self.glides + later.glides,
+            queries=self.queries + later.queries,
         )
 
 
@@ -158,6 +185,8 @@ class MusicalState:
         """
         entry, slot = lookup(path)
         values = coerce_args(entry, path, args)
+        if not entry.effect.changes_state:
+            return self, Update(queries=(Query(entry.effect, entry.target, slot, values),))
         if entry.effect is Effect.PLAYBACK:
             if values[0] is False:  # a button release: nothing to do
                 return self, Update()

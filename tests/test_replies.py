@@ -1,0 +1,197 @@
+"""Replies over real UDP: getters, status, subscriptions (coalesced), the reply port; and the
+subscriber bookkeeping in the core."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from conftest import free_udp_port, timeout
+from oscbytes import f32, i32, message, parse_reply, string
+
+from oscserver.adapters.audio.null_sink import NullSink
+from oscserver.app import App, Options
+from oscserver.core.replies import Mirror, snapshot
+from oscserver.core.state import MusicalState
+
+
+class Socket(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.replies: asyncio.Queue[tuple[str, list[object]]] = asyncio.Queue()
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        self.replies.put_nowait(parse_reply(data))
+
+    async def next(self, address: str | None = None, seconds: float = 5.0):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout(seconds)
+        while True:
+            got = await asyncio.wait_for(self.replies.get(), deadline - loop.time())
+            if address is None or got[0] == address:
+                return got
+
+    def drain(self) -> list[tuple[str, list[object]]]:
+        out = []
+        while not self.replies.empty():
+            out.append(self.replies.get_nowait())
+        return out
+
+
+async def open_socket(target, port: int = 0) -> Socket:
+    loop = asyncio.get_running_loop()
+    _, sock = await loop.create_datagram_endpoint(
+        Socket, local_addr=("127.0.0.1", port), remote_addr=target
+    )
+    return sock
+
+
+async def start_app(**options) -> App:
+    app = App(Options(osc_port=0, **options), NullSink(preroll_seconds=0.2))
+    await app.start()
+    return app
+
+
+async def stop_app(app: App) -> None:
+    await app.stop()
+    app.sink.close()
+
+
+@pytest.fixture
+async def app(monkeypatch):
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    app = await start_app()
+    yield app
+    await stop_app(app)
+
+
+async def test_getters_answer_at_the_values_own_address(app):
+    sock = await open_socket(app.osc_address)
+    sock.transport.sendto(message("/lyria/get/bpm", ""))
+    assert await sock.next() == ("/lyria/bpm", [None])  # N: the model decides
+    sock.transport.sendto(message("/lyria/bpm", "i", i32(124)))
+    sock.transport.sendto(message("/lyria/get/bpm", "i", i32(1)))  # a TouchDesigner pulse
+    assert await sock.next() == ("/lyria/bpm", [124])
+    sock.transport.sendto(message("/lyria/get/prompt/1/text", ""))
+    assert await sock.next() == ("/lyria/prompt/1/text", ["minimal techno"])
+    sock.transport.sendto(message("/lyria/get/prompt/1", ""))
+    assert await sock.next() == ("/lyria/prompt/1", ["minimal techno", 1.0])
+    sock.transport.sendto(message("/lyria/get/scale", ""))
+    assert await sock.next() == ("/lyria/scale", ["SCALE_UNSPECIFIED"])
+
+
+async def test_get_everything_and_getter_patterns(app):
+    sock = await open_socket(app.osc_address)
+    sock.transport.sendto(message("/lyria/get", ""))
+    expected = snapshot(app.state)
+    got = [await sock.next() for _ in expected]
+    assert got == [(address, [pytest.approx(a) for a in args]) for address, args in expected]
+    sock.transport.sendto(message("/lyria/get/prompt/*/weight", ""))
+    weights = [await sock.next() for _ in range(8)]
+    assert [w[0] for w in weights] == [f"/lyria/prompt/{n}/weight" for n in range(1, 9)]
+
+
+async def test_status_answers_connection_playback_buffer_and_counters(app):
+    sock = await open_socket(app.osc_address)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout(10)
+    while app.status().link != "connected":
+        assert loop.time() < deadline
+        await asyncio.sleep(0.02)
+    sock.transport.sendto(message("/lyria/status", ""))
+    address, args = await sock.next()
+    assert address == "/lyria/status"
+    assert args[:2] == ["connected", "stopped"]
+    assert isinstance(args[2], float) and args[3:] == [0, 0]
+
+
+async def test_a_listener_mirrors_changes_coalesced_and_ignore_ends_it(app):
+    listener = await open_socket(app.osc_address)
+    controller = await open_socket(app.osc_address)
+    listener.transport.sendto(message("/lyria/listen", ""))
+    first = [await listener.next() for _ in range(len(snapshot(app.state)) + 1)]
+    assert first[0][0] == "/lyria/prompt/1/text" and first[-1][0] == "/lyria/status"
+    controller.transport.sendto(message("/lyria/density", "f", f32(0.7)))
+    assert await listener.next("/lyria/density") == ("/lyria/density", [pytest.approx(0.7)])
+    # A sensor-rate flood reaches the listener coalesced, the final value last.
+    for i in range(1000):
+        controller.transport.sendto(message("/lyria/brightness", "f", f32(i / 1000)))
+        if i % 100 == 99:
+            await asyncio.sleep(0.01)
+    controller.transport.sendto(message("/lyria/brightness", "f", f32(0.25)))
+    await asyncio.sleep(0.3)
+    pushed = [args[0] for address, args in listener.drain() if address == "/lyria/brightness"]
+    assert pushed and pushed[-1] == pytest.approx(0.25)
+    assert len(pushed) < 100  # at most one per 20 ms, not one per message
+    listener.transport.sendto(message("/lyria/ignore", ""))
+    await asyncio.sleep(0.1)
+    controller.transport.sendto(message("/lyria/density", "f", f32(0.1)))
+    await asyncio.sleep(0.2)
+    assert listener.drain() == []
+    assert controller.drain() == []  # the controller never subscribed
+
+
+async def test_listen_for_another_host_and_port(app):
+    port = free_udp_port()
+    other = await open_socket(app.osc_address, port)
+    controller = await open_socket(app.osc_address)
+    controller.transport.sendto(message("/lyria/listen", "si", string("127.0.0.1"), i32(port)))
+    await other.next("/lyria/status")
+    controller.transport.sendto(message("/lyria/play", ""))
+    _, args = await other.next("/lyria/status")
+    assert args[1] == "playing"
+    assert all(a != "/lyria/status" for a, _ in controller.drain())
+
+
+async def test_the_reply_port_receives_replies_and_errors(monkeypatch):
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    port = free_udp_port()
+    app = await start_app(reply_port=port)
+    try:
+        inbox = await open_socket(app.osc_address, port)
+        sender = await open_socket(app.osc_address)
+        sender.transport.sendto(message("/lyria/get/density", ""))
+        assert await inbox.next() == ("/lyria/density", [None])
+        sender.transport.sendto(message("/lyria/bpm", "i", i32(999)))
+        address, args = await inbox.next()
+        assert address == "/lyria/error" and "out of range" in str(args[0])
+        sender.transport.sendto(b"not osc")
+        address, _ = await inbox.next()
+        assert address == "/lyria/error"
+        assert sender.drain() == []
+    finally:
+        await stop_app(app)
+
+
+def test_mirror_coalesces_per_address_and_keeps_the_order_of_change():
+    mirror = Mirror(interval=0.02)
+    mirror.changed([("/lyria/bpm", [90])])  # no subscriber yet: nothing is kept
+    assert mirror.next_deadline() is None
+    mirror.listen(("127.0.0.1", 1))
+    mirror.changed([("/lyria/bpm", [90]), ("/lyria/density", [0.1])])
+    mirror.changed([("/lyria/bpm", [100])])
+    assert mirror.flush(10.0) == [("/lyria/density", [0.1]), ("/lyria/bpm", [100])]
+    mirror.changed([("/lyria/bpm", [110])])
+    assert mirror.flush(10.01) == []  # not yet: one send per interval
+    assert mirror.next_deadline() == pytest.approx(10.02)
+    assert mirror.flush(10.02) == [("/lyria/bpm", [110])]
+
+
+def test_mirror_limits_subscribers_and_forgets_the_oldest():
+    mirror = Mirror(limit=2)
+    assert mirror.listen(("h", 1)) is None and mirror.listen(("h", 2)) is None
+    assert mirror.listen(("h", 3)) == ("h", 1)
+    assert mirror.subscribers == [("h", 2), ("h", 3)]
+    assert mirror.ignore(("h", 2)) and not mirror.ignore(("h", 2))
+
+
+def test_snapshot_lists_every_value_once():
+    replies = snapshot(MusicalState.initial([("ambient", 0.5)]))
+    addresses = [a for a, _ in replies]
+    assert len(addresses) == len(set(addresses))
+    assert ("/lyria/prompt/1/weight", [0.5]) in replies and ("/lyria/bpm", [None]) in replies
