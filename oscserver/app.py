@@ -27,7 +27,14 @@ from oscserver.adapters.audio.crossfade import Samples
 from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.audio.wav_recorder import WavRecorder
 from oscserver.adapters.lyria_ws import GOOGLE_URL, MUSIC_PATH, LyriaLink, engine_url
-from oscserver.adapters.osc_udp import ERROR_ADDRESS, Addr, OscUdpEndpoint
+from oscserver.adapters.osc_udp import (
+    DEFAULT_MAX_DATAGRAM,
+    ERROR_ADDRESS,
+    Addr,
+    IPNetwork,
+    OscUdpEndpoint,
+)
+from oscserver.adapters.ratelog import RateLimitedLog
 from oscserver.channel import Channel
 from oscserver.core.addresses import Effect
 from oscserver.core.dispatch import apply_message
@@ -119,6 +126,9 @@ class Options:
             them; they take effect at the user's ``/lyria/reset``.
         google_url: The endpoint used for ``google`` (a proxy or another region); the API key
             is sent there, in the ``x-goog-api-key`` header.
+        allow: Accept OSC only from these networks (empty: from anyone who can reach the
+            socket); others are dropped unanswered.
+        max_datagram: Larger datagrams are refused.
         reply_host: Send replies, errors and notices to this host instead of the sender's.
         reply_port: Send them to this port instead of the sender's.
         rotate_after: Seconds after a session starts to hand over to a fresh one, before the
@@ -135,6 +145,8 @@ class Options:
     throttle: float = 0.2
     reset_on_demand: bool = False
     google_url: str = GOOGLE_URL
+    allow: tuple[IPNetwork, ...] = ()
+    max_datagram: int = DEFAULT_MAX_DATAGRAM
     reply_host: str | None = None
     reply_port: int | None = None
     rotate_after: float = 540.0
@@ -171,7 +183,8 @@ class App:
         self._url = ""
         self.glides = Glides()
         self._glide_handle: asyncio.TimerHandle | None = None
-        self.udp = OscUdpEndpoint(self._on_osc)
+        self.udp = OscUdpEndpoint(self._on_osc, options.allow, options.max_datagram)
+        self._refusals = RateLimitedLog(log)
         self.udp.reply_to = self.reply_address
         self.osc_address: Addr = (options.osc_host, options.osc_port)
         self.engine_label = ""
@@ -377,7 +390,7 @@ class App:
 
     def _refuse(self, sender: Addr, error: OscInputError) -> None:
         self.refused += 1
-        log.warning("from %s:%d: %s", sender[0], sender[1], error)
+        self._refusals.warning(sender[0], "from %s:%d: %s", sender[0], sender[1], error)
         self.udp.send(self.reply_address(sender), ERROR_ADDRESS, [str(error)])
 
     def _state_changed(self, update: Update, now: float, reply_to: Addr | None = None) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import signal
 import sys
@@ -23,6 +24,7 @@ from typing import TextIO
 from oscserver import __version__
 from oscserver.adapters.audio.outputs import OUTPUTS, OutputOptions, OutputUnavailable, open_output
 from oscserver.adapters.lyria_ws import GOOGLE_URL
+from oscserver.adapters.osc_udp import IPNetwork
 from oscserver.app import App, Options, resolve_engine
 from oscserver.engine.faults import parse_fault
 from oscserver.engine.server import EngineOptions, EngineServer
@@ -48,6 +50,20 @@ def _run_parser() -> argparse.ArgumentParser:
         metavar="{auto,google,embedded,URL}",
         help="auto: Google when GEMINI_API_KEY or GOOGLE_API_KEY is set, else the embedded "
         "engine; or the ws:// URL of an engine run apart ('oscserver engine')",
+    )
+    p.add_argument(
+        "--allow",
+        default="",
+        metavar="NETWORKS",
+        help="accept OSC only from these addresses or networks, comma-separated "
+        "(e.g. 192.168.1.0/24,10.0.0.7); others are dropped unanswered",
+    )
+    p.add_argument(
+        "--max-datagram",
+        type=int,
+        default=16384,
+        metavar="BYTES",
+        help="refuse larger OSC datagrams (16384)",
     )
     p.add_argument(
         "--reply-host",
@@ -280,6 +296,21 @@ def _setup_logging(level: str, status: StatusLine | None) -> None:
 # --- the server -----------------------------------------------------------------------------------
 
 
+def parse_allow(text: str) -> tuple[IPNetwork, ...]:
+    """Read ``--allow``: comma-separated addresses or networks (``10.0.0.7``, ``fd00::/8``).
+
+    Raises:
+        RuntimeError: An item is not an address or network; the message names it.
+    """
+    networks = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise RuntimeError(f"--allow: {item!r} is not an IP address or network") from None
+    return tuple(networks)
+
+
 async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
     try:
         engine, _ = resolve_engine(ns.engine)
@@ -288,6 +319,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
             raise RuntimeError(
                 f"--jack-ports needs two names separated by a comma: {ns.jack_ports}"
             )
+        allow = parse_allow(ns.allow)
     except RuntimeError as exc:
         log.error("%s", exc)
         return 2
@@ -317,6 +349,8 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         reset_on_demand=ns.reset_on_demand,
         google_url=ns.google_url,
         reply_host=ns.reply_host,
+        allow=allow,
+        max_datagram=max(64, ns.max_datagram),
         reply_port=ns.reply_port,
         rotate_after=max(0.0, ns.rotate_after),
         crossfade=max(0.1, ns.crossfade),
@@ -335,6 +369,16 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
     log.info(
         "listening for OSC on udp://%s:%d (try: oscsend %s %d /lyria/play)", host, port, host, port
     )
+    try:
+        public = not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name
+        public = True
+    if allow:
+        log.info("accepting OSC only from %s", ", ".join(str(n) for n in allow))
+    elif public:
+        log.warning(
+            "OSC is open to every machine that can reach %s; --allow limits who may play", host
+        )
     log.info("audio out: %s", output.sink.description)
     log.info("music from: %s", app.engine_label)
     log.info("press Ctrl-C to stop")

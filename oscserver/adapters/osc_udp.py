@@ -10,10 +10,12 @@ server.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from oscserver.adapters.ratelog import RateLimitedLog
 from oscserver.core.errors import MalformedPacket
 from oscserver.core.osc_codec import Incoming, OscArg, decode_packet, encode_message
 
@@ -25,6 +27,9 @@ log = logging.getLogger(__name__)
 ERROR_ADDRESS = "/lyria/error"
 
 Addr = tuple[str, int]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: Datagrams above this many bytes are refused by default (OSC from tools is far smaller).
+DEFAULT_MAX_DATAGRAM = 16384
 Handler = Callable[[list[Incoming], Addr], None]
 
 
@@ -35,6 +40,8 @@ class UdpStats:
     datagrams: int = 0
     messages: int = 0
     malformed: int = 0
+    oversized: int = 0
+    strangers: int = 0  # datagrams from senders outside the allowlist, dropped
     send_errors: int = 0
 
 
@@ -61,10 +68,18 @@ class OscUdpEndpoint:
     Call :meth:`start` before use and :meth:`close` at the end.
     """
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        allow: Sequence[IPNetwork] = (),
+        max_datagram: int = DEFAULT_MAX_DATAGRAM,
+    ) -> None:
         self._handler = handler
         self._transport: asyncio.DatagramTransport | None = None
         self.stats = UdpStats()
+        self.allow = tuple(allow)
+        self.max_datagram = max_datagram
+        self._log = RateLimitedLog(log)
         #: Where replies to a sender go (the app may redirect them to a fixed host or port).
         self.reply_to: Callable[[Addr], Addr] = lambda sender: sender
 
@@ -102,13 +117,35 @@ class OscUdpEndpoint:
         if self._transport is not None:
             self._transport.close()
 
+    def _allowed(self, host: str) -> bool:
+        if not self.allow:
+            return True
+        try:
+            ip = ipaddress.ip_address(host.split("%")[0])
+        except ValueError:
+            return False
+        return any(ip in net for net in self.allow if ip.version == net.version)
+
     def _received(self, data: bytes, addr: Addr) -> None:
         self.stats.datagrams += 1
+        if not self._allowed(addr[0]):
+            # Not answered: a sender outside the allowlist learns nothing.
+            self.stats.strangers += 1
+            self._log.warning(
+                "stranger:" + addr[0], "from %s:%d: not in --allow, dropped", addr[0], addr[1]
+            )
+            return
+        if len(data) > self.max_datagram:
+            self.stats.oversized += 1
+            text = f"datagram of {len(data)} bytes is over the limit of {self.max_datagram}"
+            self._log.warning("big:" + addr[0], "from %s:%d: %s", addr[0], addr[1], text)
+            self.send(self.reply_to(addr), ERROR_ADDRESS, [text])
+            return
         try:
             messages = decode_packet(data)
         except MalformedPacket as exc:
             self.stats.malformed += 1
-            log.warning("from %s:%d: %s", addr[0], addr[1], exc)
+            self._log.warning("bad:" + addr[0], "from %s:%d: %s", addr[0], addr[1], exc)
             self.send(self.reply_to(addr), ERROR_ADDRESS, [str(exc)])
             return
         self.stats.messages += len(messages)

@@ -17,7 +17,10 @@ Generated from the address table (`oscserver/core/addresses.py`) by `oscserver a
 do not edit by hand.
 
 oscserver listens for OSC 1.0 over UDP on 127.0.0.1:9000 by default (`--osc-host`,
-`--osc-port`). `N` in a prompt address is a slot number, 1 to {PROMPT_SLOTS}.
+`--osc-port`; `--osc-host 0.0.0.0` to accept other machines, with `--allow` to say which).
+`N` in a prompt address is a slot number, 1 to {PROMPT_SLOTS}. Datagrams over 16 KiB
+(`--max-datagram`) and malformed ones are refused with `/lyria/error` and counted; the log
+shows the first of a kind at once and then at most one line a second per sender.
 
 How addresses are read (OSC 1.0):
 - patterns reach every matching address: `?` one character, `*` any run of characters (never
