@@ -34,6 +34,7 @@ from oscserver.adapters.osc_udp import (
     IPNetwork,
     OscUdpEndpoint,
 )
+from oscserver.adapters.oscquery_server import OscQueryServer
 from oscserver.adapters.ratelog import RateLimitedLog
 from oscserver.channel import Channel
 from oscserver.core.addresses import Effect
@@ -129,6 +130,8 @@ class Options:
         allow: Accept OSC only from these networks (empty: from anyone who can reach the
             socket); others are dropped unanswered.
         max_datagram: Larger datagrams are refused.
+        oscquery_port: TCP port of the OSCQuery server (HTTP and WebSocket) on ``osc_host``;
+            None for none (the command line's default is 9001), 0 for any free port.
         reply_host: Send replies, errors and notices to this host instead of the sender's.
         reply_port: Send them to this port instead of the sender's.
         rotate_after: Seconds after a session starts to hand over to a fresh one, before the
@@ -149,6 +152,7 @@ class Options:
     max_datagram: int = DEFAULT_MAX_DATAGRAM
     reply_host: str | None = None
     reply_port: int | None = None
+    oscquery_port: int | None = None
     rotate_after: float = 540.0
     crossfade: float = 4.0
 
@@ -195,6 +199,7 @@ class App:
         self.refused = 0
         self._scheduled: set[asyncio.TimerHandle] = set()
         self.mirror = Mirror()
+        self.oscquery: OscQueryServer | None = None
         self._mirror_handle: asyncio.TimerHandle | None = None
 
     @property
@@ -216,6 +221,7 @@ class App:
             RuntimeError: ``--engine google`` without an API key.
         """
         self.osc_address = await self.udp.start(self.options.osc_host, self.options.osc_port)
+        await self._start_oscquery()
         engine, key = resolve_engine(self.options.engine)
         if engine == "google":
             url = self.options.google_url
@@ -233,6 +239,18 @@ class App:
         self._key, self._url = key, url
         self.channel = self._open_channel()
         self._tasks.append(asyncio.create_task(self._watch_rotation(), name="rotation"))
+
+    async def _start_oscquery(self) -> None:
+        if self.options.oscquery_port is None:
+            return
+        server = OscQueryServer(lambda: self.state, lambda: self.osc_address)
+        try:
+            host, port = await server.start(self.options.osc_host, self.options.oscquery_port)
+        except OSError as exc:  # discovery is a convenience: the music goes on without it
+            log.warning("%s; OSCQuery is off", exc)
+            return
+        self.oscquery = server
+        log.info("OSCQuery namespace at http://%s:%d/", host, port)
 
     def _open_channel(self) -> Channel:
         channel = Channel(
@@ -262,6 +280,8 @@ class App:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.udp.close()
+        if self.oscquery is not None:
+            await self.oscquery.close()
         if self._engine is not None:
             await self._engine.close()
 
@@ -398,6 +418,8 @@ class App:
         assert self.channel is not None
         changes = [(address, [value]) for address, value in update.values]
         self._mirror(changes + ([self._status_reply()] if update.commands else []))
+        if self.oscquery is not None:
+            self.oscquery.changed(changes)
         self._on_events(self.channel.state_changed(self.state, update, now), reply_to=reply_to)
         if self.rotation is not None:
             if self.state.playback is not Playback.PLAYING:  # nothing to hand over in silence

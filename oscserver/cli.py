@@ -52,6 +52,16 @@ def _run_parser() -> argparse.ArgumentParser:
         "engine; or the ws:// URL of an engine run apart ('oscserver engine')",
     )
     p.add_argument(
+        "--oscquery-port",
+        type=int,
+        default=9001,
+        metavar="PORT",
+        help="TCP port of the OSCQuery server (HTTP + WebSocket) on --osc-host (9001; 0: any)",
+    )
+    p.add_argument(
+        "--no-oscquery", action="store_true", help="no OSCQuery server and no mDNS advertisement"
+    )
+    p.add_argument(
         "--allow",
         default="",
         metavar="NETWORKS",
@@ -349,6 +359,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         reset_on_demand=ns.reset_on_demand,
         google_url=ns.google_url,
         reply_host=ns.reply_host,
+        oscquery_port=None if ns.no_oscquery else ns.oscquery_port,
         allow=allow,
         max_datagram=max(64, ns.max_datagram),
         reply_port=ns.reply_port,

@@ -49,6 +49,13 @@ it: first a snapshot of all values and the status, then each change at its own a
 happens (the latest value per address at most every 20 ms) and the status when playback
 changes; `/lyria/ignore` ends it. Up to 16 listeners.
 
+OSCQuery (Vidvox's OSCQueryProposal) describes this whole table to tools that browse it
+(TouchDesigner, ossia score, Chataigne...): `http://127.0.0.1:9001/` (`--oscquery-port`,
+`--no-oscquery`) serves the namespace as JSON, with TYPE, RANGE, ACCESS, DESCRIPTION and the
+current VALUE of every address; `/?HOST_INFO` says where OSC goes; a WebSocket on the same
+port takes `{{"COMMAND": "LISTEN", "DATA": "/lyria/bpm"}}` (and `IGNORE`) and streams each
+change of that address as a binary OSC message. Values are set over UDP as above.
+
 A refused message changes nothing. The reason is logged and sent back to the sender as
 `/lyria/error <message>`, e.g. `/lyria/bpm: 300 is out of range 60..200`. Problems that no
 single message caused (the service dropped the connection, no prompt is active) go to the

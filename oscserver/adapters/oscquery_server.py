@@ -1,0 +1,194 @@
+"""The OSCQuery server: the namespace over HTTP, value changes over a WebSocket, one port.
+
+Vidvox's OSCQueryProposal: ``GET /path`` returns the JSON node (with everything under it),
+``GET /path?ATTRIBUTE`` one attribute, ``GET /?HOST_INFO`` where and how to send OSC. A
+WebSocket on the same port takes ``{"COMMAND": "LISTEN", "DATA": "/lyria/bpm"}`` and
+``IGNORE`` and streams every change of the listened addresses as binary OSC messages (the
+latest value per address at most every 20 ms). Setting values stays with OSC over UDP, as
+HOST_INFO says.
+
+It runs on the app's event loop with the ``websockets`` library, which answers plain HTTP GETs
+through ``process_request``; the JSON comes from :mod:`oscserver.core.oscquery`. Nothing here
+can stop the music: a failing request is answered with an error and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import websockets
+from websockets.asyncio.server import Server, ServerConnection
+from websockets.http11 import Request, Response
+
+from oscserver.core import oscquery
+from oscserver.core.osc_codec import OscArg, encode_message
+from oscserver.core.state import MusicalState
+
+__all__ = ["OscQueryServer"]
+
+log = logging.getLogger(__name__)
+
+Reply = tuple[str, list[Any]]
+#: Seconds between two sends of coalesced changes to WebSocket listeners.
+INTERVAL = 0.02
+
+
+class OscQueryServer:
+    """HTTP + WebSocket OSCQuery endpoint.
+
+    Args:
+        state: Returns the current musical state (values are read at each request).
+        osc_address: Returns the ``(host, port)`` OSC is received on.
+        name: The ``HOST_INFO`` name.
+    """
+
+    def __init__(
+        self,
+        state: Callable[[], MusicalState],
+        osc_address: Callable[[], tuple[str, int]],
+        name: str = "oscserver",
+    ) -> None:
+        self._state = state
+        self._osc_address = osc_address
+        self.name = name
+        self._server: Server | None = None
+        self.address: tuple[str, int] = ("", 0)
+        self._listeners: dict[ServerConnection, set[str]] = {}
+        self._pending: dict[str, list[Any]] = {}
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._sending: set[asyncio.Task[None]] = set()
+        self.requests = 0
+
+    async def start(self, host: str, port: int) -> tuple[str, int]:
+        """Listen; returns the bound ``(host, port)``.
+
+        Raises:
+            OSError: The port cannot be bound (the message names it).
+        """
+        try:
+            self._server = await websockets.serve(
+                self._websocket, host, port, process_request=self._http, max_size=65536
+            )
+        except OSError as exc:
+            raise OSError(
+                exc.errno, f"cannot serve OSCQuery on {host}:{port}: {exc.strerror}"
+            ) from exc
+        sockname = next(iter(self._server.sockets)).getsockname()
+        self.address = (str(sockname[0]), int(sockname[1]))
+        return self.address
+
+    async def close(self) -> None:
+        """Stop serving and disconnect every WebSocket client."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    # --- HTTP ------------------------------------------------------------------------------
+
+    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return None  # the WebSocket handshake goes on
+        self.requests += 1
+        try:
+            status, body = self._answer(request.path)
+        except Exception:  # a bug must not take the server down: answer and log it
+            log.exception("OSCQuery request %s failed", request.path)
+            status, body = HTTPStatus.INTERNAL_SERVER_ERROR, {"ERROR": "internal error"}
+        response = connection.respond(status, json.dumps(body) if body is not None else "")
+        del response.headers["Content-Type"]
+        response.headers["Content-Type"] = "application/json"
+        response.headers["Access-Control-Allow-Origin"] = "*"  # browser-based clients
+        return response
+
+    def _answer(self, target: str) -> tuple[HTTPStatus, Any]:
+        """The status and JSON body for a request target (``/path?QUERY``)."""
+        parts = urlsplit(target)  # the fragment is dropped, as the proposal says
+        path = unquote(parts.path) or "/"
+        query = parts.query
+        if query == "HOST_INFO":
+            host, port = self._osc_address()
+            return HTTPStatus.OK, oscquery.host_info(self.name, host, port, self.address[1])
+        state = self._state()
+        try:
+            if query:
+                return HTTPStatus.OK, oscquery.attribute(state, path, query)
+            return HTTPStatus.OK, oscquery.namespace(state, path)
+        except oscquery.NotFound:
+            return HTTPStatus.NOT_FOUND, {"ERROR": f"no OSC node at {path}"}
+        except KeyError:
+            return HTTPStatus.BAD_REQUEST, {"ERROR": f"unknown attribute {query}"}
+
+    # --- WebSocket -------------------------------------------------------------------------
+
+    async def _websocket(self, ws: ServerConnection) -> None:
+        self._listeners[ws] = set()
+        try:
+            async for frame in ws:
+                if isinstance(frame, str):
+                    self._command(ws, frame)
+                # Binary frames (OSC packets) are not taken: values are set over UDP.
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            del self._listeners[ws]
+
+    def _command(self, ws: ServerConnection, text: str) -> None:
+        try:
+            message = json.loads(text)
+            command, path = message["COMMAND"], message["DATA"]
+        except (ValueError, TypeError, KeyError):
+            log.warning("OSCQuery: not a command: %.80s", text)
+            return
+        if command == "LISTEN" and isinstance(path, str):
+            self._listeners[ws].add(path)
+        elif command == "IGNORE" and isinstance(path, str):
+            self._listeners[ws].discard(path)
+        else:
+            log.warning("OSCQuery: unknown command %.40s", command)
+
+    def changed(self, replies: list[Reply]) -> None:
+        """Call with every value change (address, args); listeners get them coalesced."""
+        if not any(self._listeners.values()):
+            return
+        for address, args in replies:
+            self._pending.pop(address, None)
+            self._pending[address] = args
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_later(INTERVAL, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        pending, self._pending = self._pending, {}
+        batch = [
+            (ws, encode_message(address, [_osc(a) for a in args]))
+            for ws, paths in self._listeners.items()
+            for address, args in pending.items()
+            if address in paths
+        ]
+        if batch:
+            task = asyncio.create_task(self._send(batch))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def _send(self, batch: list[tuple[ServerConnection, bytes]]) -> None:
+        for ws, packet in batch:
+            with contextlib.suppress(websockets.ConnectionClosed):
+                await ws.send(packet)
+
+
+def _osc(value: Any) -> OscArg:
+    return (
+        value
+        if isinstance(value, str | bytes | bool | int | float) or value is None
+        else str(value)
+    )
