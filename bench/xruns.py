@@ -9,6 +9,10 @@ all in this interpreter, as in production), plays, and floods its OSC port from 
 with prompt-weight messages at ``--rate`` per second. It prints, per period and mode:
 xruns, underruns, and the callback's p99 cost.
 
+Mode ``floor`` runs the same load (oscserver with a null output, the flood) with JACK's own C
+example client, ``jack_simple_client``, as the only client, and counts jackd's reports of
+late cycles: the xruns this machine gives any client, the floor for the others.
+
 Modes: ``c`` is oscserver's design (the JACK callback is C code, ``playout_native.c``, in a
 real-time process of its own, fed through shared memory); ``python`` is the same process with
 the Python callback (``OSCSERVER_JACK_CALLBACK=python``); ``inprocess`` is the first baseline
@@ -23,6 +27,7 @@ import asyncio
 import multiprocessing
 import os
 import socket
+import subprocess
 import time
 import uuid
 from collections import Counter
@@ -32,6 +37,7 @@ import jack
 from oscserver.adapters.audio.base import RingSink
 from oscserver.adapters.audio.jack_process import FORCE_PYTHON
 from oscserver.adapters.audio.jack_sink import JackSink
+from oscserver.adapters.audio.null_sink import NullSink
 from oscserver.adapters.audio.playout import Playout
 from oscserver.adapters.audio.shared import STATE_RUNNING, F, SharedBlock
 from oscserver.adapters.jackd import PrivateJackd
@@ -90,15 +96,35 @@ def flood(port: int, rate: int, seconds: float) -> None:
     sock.close()
 
 
+def jackd_reasons(log: str) -> Counter[str]:
+    """jackd's own account of late cycles: a client not finished, or its driver late."""
+    return Counter(
+        "late client" if "was not finished" in line else "driver late"
+        for line in log.splitlines()
+        if "was not finished" in line or "JackTimedDriver" in line
+    )
+
+
 async def measure(period: int, mode: str, seconds: float, rate: int, realtime: bool) -> dict:
     jackd = PrivateJackd(48000, period, f"bench-{uuid.uuid4().hex[:6]}", realtime=realtime)
     jackd.start()
     try:
+        floor: subprocess.Popen[bytes] | None = None
         if mode in ("c", "python"):
             os.environ[FORCE_PYTHON] = mode
             sink: RingSink = JackSink("bench", jackd.server_name, preroll_seconds=0.5)
             if sink.stats().native_callback != (mode == "c"):
                 raise SystemExit(f"could not run the {mode} callback")
+        elif mode == "floor":
+            # The same load with JACK's own C example client as the only client: the xruns
+            # this machine gives any client.
+            sink = NullSink(preroll_seconds=0.5)
+            env = dict(os.environ, JACK_DEFAULT_SERVER=jackd.server_name)
+            floor = subprocess.Popen(
+                ["jack_simple_client"], env=env, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            await asyncio.sleep(1.0)
         else:
             sink = InProcessJackSink(jackd.server_name)
         app = App(Options(osc_port=0), sink)
@@ -112,6 +138,7 @@ async def measure(period: int, mode: str, seconds: float, rate: int, realtime: b
         while not sink.stats().playing and loop.time() < deadline:
             await asyncio.sleep(0.05)
         before = sink.stats()
+        reasons_before = jackd_reasons(jackd.log_text())
         sender = multiprocessing.get_context("spawn").Process(
             target=flood, args=(app.osc_address[1], rate, seconds)
         )
@@ -121,20 +148,20 @@ async def measure(period: int, mode: str, seconds: float, rate: int, realtime: b
         after = sink.stats()
         p999, worst = sink.block.cost_percentile(99.9), sink.block.cost_max()
         messages = app.udp.stats.messages
-        reasons = Counter(
-            "late client" if "was not finished" in line else "driver late"
-            for line in jackd.log_text().splitlines()
-            if "was not finished" in line or "JackTimedDriver" in line
-        )
+        reasons = jackd_reasons(jackd.log_text()) - reasons_before
         udp.close()
         await app.stop()
         sink.close()
+        if floor is not None:
+            floor.terminate()
+            floor.wait()
     finally:
         jackd.stop()
+    xruns = after.xruns - before.xruns if mode != "floor" else sum(reasons.values())
     return {
         "period": period,
         "mode": mode,
-        "xruns": after.xruns - before.xruns,
+        "xruns": xruns,
         "underruns": after.underruns - before.underruns,
         "p99_ms": after.cost_p99_ms,
         "p999_ms": p999,

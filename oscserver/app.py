@@ -17,6 +17,7 @@ import contextlib
 import logging
 import math
 import os
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from oscserver.adapters.audio.crossfade import Samples
 from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.audio.wav_recorder import WavRecorder
 from oscserver.adapters.lyria_ws import GOOGLE_URL, MUSIC_PATH, LyriaLink, engine_url
+from oscserver.adapters.mdns import Advertisement
 from oscserver.adapters.osc_udp import (
     DEFAULT_MAX_DATAGRAM,
     ERROR_ADDRESS,
@@ -132,6 +134,7 @@ class Options:
         max_datagram: Larger datagrams are refused.
         oscquery_port: TCP port of the OSCQuery server (HTTP and WebSocket) on ``osc_host``;
             None for none (the command line's default is 9001), 0 for any free port.
+        advertise: Announce OSCQuery and OSC over mDNS (``_oscjson._tcp``, ``_osc._udp``).
         reply_host: Send replies, errors and notices to this host instead of the sender's.
         reply_port: Send them to this port instead of the sender's.
         rotate_after: Seconds after a session starts to hand over to a fresh one, before the
@@ -153,6 +156,7 @@ class Options:
     reply_host: str | None = None
     reply_port: int | None = None
     oscquery_port: int | None = None
+    advertise: bool = False
     rotate_after: float = 540.0
     crossfade: float = 4.0
 
@@ -200,6 +204,7 @@ class App:
         self._scheduled: set[asyncio.TimerHandle] = set()
         self.mirror = Mirror()
         self.oscquery: OscQueryServer | None = None
+        self.advertisement: Advertisement | None = None
         self._mirror_handle: asyncio.TimerHandle | None = None
 
     @property
@@ -251,6 +256,25 @@ class App:
             return
         self.oscquery = server
         log.info("OSCQuery namespace at http://%s:%d/", host, port)
+        if self.options.advertise:
+            # Probing and announcing take seconds: the music does not wait for them.
+            self._tasks.append(asyncio.create_task(self._advertise(host, port), name="mdns"))
+
+    async def _advertise(self, host: str, port: int) -> None:
+        name = f"oscserver on {socket.gethostname().split('.')[0]}"
+        advert = Advertisement(name, host, self.osc_address[1], port)
+        self.advertisement = advert
+        try:
+            await advert.start()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # no multicast here: discovery off, music on
+            log.warning("mDNS advertisement failed (%s); tools must be given the address", exc)
+            self.advertisement = None
+            with contextlib.suppress(Exception):
+                await advert.close()
+            return
+        log.info("announced over mDNS as %r (_oscjson._tcp, _osc._udp)", name)
 
     def _open_channel(self) -> Channel:
         channel = Channel(
@@ -280,6 +304,8 @@ class App:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.udp.close()
+        if self.advertisement is not None:
+            await self.advertisement.close()
         if self.oscquery is not None:
             await self.oscquery.close()
         if self._engine is not None:

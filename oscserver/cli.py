@@ -62,6 +62,9 @@ def _run_parser() -> argparse.ArgumentParser:
         "--no-oscquery", action="store_true", help="no OSCQuery server and no mDNS advertisement"
     )
     p.add_argument(
+        "--no-mdns", action="store_true", help="serve OSCQuery but do not announce it over mDNS"
+    )
+    p.add_argument(
         "--allow",
         default="",
         metavar="NETWORKS",
@@ -360,6 +363,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         google_url=ns.google_url,
         reply_host=ns.reply_host,
         oscquery_port=None if ns.no_oscquery else ns.oscquery_port,
+        advertise=not (ns.no_oscquery or ns.no_mdns),
         allow=allow,
         max_datagram=max(64, ns.max_datagram),
         reply_port=ns.reply_port,

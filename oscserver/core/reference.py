@@ -54,7 +54,9 @@ OSCQuery (Vidvox's OSCQueryProposal) describes this whole table to tools that br
 `--no-oscquery`) serves the namespace as JSON, with TYPE, RANGE, ACCESS, DESCRIPTION and the
 current VALUE of every address; `/?HOST_INFO` says where OSC goes; a WebSocket on the same
 port takes `{{"COMMAND": "LISTEN", "DATA": "/lyria/bpm"}}` (and `IGNORE`) and streams each
-change of that address as a binary OSC message. Values are set over UDP as above.
+change of that address as a binary OSC message. Values are set over UDP as above. oscserver
+announces itself over mDNS (`_oscjson._tcp` for OSCQuery, `_osc._udp` for OSC; `--no-mdns`)
+on the interfaces it listens on, so these tools list it without being told the address.
 
 A refused message changes nothing. The reason is logged and sent back to the sender as
 `/lyria/error <message>`, e.g. `/lyria/bpm: 300 is out of range 60..200`. Problems that no
