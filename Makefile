@@ -4,6 +4,7 @@
 #   make test   system packages + .venv, then ruff (format, lint), mypy and pytest
 #   make lint   ruff and mypy only
 #   make bench  benchmarks that print figures (bench/)
+#   make docs   regenerate docs/osc.md from the address table (a test fails when it is stale)
 #   make clean  remove the virtualenv and caches
 
 SHELL := /bin/bash
@@ -20,7 +21,7 @@ PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	2>/dev/null && { echo $$p; break; }; done)
 ARGS ?=
 
-.PHONY: run test lint format bench clean system-deps venv
+.PHONY: run test lint format bench docs clean system-deps venv
 
 run: venv
 	$(BIN)/oscserver $(ARGS)
@@ -40,6 +41,9 @@ bench: venv
 	$(BIN)/python bench/engine_render.py
 	$(BIN)/python bench/xruns.py --seconds 15
 	$(BIN)/python bench/control_latency.py --count 100
+
+docs: venv
+	$(BIN)/oscserver addresses > docs/osc.md
 
 format: venv
 	$(BIN)/ruff format oscserver tests bench

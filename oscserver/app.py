@@ -191,8 +191,9 @@ class App:
         self._url = ""
         self.glides = Glides()
         self._glide_handle: asyncio.TimerHandle | None = None
-        self.udp = OscUdpEndpoint(self._on_osc, options.allow, options.max_datagram)
+        # One log budget per sender for everything it gets wrong (see adapters/ratelog.py).
         self._refusals = RateLimitedLog(log)
+        self.udp = OscUdpEndpoint(self._on_osc, options.allow, options.max_datagram, self._refusals)
         self.udp.reply_to = self.reply_address
         self.osc_address: Addr = (options.osc_host, options.osc_port)
         self.engine_label = ""

@@ -28,7 +28,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 def test_docs_osc_md_is_the_generated_reference():
     assert (ROOT / "docs" / "osc.md").read_text() == markdown(), (
-        "docs/osc.md is stale: run .venv/bin/oscserver addresses > docs/osc.md"
+        "docs/osc.md is stale: run make docs"
     )
 
 

@@ -34,8 +34,69 @@ def test_nested_bundles_flatten_in_order_with_their_timetags():
     got = decode_packet(outer)
     assert [m.address for m in got] == ["/lyria/play", "/lyria/bpm"]
     assert got[0].timetag == pytest.approx(3_900_000_000 - 2_208_988_800 + 0.5)
-    assert got[1].timetag is None
+    # An "immediately" bundle inside a timed one happens at its container's time (OSC 1.0: a
+    # contained bundle is never earlier than its container).
+    assert got[1].timetag == got[0].timetag
     assert got[1].args == (90,)
+    later = bundle(future + (1 << 32), message("/lyria/stop", ""))
+    got = decode_packet(bundle(1, message("/lyria/play", ""), later))
+    assert got[0].timetag is None and got[1].timetag == pytest.approx(
+        3_900_000_001 - 2_208_988_800 + 0.5
+    )
+
+
+def test_the_types_python_osc_dropped_and_the_rest_of_osc_1_1():
+    data = message(
+        "/x",
+        "Sc[if]ItrmIb",
+        pad(b"Am"),
+        struct.pack(">I", ord("A")),
+        struct.pack(">i", 1),
+        struct.pack(">f", 2.0),
+        struct.pack(">Q", (3_900_000_000 << 32)),
+        struct.pack(">I", 0xFF0000FF),
+        bytes([0, 0x90, 60, 100]),
+        struct.pack(">i", 3) + b"abc\x00",
+    )
+    assert decode_packet(data)[0].args == (
+        "Am",
+        "A",
+        [1, 2.0],
+        True,
+        pytest.approx(3_900_000_000 - 2_208_988_800),
+        0xFF0000FF,
+        (0, 0x90, 60, 100),
+        True,
+        b"abc",
+    )
+
+
+def test_a_message_without_type_tags_has_no_arguments():
+    assert decode_packet(pad(b"/lyria/play")) == [Incoming("/lyria/play", ())]
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (message("/x", "q"), "unsupported OSC type tag 'q'"),
+        (message("/x", "[i", struct.pack(">i", 1)), "'\\[' without '\\]'"),
+        (message("/x", "s", b"abcd"), "string argument not ended"),
+        (message("/x", "b", struct.pack(">i", 99)), "blob size"),
+        (message("/x", "d", b"\x00" * 4), "argument 'd' truncated"),
+        (b"/\xff\xfe\x00\x00", "not UTF-8"),
+    ],
+)
+def test_bad_arguments_are_refused_with_the_reason(data, reason):
+    with pytest.raises(MalformedPacket, match=reason):
+        decode_packet(data)
+
+
+def test_bundles_nested_too_deep_are_refused():
+    data = message("/lyria/play", "")
+    for _ in range(12):
+        data = bundle(1, data)
+    with pytest.raises(MalformedPacket, match="nested more than"):
+        decode_packet(data)
 
 
 @pytest.mark.parametrize(

@@ -97,7 +97,7 @@ async def test_a_flood_of_bad_input_is_answered_but_the_log_stays_short(caplog):
         assert len(errors) >= 900  # every one answered (UDP on loopback may drop a few)
         assert app.udp.stats.malformed + app.refused >= 900
         lines = [r for r in caplog.records if r.levelno == logging.WARNING]
-        assert 2 <= len(lines) <= 10, len(lines)  # the first of each kind, then summaries
+        assert 50 <= len(lines) <= 55, len(lines)  # a burst, then 2 a second with counts
         assert await ask_bpm(sock) == ("/lyria/bpm", [None])
     finally:
         await stop(app)

@@ -195,3 +195,41 @@ def test_snapshot_lists_every_value_once():
     addresses = [a for a, _ in replies]
     assert len(addresses) == len(set(addresses))
     assert ("/lyria/prompt/1/weight", [0.5]) in replies and ("/lyria/bpm", [None]) in replies
+
+
+async def test_liblo_oscsend_symbols_patterns_and_getters(monkeypatch):
+    """Messages from liblo's oscsend (an independent OSC implementation), replies to a port."""
+    import shutil
+    import subprocess
+
+    assert shutil.which("oscsend"), "liblo-tools is not installed (make test installs it)"
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    port = free_udp_port()
+    app = await start_app(reply_port=port)
+    inbox = await open_socket(app.osc_address, port)
+
+    async def oscsend(*args: str) -> None:
+        host, osc_port = app.osc_address
+        cmd = ["oscsend", host, str(osc_port), *args]
+        await asyncio.to_thread(subprocess.run, cmd, check=True, timeout=timeout(10))
+
+    try:
+        await oscsend("/lyria/scale", "S", "F#m")  # a symbol, as liblo and Max send them
+        await oscsend("/lyria/get/scale")
+        assert await inbox.next() == ("/lyria/scale", ["A_MAJOR_G_FLAT_MINOR"])
+        await oscsend("/lyria/prompt/*/weight", "i", "0")
+        await oscsend("/lyria/get/prompt/[1-2]/weight")
+        assert await inbox.next() == ("/lyria/prompt/1/weight", [0.0])
+        assert await inbox.next() == ("/lyria/prompt/2/weight", [0.0])
+        await oscsend("/lyria/mute_drums", "T")
+        await oscsend("/lyria/guidance", "d", "5.5")
+        await oscsend("/lyria/get/mute_drums")
+        assert await inbox.next() == ("/lyria/mute_drums", [True])
+        await oscsend("/lyria/get/guidance")
+        assert await inbox.next() == ("/lyria/guidance", [5.5])
+        await oscsend("/lyria/play", "I")  # a bang (OSC 1.1 impulse)
+        address, args = await inbox.next()  # every weight is 0: nothing can play, and why
+        assert address == "/lyria/error" and "no active prompt" in str(args[0])
+    finally:
+        await stop_app(app)

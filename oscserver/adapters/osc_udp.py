@@ -1,5 +1,8 @@
 """The OSC UDP endpoint: datagrams in and out on the asyncio loop, decoded by the core codec.
 
+Senders outside the allowlist are dropped unanswered; oversized and malformed datagrams are
+counted, answered with ``/lyria/error`` and logged within a budget per sender.
+
 It does no dispatch of its own: every datagram is decoded with
 :func:`oscserver.core.osc_codec.decode_packet` and handed, whole, to the handler, so that all
 messages of one bundle can take effect together. A malformed datagram is counted, logged and
@@ -64,6 +67,9 @@ class OscUdpEndpoint:
     Args:
         handler: Called with the decoded messages of each valid datagram and the sender's
             address. It must not raise: it owns the reporting of refused messages.
+        allow: Accept datagrams only from these networks (empty: from anyone).
+        max_datagram: Refuse larger datagrams.
+        ratelog: The log budget for warnings (shared with the handler's, per sender).
 
     Call :meth:`start` before use and :meth:`close` at the end.
     """
@@ -73,13 +79,14 @@ class OscUdpEndpoint:
         handler: Handler,
         allow: Sequence[IPNetwork] = (),
         max_datagram: int = DEFAULT_MAX_DATAGRAM,
+        ratelog: RateLimitedLog | None = None,
     ) -> None:
         self._handler = handler
         self._transport: asyncio.DatagramTransport | None = None
         self.stats = UdpStats()
         self.allow = tuple(allow)
         self.max_datagram = max_datagram
-        self._log = RateLimitedLog(log)
+        self._log = ratelog or RateLimitedLog(log)
         #: Where replies to a sender go (the app may redirect them to a fixed host or port).
         self.reply_to: Callable[[Addr], Addr] = lambda sender: sender
 
@@ -131,21 +138,19 @@ class OscUdpEndpoint:
         if not self._allowed(addr[0]):
             # Not answered: a sender outside the allowlist learns nothing.
             self.stats.strangers += 1
-            self._log.warning(
-                "stranger:" + addr[0], "from %s:%d: not in --allow, dropped", addr[0], addr[1]
-            )
+            self._log.warning(addr[0], "from %s:%d: not in --allow, dropped", addr[0], addr[1])
             return
         if len(data) > self.max_datagram:
             self.stats.oversized += 1
             text = f"datagram of {len(data)} bytes is over the limit of {self.max_datagram}"
-            self._log.warning("big:" + addr[0], "from %s:%d: %s", addr[0], addr[1], text)
+            self._log.warning(addr[0], "from %s:%d: %s", addr[0], addr[1], text)
             self.send(self.reply_to(addr), ERROR_ADDRESS, [text])
             return
         try:
             messages = decode_packet(data)
         except MalformedPacket as exc:
             self.stats.malformed += 1
-            self._log.warning("bad:" + addr[0], "from %s:%d: %s", addr[0], addr[1], exc)
+            self._log.warning(addr[0], "from %s:%d: %s", addr[0], addr[1], exc)
             self.send(self.reply_to(addr), ERROR_ADDRESS, [str(exc)])
             return
         self.stats.messages += len(messages)

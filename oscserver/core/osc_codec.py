@@ -1,9 +1,13 @@
-r"""OSC packets to plain values and back, with python-osc's pure parser and builder.
+r"""OSC packets to plain values and back.
 
-Only python-osc's codec is used, not its server or dispatcher (which sleeps on bundle timetags
-and drops malformed packets silently). A bundle is flattened into its messages in order (OSC 1.0
-spec: "OSC Bundles": nested bundles are allowed); each keeps the timetag of the innermost bundle
-holding it.
+Decoding is done here, to the OSC 1.0 specification ("OSC Packets", "OSC Bundles", "OSC
+Type Tag String") plus the 1.0 optional and 1.1 types tools send: i f s b, and h t d S c r m
+T F N I and arrays. python-osc's parser (used before) silently drops S, c and I arguments,
+which shifts the rest and turns a Max symbol into "no argument", and it is the slowest part of
+a message's way in. Encoding replies uses python-osc's builder.
+
+A bundle is flattened into its messages in order (nested bundles are allowed); each keeps the
+timetag of the innermost bundle holding it, never earlier than its container's.
 
 >>> encode_message("/lyria/bpm", [124])
 b'/lyria/bpm\x00\x00,i\x00\x00\x00\x00\x00|'
@@ -13,11 +17,11 @@ b'/lyria/bpm\x00\x00,i\x00\x00\x00\x00\x00|'
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import struct
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from pythonosc import osc_bundle, osc_message, osc_message_builder
-from pythonosc.parsing import osc_types
+from pythonosc import osc_message_builder
 
 from oscserver.core.errors import MalformedPacket
 
@@ -28,6 +32,11 @@ OscArg = str | bytes | bool | int | float | None
 
 #: The largest UDP payload (IPv4: 65535 - 8 - 20).
 MAX_DATAGRAM = 65507
+BUNDLE = b"#bundle\x00"
+#: Seconds from the NTP epoch (1900) to the Unix epoch (1970).
+NTP_TO_UNIX = 2208988800
+#: Deeper nesting of bundles is refused (no tool nests more than a few levels).
+MAX_NESTING = 8
 
 
 @dataclass(frozen=True)
@@ -55,68 +64,134 @@ def decode_packet(data: bytes) -> list[Incoming]:
     """
     if not data:
         raise MalformedPacket("empty datagram")
-    try:
-        if osc_bundle.OscBundle.dgram_is_bundle(data):
-            _check_bundle(data)
-            return _flatten(osc_bundle.OscBundle(data))
-        if osc_message.OscMessage.dgram_is_message(data):
-            return [_incoming(osc_message.OscMessage(data), None)]
-    except MalformedPacket:
-        raise
-    except Exception as exc:  # python-osc raises ParseError, but also IndexError & co.
-        raise MalformedPacket(f"malformed OSC datagram of {len(data)} bytes: {_why(exc)}") from None
+    if data.startswith(b"/"):
+        return [_message(data, 0, len(data), None)]
+    if data.startswith(BUNDLE):
+        out: list[Incoming] = []
+        _bundle(data, 0, len(data), None, out, 1)
+        return out
     raise MalformedPacket(
         f"datagram of {len(data)} bytes is not OSC (a message starts with '/', a bundle with "
         "'#bundle')"
     )
 
 
-def _check_bundle(data: bytes) -> None:
-    """Check a bundle's element framing, which python-osc skips over with only a log line.
+def _bundle(
+    data: bytes, start: int, end: int, outer: float | None, out: list[Incoming], depth: int
+) -> None:
+    """Flatten one bundle into ``out``.
 
-    OSC 1.0 spec, "OSC Bundles": after ``#bundle`` and the 8-byte timetag come elements, each an
-    int32 size (a multiple of 4) and that many bytes of a message or a bundle.
+    OSC 1.0 spec, "OSC Bundles": ``#bundle``, an 8-byte timetag, then elements, each an int32
+    size (a multiple of 4) and that many bytes of a message or a bundle.
     """
-    index, number = 16, 0
-    while index < len(data):
+    if depth > MAX_NESTING:
+        raise MalformedPacket(f"bundles nested more than {MAX_NESTING} deep")
+    if end - start < 16:
+        raise MalformedPacket(f"malformed OSC datagram of {len(data)} bytes: bundle too short")
+    timetag = _timetag(_U64.unpack_from(data, start + 8)[0])
+    # A contained bundle may not be earlier than its container (OSC 1.0): "immediately" or an
+    # earlier time inside a timed bundle means the container's time.
+    if outer is not None and (timetag is None or timetag < outer):
+        timetag = outer
+    index, number = start + 16, 0
+    while index < end:
         number += 1
-        if index + 4 > len(data):
+        if index + 4 > end:
             raise MalformedPacket(f"bundle element {number} has a truncated size")
-        size = int.from_bytes(data[index : index + 4], "big", signed=True)
+        size = _I32.unpack_from(data, index)[0]
         index += 4
         if size <= 0 or size % 4:
             raise MalformedPacket(f"bundle element {number} size {size} is not a multiple of 4")
-        if index + size > len(data):
+        if index + size > end:
             raise MalformedPacket(f"bundle element {number} runs past the end of the datagram")
-        element = data[index : index + size]
-        if osc_bundle.OscBundle.dgram_is_bundle(element):
-            _check_bundle(element)
-        elif not element.startswith(b"/"):
+        if data.startswith(b"/", index):
+            out.append(_message(data, index, index + size, timetag))
+        elif data.startswith(BUNDLE, index):
+            _bundle(data, index, index + size, timetag, out, depth + 1)
+        else:
             raise MalformedPacket(f"bundle element {number} is neither a message nor a bundle")
         index += size
 
 
-def _why(exc: Exception) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-    return text[:120]
+def _timetag(value: int) -> float | None:
+    """An NTP timetag as Unix seconds; None for "immediately" (OSC 1.0: the value 1)."""
+    if value == 1:
+        return None
+    return (value >> 32) - NTP_TO_UNIX + (value & 0xFFFFFFFF) / 2**32
 
 
-def _flatten(bundle: osc_bundle.OscBundle) -> list[Incoming]:
-    timetag = None if bundle.timestamp == osc_types.IMMEDIATELY else float(bundle.timestamp)
-    out: list[Incoming] = []
-    for content in bundle:
-        if isinstance(content, osc_bundle.OscBundle):
-            out.extend(_flatten(content))
+def _string(data: bytes, index: int, end: int, what: str) -> tuple[str, int]:
+    """An OSC-string (NUL-terminated, padded to 4 bytes) at ``index``; returns it and the next."""
+    nul = data.find(b"\x00", index, end)
+    if nul < 0:
+        raise MalformedPacket(f"malformed OSC datagram of {len(data)} bytes: {what} not ended")
+    try:
+        text = data[index:nul].decode()
+    except UnicodeDecodeError:
+        raise MalformedPacket(f"malformed OSC datagram: {what} is not UTF-8") from None
+    return text, (nul + 4) & ~3
+
+
+def _message(data: bytes, start: int, end: int, timetag: float | None) -> Incoming:
+    """One message: address, type tag string, arguments (OSC 1.0 and the 1.1 extras)."""
+    address, index = _string(data, start, end, "address")
+    if index > end:
+        raise MalformedPacket(f"malformed OSC datagram of {len(data)} bytes: address padding")
+    if index >= end or data[index] != 0x2C:  # ',': old senders may leave the tags out
+        return Incoming(address, (), timetag)
+    tags, index = _string(data, index, end, "type tags")
+    stack: list[list[object]] = [[]]
+    for tag in tags[1:]:
+        size = _FIXED.get(tag)
+        if size is not None:
+            if index + size > end:
+                raise MalformedPacket(
+                    f"malformed OSC datagram of {len(data)} bytes: argument {tag!r} truncated"
+                )
+            stack[-1].append(_READ[tag](data, index))
+            index += size
+        elif tag in _CONSTANT:
+            stack[-1].append(_CONSTANT[tag])
+        elif tag in "sS":
+            text, index = _string(data, index, end, "string argument")
+            stack[-1].append(text)
+        elif tag == "b":
+            if index + 4 > end:
+                raise MalformedPacket(f"malformed OSC datagram of {len(data)} bytes: blob size")
+            size = _I32.unpack_from(data, index)[0]
+            if size < 0 or index + 4 + size > end:
+                raise MalformedPacket(f"malformed OSC datagram of {len(data)} bytes: blob size")
+            stack[-1].append(data[index + 4 : index + 4 + size])
+            index = (index + 4 + size + 3) & ~3
+        elif tag == "[":
+            stack.append([])
+        elif tag == "]" and len(stack) > 1:
+            array = stack.pop()
+            stack[-1].append(array)
         else:
-            out.append(_incoming(content, timetag))
-    return out
+            raise MalformedPacket(f"unsupported OSC type tag {tag!r} in {address[:40]}")
+        if index > end:
+            raise MalformedPacket(f"malformed OSC datagram of {len(data)} bytes: past the end")
+    if len(stack) > 1:
+        raise MalformedPacket(f"'[' without ']' in the type tags of {address[:40]}")
+    return Incoming(address, tuple(stack[0]), timetag)
 
 
-def _incoming(message: osc_message.OscMessage, timetag: float | None) -> Incoming:
-    address = message.address
-    if not address.startswith("/"):
-        raise MalformedPacket(f"OSC address must start with '/', got {address[:40]!r}")
-    return Incoming(address, tuple(message.params), timetag)
+_I32 = struct.Struct(">i")
+_U64 = struct.Struct(">Q")
+_FIXED = {"i": 4, "f": 4, "h": 8, "d": 8, "t": 8, "c": 4, "r": 4, "m": 4}
+_READ: dict[str, Callable[[bytes, int], object]] = {
+    "i": lambda d, i: _I32.unpack_from(d, i)[0],
+    "f": lambda d, i: struct.unpack_from(">f", d, i)[0],
+    "h": lambda d, i: struct.unpack_from(">q", d, i)[0],
+    "d": lambda d, i: struct.unpack_from(">d", d, i)[0],
+    "t": lambda d, i: _timetag(_U64.unpack_from(d, i)[0]),
+    "c": lambda d, i: chr(struct.unpack_from(">I", d, i)[0] & 0x10FFFF),
+    "r": lambda d, i: struct.unpack_from(">I", d, i)[0],  # RGBA as one integer
+    "m": lambda d, i: tuple(d[i : i + 4]),  # MIDI: port, status, data1, data2
+}
+#: Arguments without data. "I" is OSC 1.0's Infinitum, used as a bang (OSC 1.1 "Impulse").
+_CONSTANT: dict[str, object] = {"T": True, "F": False, "N": None, "I": True}
 
 
 def encode_message(address: str, args: Sequence[OscArg] = ()) -> bytes:

@@ -13,8 +13,8 @@ __all__ = ["markdown"]
 _HEADER = f"""\
 # OSC address reference
 
-Generated from the address table (`oscserver/core/addresses.py`) by `oscserver addresses`;
-do not edit by hand.
+Generated from the address table (`oscserver/core/addresses.py`) by `make docs`
+(`oscserver addresses`); do not edit by hand: a test fails when this file is stale.
 
 oscserver listens for OSC 1.0 over UDP on 127.0.0.1:9000 by default (`--osc-host`,
 `--osc-port`; `--osc-host 0.0.0.0` to accept other machines, with `--allow` to say which).
