@@ -41,6 +41,7 @@ bench: venv
 	$(BIN)/python bench/engine_render.py
 	$(BIN)/python bench/xruns.py --seconds 15
 	$(BIN)/python bench/control_latency.py --count 100
+	$(BIN)/python bench/osc_ingest.py --messages 50000
 
 docs: venv
 	$(BIN)/oscserver addresses > docs/osc.md

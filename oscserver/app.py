@@ -33,13 +33,14 @@ from oscserver.adapters.osc_udp import (
     DEFAULT_MAX_DATAGRAM,
     ERROR_ADDRESS,
     Addr,
+    Batch,
     IPNetwork,
     OscUdpEndpoint,
 )
 from oscserver.adapters.oscquery_server import OscQueryServer
 from oscserver.adapters.ratelog import RateLimitedLog
 from oscserver.channel import Channel
-from oscserver.core.addresses import Effect
+from oscserver.core.addresses import TABLE, Effect, coerce_args
 from oscserver.core.dispatch import apply_message
 from oscserver.core.errors import OscInputError
 from oscserver.core.glides import Glides
@@ -161,6 +162,13 @@ class Options:
     crossfade: float = 4.0
 
 
+#: Addresses whose messages may be coalesced within a batch: one value, set in place.
+_PLAIN = {
+    path: entry
+    for entry in TABLE
+    if entry.effect in (Effect.CONFIG, Effect.PROMPT_TEXT, Effect.PROMPT_WEIGHT)
+    for path, _ in entry.concrete_paths()
+}
 #: The furthest in the future a bundle may be scheduled, in seconds (a wrong clock, else).
 MAX_SCHEDULE = 3600.0
 #: How often the app checks whether the session is due for rotation, in seconds.
@@ -193,7 +201,9 @@ class App:
         self._glide_handle: asyncio.TimerHandle | None = None
         # One log budget per sender for everything it gets wrong (see adapters/ratelog.py).
         self._refusals = RateLimitedLog(log)
-        self.udp = OscUdpEndpoint(self._on_osc, options.allow, options.max_datagram, self._refusals)
+        self.udp = OscUdpEndpoint(
+            self._on_batch, options.allow, options.max_datagram, self._refusals
+        )
         self.udp.reply_to = self.reply_address
         self.osc_address: Addr = (options.osc_host, options.osc_port)
         self.engine_label = ""
@@ -314,6 +324,44 @@ class App:
 
     # --- OSC in ------------------------------------------------------------------------------
 
+    def _on_batch(self, batch: Batch) -> None:
+        """Apply the datagrams read together, in order.
+
+        A run of plain value messages (one per datagram, no timetag, a config value, a prompt
+        text or weight) is validated message by message, every refusal answered, and then
+        applied as one update with the latest value per address: the state ends exactly as
+        if each had been applied in turn, and the service would only have seen the latest
+        anyway (the throttle). Anything else (commands, queries, bundles, patterns, glides)
+        closes the run and is applied on its own, so the order of effects is kept.
+        """
+        run: dict[str, tuple[Incoming, Addr]] = {}
+        for messages, sender in batch:
+            if len(messages) == 1 and messages[0].timetag is None:
+                message = messages[0]
+                entry = _PLAIN.get(message.address)
+                if entry is not None and len(message.args) == 1:
+                    try:
+                        coerce_args(entry, message.address, message.args)
+                    except OscInputError as exc:
+                        self._remember(sender)
+                        self._refuse(sender, exc)
+                        continue
+                    run.pop(message.address, None)  # re-inserted last: order of change
+                    run[message.address] = (message, sender)
+                    continue
+            if run:
+                self._apply_run(run)
+                run = {}
+            self._on_osc(messages, sender)
+        if run:
+            self._apply_run(run)
+
+    def _apply_run(self, run: dict[str, tuple[Incoming, Addr]]) -> None:
+        senders = list(dict.fromkeys(sender for _, sender in run.values()))
+        for sender in senders:
+            self._remember(sender)
+        self._apply([message for message, _ in run.values()], senders[-1])
+
     def _on_osc(self, messages: list[Incoming], sender: Addr) -> None:
         """Apply one datagram: its messages due now together, later ones at their time.
 
@@ -414,6 +462,8 @@ class App:
             round(status.buffer_seconds, 3),
             status.underruns,
             status.xruns,
+            status.osc_messages,
+            status.osc_refused,
         ]
 
     def _mirror(self, replies: list[tuple[str, list[Any]]]) -> None:

@@ -106,7 +106,8 @@ async def test_status_answers_connection_playback_buffer_and_counters(app):
     address, args = await sock.next()
     assert address == "/lyria/status"
     assert args[:2] == ["connected", "stopped"]
-    assert isinstance(args[2], float) and args[3:] == [0, 0]
+    assert isinstance(args[2], float) and args[3:5] == [0, 0]
+    assert args[5] == app.udp.stats.messages and args[5] >= 1 and args[6] == 0
 
 
 async def test_a_listener_mirrors_changes_coalesced_and_ignore_ends_it(app):

@@ -5,9 +5,10 @@ counted, answered with ``/lyria/error`` and logged within a budget per sender.
 
 It does no dispatch of its own: every datagram is decoded with
 :func:`oscserver.core.osc_codec.decode_packet` and handed, whole, to the handler, so that all
-messages of one bundle can take effect together. A malformed datagram is counted, logged and
-answered with ``/lyria/error`` to its sender; it never reaches the handler and never stops the
-server.
+messages of one bundle can take effect together. The socket is read with ``add_reader``: every
+time it is readable, everything it holds (up to 512 datagrams) is read and handed over as one
+batch, which lets the app coalesce a sensor flood instead of paying for each message. A
+refused datagram never reaches the handler and never stops the server.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -31,9 +33,14 @@ ERROR_ADDRESS = "/lyria/error"
 
 Addr = tuple[str, int]
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: Receive buffer asked of the kernel (it may grant less): room for bursts from sensors.
+RECEIVE_BUFFER = 4 * 1024 * 1024
 #: Datagrams above this many bytes are refused by default (OSC from tools is far smaller).
 DEFAULT_MAX_DATAGRAM = 16384
-Handler = Callable[[list[Incoming], Addr], None]
+Batch = list[tuple[list[Incoming], Addr]]
+Handler = Callable[[Batch], None]
+#: Most datagrams read from the socket before they are handed over together.
+MAX_BATCH = 512
 
 
 @dataclass
@@ -49,11 +56,13 @@ class UdpStats:
 
 
 class _Protocol(asyncio.DatagramProtocol):
+    """The fallback for event loops without ``add_reader`` (Windows' proactor loop)."""
+
     def __init__(self, endpoint: OscUdpEndpoint) -> None:
         self.endpoint = endpoint
 
     def datagram_received(self, data: bytes, addr: Addr) -> None:
-        self.endpoint._received(data, addr)
+        self.endpoint._deliver([self.endpoint._decode(data, (addr[0], addr[1]))])
 
     def error_received(self, exc: Exception) -> None:
         # E.g. ICMP port unreachable after replying to a sender that has gone: not fatal.
@@ -65,8 +74,9 @@ class OscUdpEndpoint:
     """A bound UDP socket that receives OSC and sends replies.
 
     Args:
-        handler: Called with the decoded messages of each valid datagram and the sender's
-            address. It must not raise: it owns the reporting of refused messages.
+        handler: Called with the datagrams read together, each as its decoded messages and
+            its sender's address, in arrival order. It must not raise: it owns the reporting
+            of refused messages.
         allow: Accept datagrams only from these networks (empty: from anyone).
         max_datagram: Refuse larger datagrams.
         ratelog: The log budget for warnings (shared with the handler's, per sender).
@@ -82,6 +92,8 @@ class OscUdpEndpoint:
         ratelog: RateLimitedLog | None = None,
     ) -> None:
         self._handler = handler
+        self._sock: socket.socket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._transport: asyncio.DatagramTransport | None = None
         self.stats = UdpStats()
         self.allow = tuple(allow)
@@ -98,31 +110,70 @@ class OscUdpEndpoint:
         """
         loop = asyncio.get_running_loop()
         try:
-            transport, _ = await loop.create_datagram_endpoint(
-                lambda: _Protocol(self), local_addr=(host, port)
-            )
+            family = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0][0]
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+                sock.setblocking(False)
+                sock.bind((host, port))
+            except OSError:
+                sock.close()
+                raise
         except OSError as exc:
             raise OSError(
                 exc.errno, f"cannot listen for OSC on {host}:{port}: {exc.strerror}"
             ) from exc
-        self._transport = transport
-        sockname = transport.get_extra_info("sockname")
+        try:
+            loop.add_reader(sock.fileno(), self._readable)
+            self._sock = sock
+        except NotImplementedError:  # no add_reader: one datagram per callback instead
+            transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self), sock=sock)
+            self._transport = transport
+        self._loop = loop
+        sockname = sock.getsockname()
         return str(sockname[0]), int(sockname[1])
 
     def send(self, addr: Addr, address: str, args: Sequence[OscArg] = ()) -> None:
         """Send one OSC message to ``addr``; failures are counted, never raised."""
-        if self._transport is None or self._transport.is_closing():
-            return
         try:
-            self._transport.sendto(encode_message(address, args), addr)
-        except (OSError, ValueError) as exc:
+            data = encode_message(address, args)
+            if self._sock is not None:
+                self._sock.sendto(data, addr)
+            elif self._transport is not None and not self._transport.is_closing():
+                self._transport.sendto(data, addr)
+        except (OSError, ValueError) as exc:  # a full buffer, a bad address, a gone host
             self.stats.send_errors += 1
             log.debug("cannot send %s to %s: %s", address, addr, exc)
 
     def close(self) -> None:
         """Close the socket."""
+        if self._sock is not None:
+            if self._loop is not None:
+                self._loop.remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
         if self._transport is not None:
             self._transport.close()
+
+    def _readable(self) -> None:
+        """Read what the socket holds (up to MAX_BATCH datagrams) and hand it over at once."""
+        sock = self._sock
+        if sock is None:
+            return
+        batch: Batch = []
+        for _ in range(MAX_BATCH):
+            try:
+                data, addr = sock.recvfrom(65536)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as exc:  # e.g. ECONNREFUSED left by an earlier reply: not fatal
+                self.stats.send_errors += 1
+                log.debug("UDP error: %s", exc)
+                continue
+            item = self._decode(data, (addr[0], addr[1]))
+            if item is not None:
+                batch.append(item)
+        self._deliver(batch)
 
     def _allowed(self, host: str) -> bool:
         if not self.allow:
@@ -133,29 +184,37 @@ class OscUdpEndpoint:
             return False
         return any(ip in net for net in self.allow if ip.version == net.version)
 
-    def _received(self, data: bytes, addr: Addr) -> None:
+    def _decode(self, data: bytes, addr: Addr) -> tuple[list[Incoming], Addr] | None:
+        """Check and decode one datagram; refusals are counted and answered here."""
         self.stats.datagrams += 1
-        if not self._allowed(addr[0]):
+        if self.allow and not self._allowed(addr[0]):
             # Not answered: a sender outside the allowlist learns nothing.
             self.stats.strangers += 1
             self._log.warning(addr[0], "from %s:%d: not in --allow, dropped", addr[0], addr[1])
-            return
+            return None
         if len(data) > self.max_datagram:
             self.stats.oversized += 1
             text = f"datagram of {len(data)} bytes is over the limit of {self.max_datagram}"
             self._log.warning(addr[0], "from %s:%d: %s", addr[0], addr[1], text)
             self.send(self.reply_to(addr), ERROR_ADDRESS, [text])
-            return
+            return None
         try:
             messages = decode_packet(data)
         except MalformedPacket as exc:
             self.stats.malformed += 1
             self._log.warning(addr[0], "from %s:%d: %s", addr[0], addr[1], exc)
             self.send(self.reply_to(addr), ERROR_ADDRESS, [str(exc)])
-            return
+            return None
         self.stats.messages += len(messages)
+        return messages, addr
+
+    def _deliver(self, batch: Sequence[tuple[list[Incoming], Addr] | None]) -> None:
+        items = [item for item in batch if item is not None]
+        if not items:
+            return
         try:
-            self._handler(messages, addr)
+            self._handler(items)
         except Exception:  # a bug in a handler must not take the socket down
-            log.exception("internal error handling OSC from %s:%d", addr[0], addr[1])
-            self.send(self.reply_to(addr), ERROR_ADDRESS, ["internal error; see the oscserver log"])
+            log.exception("internal error handling %d OSC datagrams", len(items))
+            for addr in {addr for _, addr in items}:
+                self.send(self.reply_to(addr), ERROR_ADDRESS, ["internal error; see the log"])

@@ -355,7 +355,8 @@ QUERIES: tuple[Address, ...] = (
         Effect.STATUS,
         "status",
         None,
-        "Replies /lyria/status <connection> <playback> <buffered seconds> <underruns> <xruns>.",
+        "Replies /lyria/status <connection> <playback> <buffered seconds> <underruns> <xruns> "
+        "<OSC messages received> <OSC messages refused>.",
     ),
     Address(
         "/lyria/listen",

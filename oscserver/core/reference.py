@@ -43,7 +43,8 @@ Replies go to the sender's address and port (or to `--reply-host`/`--reply-port`
 `/lyria/get/<param>` answers at the parameter's own address (`/lyria/get/bpm` ->
 `/lyria/bpm 124`; `N` when the model decides), so a reply can feed the control that sets it;
 `/lyria/get` answers every value; `/lyria/status` answers
-`/lyria/status <connection> <playback> <buffered seconds> <underruns> <xruns>`.
+`/lyria/status <connection> <playback> <buffered seconds> <underruns> <xruns> <OSC messages
+received> <OSC messages refused>`.
 `/lyria/listen` (or `/lyria/listen <host> <port>`) subscribes to every change, whoever made
 it: first a snapshot of all values and the status, then each change at its own address as it
 happens (the latest value per address at most every 20 ms) and the status when playback
