@@ -1,0 +1,85 @@
+"""The Pd patch in real Pure Data (``pd -nogui``, Debian's puredata-core): its controls, driven
+through their receive names, reach oscserver with the right values, and oscserver's replies
+come back into the patch (printed in the Pd window)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import timeout
+
+from oscserver.adapters.audio.null_sink import NullSink
+from oscserver.app import App, Options
+
+PATCH = Path(__file__).resolve().parent.parent / "patches" / "pd" / "oscserver.pd"
+
+
+@pytest.fixture
+async def app(monkeypatch):
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    app = App(Options(osc_port=0, prompt=""), NullSink(preroll_seconds=0.2))
+    await app.start()
+    yield app
+    await app.stop()
+    app.sink.close()
+
+
+async def until(predicate, seconds: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout(seconds)
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_the_pd_patch_plays_oscserver_and_shows_its_replies(app, tmp_path):
+    assert shutil.which("pd"), "Pure Data is not installed (make test installs puredata-core)"
+    host, port = app.osc_address
+    sends = [
+        f"oscserver-connect {host} {port}",
+        "lyria-prompt1-text list deep house",
+        "lyria-prompt1-weight 0.8",
+        "lyria-prompt2-text list warm pads",
+        "lyria-prompt2-weight 0.25",
+        "lyria-bpm 124",
+        "lyria-density 0.3",
+        "lyria-brightness 0.7",
+        "lyria-guidance 5",
+        "lyria-scale 10",
+        "lyria-mute_drums 1",
+        "lyria-play bang",
+        "lyria-prompt2-glide 1 0.5",
+        "lyria-bpm 300",  # out of range: the error must come back into the patch
+        "lyria-status bang",
+    ]
+    cmd = ["pd", "-nogui", "-nosound", "-nomidi", "-stderr", "-open", str(PATCH)]
+    for message in sends:
+        cmd += ["-send", message]
+    log = tmp_path / "pd.log"
+    with open(log, "wb") as out:
+        pd = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        state = lambda: app.state  # noqa: E731 - read at each poll
+        await until(lambda: state().playback.value == "playing")
+        await until(lambda: state().prompt(2).weight == pytest.approx(1.0))  # the glide ended
+        await until(lambda: "oscserver-status" in log.read_text())
+    finally:
+        pd.terminate()
+        pd.wait(10)
+    s = app.state
+    assert (s.prompt(1).text, s.prompt(1).weight) == ("deep house", pytest.approx(0.8))
+    assert s.prompt(2).text == "warm pads"
+    assert s.config.bpm == 124  # 300 was refused
+    assert s.config.density == pytest.approx(0.3)
+    assert s.config.brightness == pytest.approx(0.7)
+    assert s.config.guidance == 5.0
+    assert s.config.scale == "A_MAJOR_G_FLAT_MINOR"
+    assert s.config.mute_drums is True
+    printed = log.read_text()
+    assert "oscserver-error: /lyria/bpm: 300 is out of range 60..200" in printed, printed
+    assert "oscserver-status:" in printed
+    assert "error:" not in printed.replace("oscserver-error:", ""), printed  # the patch loads clean
