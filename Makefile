@@ -13,8 +13,10 @@ BIN := $(VENV)/bin
 # Debian packages: jackd2 (JACK server and libjack), liblo-tools (oscsend, the independent OSC
 # sender used by the tests), libportaudio2 (for sounddevice), python3-venv (for the .venv),
 # gcc and libc6-dev (to build the C JACK callback, oscserver/adapters/audio/playout_native.c),
-# puredata-core (Pd vanilla, to test patches/pd in real Pd).
-APT_PACKAGES := jackd2 liblo-tools libportaudio2 python3-venv gcc libc6-dev puredata-core
+# puredata-core and supercollider-language (to test patches/pd in Pd and patches/supercollider
+# in sclang).
+APT_PACKAGES := jackd2 liblo-tools libportaudio2 python3-venv gcc libc6-dev puredata-core \
+	supercollider-language
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The first interpreter that is Python >= 3.11.
 PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
@@ -60,6 +62,7 @@ system-deps:
 	ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || missing="$$missing libportaudio2"; \
 	command -v gcc >/dev/null && [ -e /usr/include/stdint.h ] || missing="$$missing gcc libc6-dev"; \
 	command -v pd >/dev/null || missing="$$missing puredata-core"; \
+	command -v sclang >/dev/null || missing="$$missing supercollider-language"; \
 	[ -n "$(PYTHON)" ] && $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \

@@ -1,0 +1,111 @@
+"""The SuperCollider script's control part in a headless ``sclang`` (Debian's
+supercollider-language): its functions, the crossfade Routine and the Pbind reach oscserver,
+and the replies come back to its OSCdefs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import timeout
+
+from oscserver.adapters.audio.null_sink import NullSink
+from oscserver.app import App, Options
+
+SCRIPT = Path(__file__).resolve().parent.parent / "patches" / "supercollider" / "oscserver.scd"
+
+HARNESS = """
+(
+~lyriaPort = "OSCSERVER_PORT".getenv.asInteger;
+"%s".load;
+fork {
+    ~prompt.(1, "deep house", 1.0);
+    ~prompt.(2, "warm pads", 0.0);
+    ~set.(\\bpm, 124);
+    ~set.(\\scale, "F#m");
+    ~set.(\\mute_drums, 1);
+    ~weight.(3, 0.5, 0.3);
+    ~set.(\\bpm, 300);
+    ~play.();
+    0.2.wait;
+    ~crossfade.(1, 2, 1.0);
+    1.3.wait;
+    "crossfaded".postln;
+    Pbindf(~weightPattern, \\dur, 0.05).play;
+    0.8.wait;
+    ~status.();
+    0.5.wait;
+    "harness done".postln;
+    0.exit;
+};
+)
+"""
+
+
+@pytest.fixture
+async def app(monkeypatch):
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    app = App(Options(osc_port=0, prompt=""), NullSink(preroll_seconds=0.2))
+    await app.start()
+    yield app
+    await app.stop()
+    app.sink.close()
+
+
+async def test_the_supercollider_script_controls_oscserver_and_hears_it(app, tmp_path):
+    assert shutil.which("sclang"), "sclang is not installed (make test installs it)"
+    harness = tmp_path / "harness.scd"
+    harness.write_text(HARNESS % SCRIPT)
+    env = dict(
+        os.environ,
+        OSCSERVER_PORT=str(app.osc_address[1]),
+        QT_QPA_PLATFORM="offscreen",  # no display
+        QTWEBENGINE_DISABLE_SANDBOX="1",  # sclang's help browser, as root in CI
+    )
+    proc = await asyncio.create_subprocess_exec(
+        "sclang",
+        str(harness),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout(60))
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    posted = out.decode(errors="replace")
+    assert "harness done" in posted, posted
+    s = app.state
+    assert s.prompt(1).text == "deep house" and s.prompt(2).text == "warm pads"
+    assert s.config.bpm == 124 and s.config.scale == "A_MAJOR_G_FLAT_MINOR"
+    assert s.config.mute_drums is True
+    assert s.prompt(3).weight == pytest.approx(0.5)  # the glide had 0.3 s
+    # The pattern's last events: slot 1 at 0.5, slot 2 at 0.75 (after the crossfade).
+    assert s.prompt(1).weight == pytest.approx(0.5) and s.prompt(2).weight == pytest.approx(0.75)
+    assert s.playback.value == "playing"
+    assert "oscserver error: /lyria/bpm: 300 is out of range 60..200" in posted
+    assert "oscserver status: " in posted
+
+
+def test_the_script_loads_without_errors_in_sclang(tmp_path):
+    assert shutil.which("sclang"), "sclang is not installed (make test installs it)"
+    harness = tmp_path / "load.scd"
+    harness.write_text(f'"{SCRIPT}".load; "loaded".postln; 0.exit;')
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QTWEBENGINE_DISABLE_SANDBOX="1")
+    result = subprocess.run(
+        ["sclang", str(harness)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout(60),
+        cwd=tmp_path,
+    )
+    assert "loaded" in result.stdout
+    assert "ERROR" not in result.stdout, result.stdout
