@@ -5,17 +5,22 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from oscserver.adapters.osc_udp import ERROR_ADDRESS
+from oscserver.app import FILTERED_ADDRESS, WARNING_ADDRESS
 from oscserver.core.dispatch import ADDRESSES
 from oscserver.core.patterns import is_pattern, matching
 
 PATCHES = Path(__file__).resolve().parent.parent / "patches"
 _PD_FORMAT = re.compile(r"oscformat(?: -f \S+)? ((?:[\w$]+ ?)+)")
-_LITERAL = re.compile(r"/lyria(?:/[\w*?\[\]{}!,-]+)+")
+# An address, patterns included; a comma only inside {a,b}.
+# A "%" is a format placeholder (SuperCollider's "/lyria/prompt/%/weight".format(slot)): any
+# value there, checked as the pattern "*".
+_LITERAL = re.compile(r"/lyria(?:/(?:[\w*?!%\[\]-]|\{[\w,]*\})+)+")
 
 
 def addresses_in(path: Path) -> set[str]:
     text = path.read_text(errors="replace")
-    found = set(_LITERAL.findall(text))
+    found = {a.replace("%", "*") for a in _LITERAL.findall(text)}
     if path.suffix == ".pd":
         for words in _PD_FORMAT.findall(text):
             found.add("/" + "/".join(words.split()))
@@ -27,7 +32,8 @@ def test_patches_exist():
 
 
 def test_every_address_in_every_patch_is_in_the_table():
-    table = set(ADDRESSES)
+    # What patches send, and the replies they listen for.
+    table = set(ADDRESSES) | {ERROR_ADDRESS, FILTERED_ADDRESS, WARNING_ADDRESS}
     checked = 0
     for path in sorted(p for p in PATCHES.rglob("*") if p.is_file() and p.suffix != ".md"):
         for address in addresses_in(path):
