@@ -15,12 +15,19 @@ _PD_FORMAT = re.compile(r"oscformat(?: -f \S+)? ((?:[\w$]+ ?)+)")
 # An address, patterns included; a comma only inside {a,b}.
 # A "%" is a format placeholder (SuperCollider's "/lyria/prompt/%/weight".format(slot)): any
 # value there, checked as the pattern "*".
-_LITERAL = re.compile(r"/lyria(?:/(?:[\w*?!%\[\]-]|\{[\w,]*\})+)+")
+# So is a Python f-string field ("/lyria/prompt/{slot}/text"); {a,b} stays an OSC alternative.
+_LITERAL = re.compile(r"/lyria(?:/(?:[\w*?!%\[\]-]|\{[^{}/]*\})+)+")
+_FIELD = re.compile(r"\{([^{}/]*)\}")
+
+
+def _placeholders(address: str) -> str:
+    address = address.replace("%", "*")
+    return _FIELD.sub(lambda m: m[0] if re.fullmatch(r"\w+(,\w+)+", m[1]) else "*", address)
 
 
 def addresses_in(path: Path) -> set[str]:
     text = path.read_text(errors="replace")
-    found = {a.replace("%", "*") for a in _LITERAL.findall(text)}
+    found = {_placeholders(a) for a in _LITERAL.findall(text)}
     if path.suffix == ".pd":
         for words in _PD_FORMAT.findall(text):
             found.add("/" + "/".join(words.split()))
