@@ -30,14 +30,14 @@ run: venv
 	$(BIN)/oscserver $(ARGS)
 
 test: venv
-	$(BIN)/ruff format --check oscserver tests bench
-	$(BIN)/ruff check oscserver tests bench
+	$(BIN)/ruff format --check oscserver tests bench patches
+	$(BIN)/ruff check oscserver tests bench patches
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: venv
-	$(BIN)/ruff format --check oscserver tests bench
-	$(BIN)/ruff check oscserver tests bench
+	$(BIN)/ruff format --check oscserver tests bench patches
+	$(BIN)/ruff check oscserver tests bench patches
 	$(BIN)/mypy
 
 bench: venv
@@ -50,8 +50,8 @@ docs: venv
 	$(BIN)/oscserver addresses > docs/osc.md
 
 format: venv
-	$(BIN)/ruff format oscserver tests bench
-	$(BIN)/ruff check --fix oscserver tests bench
+	$(BIN)/ruff format oscserver tests bench patches
+	$(BIN)/ruff check --fix oscserver tests bench patches
 
 venv: $(VENV)/.installed
 
