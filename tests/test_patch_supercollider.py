@@ -94,10 +94,13 @@ async def test_the_supercollider_script_controls_oscserver_and_hears_it(app, tmp
     assert "oscserver status: " in posted
 
 
-def test_the_script_loads_without_errors_in_sclang(tmp_path):
+def test_the_script_and_its_gui_load_without_errors_in_sclang(tmp_path):
     assert shutil.which("sclang"), "sclang is not installed (make test installs it)"
     harness = tmp_path / "load.scd"
-    harness.write_text(f'"{SCRIPT}".load; "loaded".postln; 0.exit;')
+    harness.write_text(
+        f'"{SCRIPT}".load; "loaded".postln;'
+        ' w = ~gui.(); ("gui views: " ++ w.view.children.size).postln; w.close; 0.exit;'
+    )
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QTWEBENGINE_DISABLE_SANDBOX="1")
     result = subprocess.run(
         ["sclang", str(harness)],
@@ -108,4 +111,6 @@ def test_the_script_loads_without_errors_in_sclang(tmp_path):
         cwd=tmp_path,
     )
     assert "loaded" in result.stdout
+    # The window: 4 labels and 4 weight sliders, the bpm label and box, play and status.
+    assert "gui views: 12" in result.stdout, result.stdout
     assert "ERROR" not in result.stdout, result.stdout
