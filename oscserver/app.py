@@ -138,6 +138,8 @@ class Options:
         advertise: Announce OSCQuery and OSC over mDNS (``_oscjson._tcp``, ``_osc._udp``).
         reply_host: Send replies, errors and notices to this host instead of the sender's.
         reply_port: Send them to this port instead of the sender's.
+        stall_timeout: Seconds without audio while playing after which the session is
+            reconnected (the service stalled); 0 turns the watchdog off.
         rotate_after: Seconds after a session starts to hand over to a fresh one, before the
             service's ~600 s cap (0: never).
         crossfade: Seconds of the equal-power crossfade of a rotation.
@@ -158,6 +160,7 @@ class Options:
     reply_port: int | None = None
     oscquery_port: int | None = None
     advertise: bool = False
+    stall_timeout: float = 10.0
     rotate_after: float = 540.0
     crossfade: float = 4.0
 
@@ -603,10 +606,20 @@ class App:
     # --- session rotation --------------------------------------------------------------------
 
     async def _watch_rotation(self) -> None:
-        """Start a rotation when the session is due (see :mod:`oscserver.rotation`)."""
+        """Every half second: rotate a session that is due, reconnect one that stalled.
+
+        Rotation: see :mod:`oscserver.rotation`. The watchdog: a session playing without
+        audio for ``stall_timeout`` seconds is reconnected, and the senders are told why.
+        """
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(ROTATION_CHECK)
+            channel = self.channel
+            timeout = self.options.stall_timeout
+            if channel is not None and timeout > 0 and channel.stalled(loop.time(), timeout):
+                why = f"no audio from the service for {timeout:g} s while playing"
+                self._on_events([Notice(why + "; reconnecting", error=True)])
+                channel.link.restart(why)
             link = self.link
             if (
                 self.rotation is None

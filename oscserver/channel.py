@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Callable
 
 from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.lyria_ws import LyriaLink
-from oscserver.core.session import Event, Session
-from oscserver.core.state import MusicalState, Update
+from oscserver.core.session import AudioReceived, Event, Phase, Session
+from oscserver.core.state import MusicalState, Playback, Update
 
 __all__ = ["Channel"]
 
@@ -45,11 +46,35 @@ class Channel:
         self.session.window = window
         self.session.auto_reset = auto_reset
         self._on_events = on_events
-        self.link = LyriaLink(self.session, url, key, lambda events: on_events(self, events))
+        self.link = LyriaLink(self.session, url, key, self._from_link)
+        #: Loop time of the last audio chunk (None before the first).
+        self.last_audio: float | None = None
+        self._playing_since: float | None = None
         #: Resamplers for audio the service sends at another rate than 48 kHz, by rate.
         self.converters: dict[int, Resampler] = {}
         self._task: asyncio.Task[None] | None = None
         self._flush_handle: asyncio.TimerHandle | None = None
+
+    def _from_link(self, events: list[Event]) -> None:
+        if any(isinstance(e, AudioReceived) for e in events):
+            self.last_audio = asyncio.get_running_loop().time()
+        self._on_events(self, events)
+
+    def stalled(self, now: float, timeout: float) -> bool:
+        """True when the service has sent no audio for ``timeout`` seconds while playing.
+
+        Call it now and then (it also notes when playing began). The service sends a chunk
+        about every 2 s; a session that goes quiet with its connection open (protocol
+        reference: it happens) only comes back by reconnecting.
+        """
+        session = self.session
+        if session.phase is not Phase.READY or session.told_playback is not Playback.PLAYING:
+            self._playing_since = None
+            return False
+        if self._playing_since is None:
+            self._playing_since = now
+        since = max(self._playing_since, self.last_audio or -math.inf)
+        return now - since > timeout
 
     def start(self) -> None:
         """Connect (and keep reconnecting) in a task of the running loop."""

@@ -110,6 +110,13 @@ def _run_parser() -> argparse.ArgumentParser:
         "apps do); the latest value always goes",
     )
     p.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="reconnect when the service sends no audio this long while playing (10; 0: off)",
+    )
+    p.add_argument(
         "--rotate-after",
         type=float,
         default=540.0,
@@ -368,6 +375,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         max_datagram=max(64, ns.max_datagram),
         reply_port=ns.reply_port,
         rotate_after=max(0.0, ns.rotate_after),
+        stall_timeout=max(0.0, ns.stall_timeout),
         crossfade=max(0.1, ns.crossfade),
         prompt=ns.prompt,
         throttle=max(0.0, ns.throttle),

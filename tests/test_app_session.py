@@ -5,6 +5,7 @@ hears back (glides, warnings, close codes, recovery)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 from conftest import timeout
@@ -135,3 +136,16 @@ async def test_audio_recovers_after_the_session_is_cut_mid_stream(jack_server):
         await until(lambda: rig.sink.stats().playing)
         assert rig.sink.stats().peak > 0.01
         assert rig.sink.stats().underruns <= underruns + 1  # at most the gap of the reconnect
+
+
+async def test_a_stalled_session_is_detected_and_reconnected(jack_server):
+    # The engine's first session stops sending audio after 1 s, its connection open.
+    async with Rig(jack_server, ("stall:1",), faulty=1) as rig:
+        rig.app.options = dataclasses.replace(rig.app.options, stall_timeout=1.5)
+        rig.send(message("/lyria/play", ""))
+        args = await rig.reply_to("/lyria/error", 15)
+        assert "no audio from the service for 1.5 s while playing; reconnecting" in str(args[0])
+        await until(lambda: rig.app.link.connections == 2, 10)
+        received = rig.app.session.chunks_received
+        await until(lambda: rig.app.session.chunks_received >= received + 2, 10)
+        assert "no audio from the service" in rig.app.link.last_close[1]

@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from oscserver.core.errors import ProtocolError
 from oscserver.core.lyria import decode_server
-from oscserver.core.reconnect import RETRY_BACKOFF, backoff, describe_close
+from oscserver.core.reconnect import RETRY_BACKOFF, CloseVerdict, backoff, describe_close
 from oscserver.core.secrets import redact
 from oscserver.core.session import Event, Notice, Phase, Session
 
@@ -79,11 +79,23 @@ class LyriaLink:
         self.next_delay = 0.0
         #: The loop time at which the current session became ready (None while it is not).
         self.ready_at: float | None = None
+        self._ws: websockets.ClientConnection | None = None
+        self._restart: str | None = None
         self._closing: asyncio.Future[None] | None = None
 
     def kick(self) -> None:
         """Wake the sender: the session may have frames queued."""
         self._wake.set()
+
+    def restart(self, why: str) -> None:
+        """Drop the connection and reconnect at once; ``why`` is what the user is told.
+
+        For a session that stopped sending audio while the connection stays open (the
+        service stalled): closing is the only way to get the music back.
+        """
+        if self._ws is not None and self._restart is None:
+            self._restart = why
+            self._closing = asyncio.ensure_future(self._ws.close(1000, "restart"))
 
     async def run(self) -> None:
         """Connect, serve, and reconnect until cancelled or told to stop by a close code."""
@@ -94,6 +106,8 @@ class LyriaLink:
             self.ready_at = None
             self._report(self.session.connection_lost())
             verdict = describe_close(code, reason)
+            if self._restart is not None:  # we closed it: say why, and come back at once
+                verdict, self._restart = CloseVerdict(self._restart, True), None
             self.last_close = (code, verdict.message)
             if not verdict.retry:
                 self.status = "stopped: " + verdict.message
@@ -121,6 +135,7 @@ class LyriaLink:
                 ping_interval=20,
                 ping_timeout=20,
             ) as ws:
+                self._ws = ws
                 self.connections += 1
                 self.session.connection_made()
                 self.status = "handshake"
@@ -130,6 +145,7 @@ class LyriaLink:
                     await self._receive_loop(ws)
                 finally:
                     sender.cancel()
+                    self._ws = None
                 return ws.close_code or 1006, self._redact(ws.close_reason or "")
         except ConnectionClosed as exc:
             rcvd = exc.rcvd

@@ -167,6 +167,11 @@ class Session:
         self._last_sync = -math.inf
         self._pending = False
 
+    @property
+    def told_playback(self) -> Playback:
+        """What the service was last told to do (PLAYING only once PLAY went out)."""
+        return self._told_playback
+
     # --- inputs ------------------------------------------------------------------------------
 
     def connection_made(self) -> None:
