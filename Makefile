@@ -5,6 +5,8 @@
 #   make lint   ruff and mypy only
 #   make bench  benchmarks that print figures (bench/)
 #   make docs   regenerate docs/osc.md from the address table (a test fails when it is stale)
+#   make fuzz   coverage-guided fuzzing of the OSC path for FUZZ_SECONDS (60)
+#   make soak   1,000,000 random and mutated datagrams at a running server (docs/reliability.md)
 #   make clean  remove the virtualenv and caches
 
 SHELL := /bin/bash
@@ -24,7 +26,7 @@ PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	2>/dev/null && { echo $$p; break; }; done)
 ARGS ?=
 
-.PHONY: run test lint format bench docs clean system-deps venv
+.PHONY: run test lint format bench docs fuzz soak clean system-deps venv
 
 run: venv
 	$(BIN)/oscserver $(ARGS)
@@ -45,6 +47,15 @@ bench: venv
 	$(BIN)/python bench/xruns.py --seconds 15
 	$(BIN)/python bench/control_latency.py --count 100
 	$(BIN)/python bench/osc_ingest.py --messages 50000
+
+FUZZ_SECONDS ?= 60
+DATAGRAMS ?= 1000000
+
+fuzz: venv
+	$(BIN)/python bench/fuzz_osc.py -max_total_time=$(FUZZ_SECONDS)
+
+soak: venv
+	$(BIN)/python bench/osc_soak.py --datagrams $(DATAGRAMS)
 
 docs: venv
 	$(BIN)/oscserver addresses > docs/osc.md
