@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from oscserver.adapters.audio.base import STREAM_RATE, AudioSink, pcm16_to_float
-from oscserver.adapters.audio.crossfade import Samples
+from oscserver.adapters.audio.crossfade import BLOCK, Samples, skip_ahead
 from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.audio.wav_recorder import WavRecorder
 from oscserver.adapters.lyria_ws import GOOGLE_URL, MUSIC_PATH, LyriaLink, engine_url
@@ -176,6 +176,8 @@ _PLAIN = {
 MAX_SCHEDULE = 3600.0
 #: How often the app checks whether the session is due for rotation, in seconds.
 ROTATION_CHECK = 0.5
+#: Seconds after a rotation during which the output's level is held (see App._settle).
+SETTLE = 10.0
 #: Audio the new session must have sent before the crossfade starts, in seconds.
 ROTATION_LEAD = 1.0
 
@@ -199,6 +201,9 @@ class App:
         self.channel: Channel | None = None
         self.rotation: Rotation | None = None
         self.rotations = 0
+        self._settling: tuple[int, float] | None = None
+        #: Frames of new sessions' head starts skipped after rotations (latency kept).
+        self.skipped_frames = 0
         self._url = ""
         self.glides = Glides()
         self._glide_handle: asyncio.TimerHandle | None = None
@@ -560,7 +565,7 @@ class App:
                     self.rotation.audio(self.channel, frames)
                     self._after_rotation_audio()
                 else:
-                    self._write(frames)
+                    self._write(self._settle(frames))
             elif isinstance(event, PlaybackChanged):
                 self.sink.set_playing(event.playback is Playback.PLAYING)
             elif isinstance(event, PromptFiltered):
@@ -645,6 +650,7 @@ class App:
             round(self.options.crossfade * STREAM_RATE),
             round(ROTATION_LEAD * STREAM_RATE),
             self._write,
+            lambda: round(self.sink.stats().buffered_seconds * STREAM_RATE),
         )
 
     def _after_rotation_audio(self) -> None:
@@ -653,8 +659,31 @@ class App:
             return
         old, self.channel, self.rotation = rotation.outgoing, rotation.incoming, None
         self.rotations += 1
+        if rotation.peak is not None:
+            # The new session's chunks come at their own times, each on top of what waits:
+            # for a while, hold the output's level to where the old session kept it.
+            self._settling = (rotation.peak, asyncio.get_running_loop().time() + SETTLE)
         log.info("session rotated: the new session plays, the old one is closed")
         self._tasks.append(asyncio.create_task(old.close(), name="close-old-session"))
+
+    def _settle(self, frames: Samples) -> Samples:
+        """After a rotation, skip the new session's head start instead of adding it to latency.
+
+        A chunk that would lift the output above the old session's level has the excess
+        skipped from its start (:func:`skip_ahead`: a 10 ms splice, no step).
+        """
+        if self._settling is None:
+            return frames
+        peak, until = self._settling
+        if asyncio.get_running_loop().time() > until:
+            self._settling = None
+            return frames
+        level = round(self.sink.stats().buffered_seconds * STREAM_RATE)
+        excess = level + frames.shape[1] - peak
+        if excess > BLOCK:
+            self.skipped_frames += min(excess, frames.shape[1] - BLOCK)
+            return skip_ahead(frames, min(excess, frames.shape[1] - BLOCK))
+        return frames
 
     def _give_up_rotation(self, why: str) -> None:
         rotation, self.rotation = self.rotation, None

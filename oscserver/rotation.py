@@ -29,6 +29,11 @@ class Rotation:
         fade_frames: Length of the crossfade.
         lead_frames: Audio the incoming session must have sent before the fade starts.
         write: Where the mixed audio goes (the audio output).
+        latency: Returns the audio waiting in the output, in frames at 48 kHz. With it, the
+            output holds no more after the handover than it did as the old session's chunks
+            went in: without, every rotation would add the new session's head start to the
+            latency (as the old stream's chunks arrive, the output's level peaks; the fade
+            ends as one arrives, so those peaks are the level to come back to).
     """
 
     def __init__(
@@ -38,12 +43,20 @@ class Rotation:
         fade_frames: int,
         lead_frames: int,
         write: Callable[[Samples], None],
+        latency: Callable[[], int] | None = None,
     ) -> None:
         self.outgoing = outgoing
         self.incoming = incoming
         self.fader = Crossfader(fade_frames)
         self.lead_frames = lead_frames
         self._write = write
+        self._latency = latency
+        self._peak = latency() if latency is not None else None
+
+    @property
+    def peak(self) -> int | None:
+        """The output's level right after the old session's last chunk went in (frames)."""
+        return self._peak
 
     @property
     def fading(self) -> bool:
@@ -82,6 +95,10 @@ class Rotation:
             self._write(out)
 
     def _flush(self) -> None:
+        if self._latency is not None and self._peak is not None:
+            self.fader.rest_limit = max(0, self._peak - self._latency())
         out = self.fader.pull()
         if out.shape[1]:
             self._write(out)
+            if self._latency is not None and not self.fader.done:
+                self._peak = self._latency()  # right after old-stream-paced audio went in

@@ -131,3 +131,32 @@ def test_an_outgoing_stream_that_ends_early_leaves_the_incoming_one_fading_in():
     settled = slice(5 * BLOCK, fade)  # once the old stream's last block is past
     assert np.allclose(out[:, settled], (new[:, :fade] * np.sin(angle))[:, settled], atol=1e-6)
     assert np.array_equal(out[:, fade:], new[:, fade:])
+
+
+def test_the_rest_is_limited_with_a_splice_that_makes_no_step():
+    fade = 4 * BLOCK
+    xf = Crossfader(fade)
+    tone = sine(330, 3 * RATE)
+    xf.push_new(tone)
+    xf.start()
+    xf.rest_limit = RATE // 2  # this pull may give half a second in all, not 3 s
+    xf.push_old(sine(220, fade))
+    out = xf.pull()
+    assert xf.done
+    assert out.shape[1] == RATE // 2  # the fade's end and the rest, together
+    assert xf.skipped == 3 * RATE - RATE // 2
+    steps = np.abs(np.diff(out[0]))
+    assert steps.max() <= np.sqrt(2) * np.abs(np.diff(tone[0])).max() * 1.01
+    # After the splice the incoming stream goes on from where it was skipped to, unchanged.
+    assert np.array_equal(out[:, -RATE // 4 :], tone[:, -RATE // 4 :])
+
+
+def test_skip_ahead_splices_out_the_head_start_without_a_step():
+    from oscserver.adapters.audio.crossfade import skip_ahead
+
+    tone = sine(330, RATE)
+    out = skip_ahead(tone, RATE // 4)
+    assert out.shape[1] == RATE - RATE // 4
+    assert np.abs(np.diff(out[0])).max() <= np.sqrt(2) * np.abs(np.diff(tone[0])).max() * 1.01
+    assert np.array_equal(out[:, BLOCK:], tone[:, RATE // 4 + BLOCK :])
+    assert skip_ahead(tone[:, :100], 50) is not None and skip_ahead(tone, 0) is tone

@@ -131,3 +131,74 @@ def test_osc_to_jack_end_to_end(server, jack_server):
         assert probe.get_ports(f"{CLIENT}:") == []  # the ports went away with the process
     finally:
         probe.close()
+
+
+def test_sigterm_stops_cleanly_and_the_ports_go(server, jack_server):
+    """systemd stops a service with SIGTERM: the same clean stop as Ctrl-C."""
+    port, proc, log_path = server
+    oscsend(port, "/lyria/play")
+    probe = jack.Client("probe-term", no_start_server=True, servername=jack_server)
+    try:
+        deadline = time.monotonic() + timeout(15)
+        while len(probe.get_ports(f"{CLIENT}:")) != 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout(15)) == 0, log_path.read_text()
+        assert probe.get_ports(f"{CLIENT}:") == []
+    finally:
+        probe.close()
+    output = log_path.read_text()
+    assert "stopping" in output and "Traceback" not in output
+
+
+async def test_a_failing_oscquery_request_does_not_touch_the_music(jack_server, monkeypatch):
+    """A crash inside the OSCQuery server (injected) is answered with 500; audio plays on."""
+    import asyncio
+    import json
+    import urllib.error
+    import urllib.request
+
+    from oscserver.adapters.audio.jack_sink import JackSink
+    from oscserver.app import App, Options
+    from oscserver.core import oscquery
+
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    sink = JackSink("oscserver-crash-test", jack_server, preroll_seconds=0.2)
+    app = App(Options(osc_port=0, oscquery_port=0), sink)
+    await app.start()
+    try:
+        loop = asyncio.get_running_loop()
+        udp, _ = await loop.create_datagram_endpoint(
+            asyncio.DatagramProtocol, remote_addr=app.osc_address
+        )
+        udp.sendto(b"/lyria/play\x00,\x00\x00\x00")
+        deadline = loop.time() + timeout(15)
+        while not sink.stats().playing:
+            assert loop.time() < deadline
+            await asyncio.sleep(0.05)
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("injected fault")
+
+        monkeypatch.setattr(oscquery, "namespace", broken)
+        host, port = app.oscquery.address
+
+        def fetch() -> int:
+            try:
+                urllib.request.urlopen(f"http://{host}:{port}/", timeout=10)
+            except urllib.error.HTTPError as exc:
+                assert json.loads(exc.read())["ERROR"] == "internal error"
+                return exc.code
+            return 200
+
+        assert await asyncio.to_thread(fetch) == 500
+        underruns = sink.stats().underruns
+        await asyncio.sleep(1.0)
+        assert sink.stats().playing and sink.stats().underruns == underruns
+        assert sink.stats().peak > 0.01  # still music, not silence
+        udp.close()
+    finally:
+        await app.stop()
+        sink.close()

@@ -290,3 +290,32 @@ async def test_a_killed_audio_process_is_restarted(private_jackd):
         await wait_for(lambda: run.sink.stats().playing)
     finally:
         await run.close()
+
+
+async def test_ports_disconnected_by_another_client_stay_as_the_user_left_them(private_jackd):
+    """Someone re-patches in a patchbay: oscserver does not fight it, keeps running, and plays
+    into the new connection."""
+    name = private_jackd(rate=48000).server_name
+    run = Running(name, "repatched", connect="system:playback_*")
+    await run.start()
+    try:
+        left, right = run.sink.port_names
+        run.osc("/lyria/play")
+        await wait_for(lambda: run.sink.stats().playing)
+        patchbay = jack.Client("patchbay", no_start_server=True, servername=name)
+        try:
+            patchbay.disconnect(left, "system:playback_1")
+            patchbay.disconnect(right, "system:playback_2")
+            await asyncio.sleep(1.5)  # six of oscserver's connection checks
+            assert patchbay.get_all_connections(left) == []  # not re-made behind the user
+            assert patchbay.get_all_connections(right) == []
+            assert run.sink.stats().state == "running" and run.sink.stats().playing
+        finally:
+            patchbay.close()
+        recorder = Recorder(name, run.sink.port_names, 20)  # the user's new connection
+        try:
+            await wait_for(lambda: np.abs(recorder.buffer).max() > 0.05, 15)
+        finally:
+            recorder.close()
+    finally:
+        await run.close()

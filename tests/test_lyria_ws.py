@@ -142,6 +142,7 @@ CLOSE_FAULTS = [
     ("busy", "busy (close 1013", True, 0.5),
     ("cap:0.3", "ended the session (close 1011", True, 0.5),
     ("reset:0.3", "dropped (close 1006", True, 0.5),
+    ("huge:0.3", "a frame larger than oscserver accepts (close 1009", True, 0.5),
 ]
 
 

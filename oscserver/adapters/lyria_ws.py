@@ -148,8 +148,12 @@ class LyriaLink:
                     self._ws = None
                 return ws.close_code or 1006, self._redact(ws.close_reason or "")
         except ConnectionClosed as exc:
-            rcvd = exc.rcvd
-            return (rcvd.code, self._redact(rcvd.reason)) if rcvd else (1006, "")
+            if exc.rcvd is not None:
+                return exc.rcvd.code, self._redact(exc.rcvd.reason)
+            if exc.sent is not None and exc.sent.code not in (1000, 1001):
+                # We closed it: e.g. 1009 for a frame over MAX_FRAME, 1002 for bad framing.
+                return exc.sent.code, self._redact(exc.sent.reason)
+            return 1006, ""
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
             return 1006, self._redact(str(exc))
 

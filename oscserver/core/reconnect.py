@@ -76,6 +76,10 @@ def describe_close(code: int | None, reason: str) -> CloseVerdict:
         )
     if code == 1013:
         return CloseVerdict(f"the service is busy ({said}, try again later); retrying", True)
+    if code == 1009:
+        return CloseVerdict(
+            f"the service sent a frame larger than oscserver accepts ({said}); retrying", True
+        )
     if code == 1000:
         return CloseVerdict(f"the service closed the session normally ({said})", True)
     return CloseVerdict(f"the connection dropped ({said}); retrying", True)

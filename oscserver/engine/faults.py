@@ -13,6 +13,7 @@ from the session's setupComplete. Close codes and reasons follow what the servic
 ``busy``                   try again later: close 1013 right after setup
 ``stall:S``                stop sending audio after S seconds; the connection stays open
 ``reset[:S]``              drop the TCP connection after S seconds, no close frame (1006)
+``huge[:S]``               send one 17 MiB frame after S seconds (over the client's limit)
 ``late:N:S``               every Nth chunk comes S seconds late
 ``malformed:KIND[:S]``     one bad frame after S seconds; KIND: json (not JSON), type (unknown
                            message), mime (unsupported mimeType), odd (odd byte count)
@@ -38,7 +39,7 @@ class Fault:
     """One fault.
 
     Attributes:
-        kind: ``close``, ``reset``, ``stall``, ``late`` or ``malformed``.
+        kind: ``close``, ``reset``, ``huge``, ``stall``, ``late`` or ``malformed``.
         after: Seconds after setupComplete (``close``, ``reset``, ``stall``, ``malformed``).
         code: Close code (``close``).
         reason: Close reason (``close``).
@@ -87,6 +88,8 @@ def parse_fault(text: str) -> Fault:
             return Fault("close", _seconds(args[0], "quota") if args else 0.0, 1011, QUOTA_REASON)
         if name == "busy" and not args:
             return Fault("close", 0.0, 1013, BUSY_REASON)
+        if name == "huge" and len(args) <= 1:
+            return Fault("huge", _seconds(args[0], "huge time") if args else 0.0)
         if name == "reset" and len(args) <= 1:
             return Fault("reset", _seconds(args[0], "reset time") if args else 0.0)
         if name == "stall" and len(args) == 1:
@@ -100,5 +103,5 @@ def parse_fault(text: str) -> Fault:
         raise ValueError(f"bad fault {text!r}: {exc}") from None
     raise ValueError(
         f"bad fault {text!r}: use close:S:CODE[:REASON], cap[:S], bad-key, refused, quota[:S], "
-        f"busy, reset[:S], stall:S, late:N:S or malformed:{'|'.join(MALFORMED_KINDS)}[:S]"
+        f"busy, reset[:S], huge[:S], stall:S, late:N:S or malformed:{'|'.join(MALFORMED_KINDS)}[:S]"
     )

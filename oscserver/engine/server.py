@@ -182,6 +182,9 @@ class _Session:
         await asyncio.sleep(fault.after)
         if fault.kind == "close":
             await self.ws.close(fault.code, fault.reason)
+        elif fault.kind == "huge":
+            data = "A" * (17 * 1024 * 1024)  # base64 of nothing much, over 16 MiB
+            await self.ws.send(json.dumps({"serverContent": {"audioChunks": [{"data": data}]}}))
         elif fault.kind == "reset":
             self.ws.transport.abort()  # no close frame: the client sees 1006
         elif fault.kind == "stall":

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["BLOCK", "Crossfader"]
+__all__ = ["BLOCK", "Crossfader", "skip_ahead"]
 
 Samples = npt.NDArray[np.float32]
 #: Frames of one measuring block (10 ms at 48 kHz).
@@ -48,6 +48,11 @@ class Crossfader:
         self.started = False
         self._old_ended = False
         self._knot = 1.0  # the correction gain at ``position``
+        #: The most frames the pull that ends the fade may return, the fade's last frames
+        #: included (None: no limit); the caller sets it from the output's latency.
+        self.rest_limit: int | None = None
+        #: Frames of the incoming stream skipped to keep the latency (see :meth:`_rest`).
+        self.skipped = 0
 
     @property
     def done(self) -> bool:
@@ -97,12 +102,36 @@ class Crossfader:
             if self.done:  # what remains of the outgoing stream is not heard
                 self._old = _EMPTY
         if self.done and self._new.shape[1]:
-            parts.append(self._new)
+            parts.append(self._rest(sum(p.shape[1] for p in parts)))
             self._new = _EMPTY
         parts = [p for p in parts if p.shape[1]]
         if not parts:
             return _EMPTY
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+    def _rest(self, already: int) -> Samples:
+        """The incoming stream's audio waiting when the fade ends, limited.
+
+        This pull gives no more than ``rest_limit`` frames in all; ``already`` of them are the
+        fade's end.
+
+        The incoming session started with a lead; poured out whole, it would add that lead to
+        the output's latency at every rotation. What is over the limit is skipped from the
+        start of the rest (music of the new session nobody has heard yet), with a 10 ms
+        equal-power splice so that the skip makes no step.
+        """
+        rest = self._new
+        if self.rest_limit is None:
+            return rest
+        limit = max(BLOCK, self.rest_limit - already)  # the splice needs one block after it
+        if rest.shape[1] <= limit + BLOCK:
+            return rest
+        skip = rest.shape[1] - limit
+        self.skipped += skip
+        a, b = rest[:, :BLOCK], rest[:, skip : skip + BLOCK]
+        angle = (np.pi / 2) * (np.arange(BLOCK) + 0.5) / BLOCK
+        splice = (a * np.cos(angle) + b * np.sin(angle)).astype(np.float32)
+        return np.concatenate([splice, rest[:, skip + BLOCK :]], axis=1)
 
     def _mix_ready(self) -> Samples:
         """Mix the whole blocks that can go out now (one block of look-ahead is kept)."""
@@ -162,3 +191,18 @@ def _block_gains(
     made = steps(mixed)
     step = np.where(made > own, own / np.maximum(made, 1e-12), np.inf)
     return np.clip(np.minimum(power, step), 0.5, 1.5)
+
+
+def skip_ahead(frames: Samples, skip: int) -> Samples:
+    """``frames`` with ``skip`` frames left out after its first block, spliced without a step.
+
+    The first 10 ms follow on from what was played before; they are crossfaded (equal power)
+    into the frames ``skip`` further on, and the rest follows from there. Returns ``frames``
+    unchanged when it is too short to skip that much.
+    """
+    if skip <= 0 or frames.shape[1] < skip + BLOCK:
+        return frames
+    angle = (np.pi / 2) * (np.arange(BLOCK) + 0.5) / BLOCK
+    splice = frames[:, :BLOCK] * np.cos(angle) + frames[:, skip : skip + BLOCK] * np.sin(angle)
+    out: Samples = np.concatenate([splice.astype(np.float32), frames[:, skip + BLOCK :]], axis=1)
+    return out
