@@ -679,7 +679,10 @@ class App:
             self._settling = None
             return frames
         level = round(self.sink.stats().buffered_seconds * STREAM_RATE)
-        excess = level + frames.shape[1] - peak
+        # Never below a second of margin on top of this chunk: a low peak, measured after a
+        # late chunk, must not ratchet the level down rotation after rotation.
+        floor = frames.shape[1] + round(ROTATION_LEAD * STREAM_RATE)
+        excess = level + frames.shape[1] - max(peak, floor)
         if excess > BLOCK:
             self.skipped_frames += min(excess, frames.shape[1] - BLOCK)
             return skip_ahead(frames, min(excess, frames.shape[1] - BLOCK))

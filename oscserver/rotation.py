@@ -96,7 +96,9 @@ class Rotation:
 
     def _flush(self) -> None:
         if self._latency is not None and self._peak is not None:
-            self.fader.rest_limit = max(0, self._peak - self._latency())
+            # Never aim below two leads: a low peak must not ratchet the level down.
+            target = max(self._peak, 2 * self.lead_frames)
+            self.fader.rest_limit = max(0, target - self._latency())
         out = self.fader.pull()
         if out.shape[1]:
             self._write(out)
