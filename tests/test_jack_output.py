@@ -139,7 +139,9 @@ async def test_at_48k_the_samples_are_bit_identical_to_the_stream(private_jackd)
     assert stats.native_callback  # what reached the recorder came through the C callback
     # After the 100 ms fade-in, the stream itself, bit for bit.
     glitches = match_in_pieces(got[:, ramp:], stream, lead + ramp, stats.blocksize)
-    assert glitches <= stats.xruns  # only where JACK reported a late client
+    # Only where JACK reported late cycles; one late cycle can leave two marks in the recording
+    # (where the recorder or oscserver missed it, and where the streams line up again).
+    assert glitches <= 2 * stats.xruns
     # The fade-in is the 100 ms ramp applied to the stream.
     ref = stream[0, lead + 1 : lead + ramp]
     audible = np.abs(ref) > 0.01
@@ -162,7 +164,7 @@ async def test_at_44k1_the_output_is_the_soxr_conversion_without_seams(private_j
     errors = [np.abs(reference[0, lag + ramp : lag + ramp + 2000] - window).max() for lag in lags]
     lag = lags[int(np.argmin(errors))]
     glitches = match_in_pieces(got[:, ramp:], reference, lag + ramp, stats.blocksize, atol=1e-4)
-    assert glitches <= stats.xruns
+    assert glitches <= 2 * stats.xruns  # as at 48 kHz: only around JACK-reported late cycles
     # No seam where the 2 s chunks join.
     steps = np.abs(np.diff(got[:, ramp : ramp + n], axis=1)).max(axis=0)
     for k in range(1, int(n / 88200)):
