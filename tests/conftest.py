@@ -56,3 +56,19 @@ def private_jackd():
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+async def bare_app(monkeypatch):
+    """oscserver in-process with no prompt, the embedded engine and the null output: for tests
+    that drive it from outside (patches, scripts) and read its state."""
+    from oscserver.adapters.audio.null_sink import NullSink
+    from oscserver.app import App, Options
+
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    app = App(Options(osc_port=0, prompt=""), NullSink(preroll_seconds=0.2))
+    await app.start()
+    yield app
+    await app.stop()
+    app.sink.close()

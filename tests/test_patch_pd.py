@@ -12,21 +12,12 @@ from pathlib import Path
 import pytest
 from conftest import timeout
 
-from oscserver.adapters.audio.null_sink import NullSink
-from oscserver.app import App, Options
-
 PATCH = Path(__file__).resolve().parent.parent / "patches" / "pd" / "oscserver.pd"
 
 
 @pytest.fixture
-async def app(monkeypatch):
-    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
-    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
-    app = App(Options(osc_port=0, prompt=""), NullSink(preroll_seconds=0.2))
-    await app.start()
-    yield app
-    await app.stop()
-    app.sink.close()
+def app(bare_app):
+    return bare_app
 
 
 async def until(predicate, seconds: float = 10.0) -> None:

@@ -14,8 +14,6 @@ from pathlib import Path
 import pytest
 from conftest import free_udp_port, timeout
 
-from oscserver.adapters.audio.null_sink import NullSink
-from oscserver.app import App, Options
 from oscserver.core.osc_codec import encode_message
 
 SCRIPT = Path(__file__).resolve().parent.parent / "patches" / "sensors" / "sensors_to_lyria.py"
@@ -51,14 +49,8 @@ def test_tilt_crossfades_with_equal_power_and_shaking_raises_density():
 
 
 @pytest.fixture
-async def app(monkeypatch):
-    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
-    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
-    app = App(Options(osc_port=0, prompt=""), NullSink(preroll_seconds=0.2))
-    await app.start()
-    yield app
-    await app.stop()
-    app.sink.close()
+def app(bare_app):
+    return bare_app
 
 
 async def test_the_simulated_sensor_plays_oscserver(app):

@@ -13,9 +13,6 @@ from pathlib import Path
 import pytest
 from conftest import timeout
 
-from oscserver.adapters.audio.null_sink import NullSink
-from oscserver.app import App, Options
-
 SCRIPT = Path(__file__).resolve().parent.parent / "patches" / "supercollider" / "oscserver.scd"
 
 HARNESS = """
@@ -47,14 +44,8 @@ fork {
 
 
 @pytest.fixture
-async def app(monkeypatch):
-    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
-    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
-    app = App(Options(osc_port=0, prompt=""), NullSink(preroll_seconds=0.2))
-    await app.start()
-    yield app
-    await app.stop()
-    app.sink.close()
+def app(bare_app):
+    return bare_app
 
 
 async def test_the_supercollider_script_controls_oscserver_and_hears_it(app, tmp_path):

@@ -12,8 +12,6 @@ from types import SimpleNamespace
 import pytest
 from conftest import timeout
 
-from oscserver.adapters.audio.null_sink import NullSink
-from oscserver.app import App, Options
 from oscserver.core.osc_codec import decode_packet, encode_message
 
 HERE = Path(__file__).resolve().parent.parent / "patches" / "touchdesigner"
@@ -52,14 +50,8 @@ def load(name: str, ops: dict) -> dict:
 
 
 @pytest.fixture
-async def app(monkeypatch):
-    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
-    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
-    app = App(Options(osc_port=0, prompt=""), NullSink(preroll_seconds=0.2))
-    await app.start()
-    yield app
-    await app.stop()
-    app.sink.close()
+def app(bare_app):
+    return bare_app
 
 
 async def until(predicate, seconds: float = 5.0) -> None:
