@@ -262,7 +262,7 @@ class App:
             self.engine_label = f"embedded engine at ws://{host}:{port}"
         self._key, self._url = key, url
         self.channel = self._open_channel()
-        self._tasks.append(asyncio.create_task(self._watch_rotation(), name="rotation"))
+        self._tasks.append(asyncio.create_task(self._watch_sessions(), name="session-watch"))
 
     async def _start_oscquery(self) -> None:
         if self.options.oscquery_port is None:
@@ -610,7 +610,7 @@ class App:
 
     # --- session rotation --------------------------------------------------------------------
 
-    async def _watch_rotation(self) -> None:
+    async def _watch_sessions(self) -> None:
         """Every half second: rotate a session that is due, reconnect one that stalled.
 
         Rotation: see :mod:`oscserver.rotation`. The watchdog: a session playing without

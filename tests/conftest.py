@@ -24,6 +24,16 @@ def free_udp_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def until(predicate, seconds: float = 10.0, what: str = "timed out") -> None:
+    """Wait on the running loop until ``predicate()`` is true, at most ``seconds`` (scaled)."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout(seconds)
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, what
+        await asyncio.sleep(0.02)
+
+
 @pytest.fixture(scope="session")
 def jack_server() -> Iterator[str]:
     """The name of a private ``jackd --no-realtime -d dummy`` at 48 kHz, period 256."""

@@ -10,7 +10,7 @@ import asyncio
 import struct
 
 import pytest
-from conftest import timeout
+from conftest import timeout, until
 from oscbytes import bundle, f32, i32, message, parse_reply, string
 
 from oscserver.adapters.audio.jack_sink import JackSink
@@ -53,13 +53,6 @@ async def client(app):
     )
     yield transport, protocol
     transport.close()
-
-
-async def until(predicate, seconds: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout(seconds)
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 @pytest.mark.parametrize(

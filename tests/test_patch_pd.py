@@ -4,13 +4,12 @@ come back into the patch (printed in the Pd window)."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import timeout
+from conftest import until
 
 PATCH = Path(__file__).resolve().parent.parent / "patches" / "pd" / "oscserver.pd"
 
@@ -18,13 +17,6 @@ PATCH = Path(__file__).resolve().parent.parent / "patches" / "pd" / "oscserver.p
 @pytest.fixture
 def app(bare_app):
     return bare_app
-
-
-async def until(predicate, seconds: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout(seconds)
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 async def test_the_pd_patch_plays_oscserver_and_shows_its_replies(app, tmp_path):

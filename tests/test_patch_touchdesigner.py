@@ -10,7 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import timeout
+from conftest import timeout, until
 
 from oscserver.core.osc_codec import decode_packet, encode_message
 
@@ -54,13 +54,6 @@ def app(bare_app):
     return bare_app
 
 
-async def until(predicate, seconds: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout(seconds)
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-
-
 async def test_chop_channels_become_oscserver_values(app):
     out = OscOutDat(app.osc_address)
     td = load("oscserver_out.py", {"oscout1": out})
@@ -74,12 +67,12 @@ async def test_chop_channels_become_oscserver_values(app):
     td["onValueChange"](ch("play"), 0, 1.0, 0.0)  # a pulse's rising edge
     td["onValueChange"](ch("play"), 0, 1.0, 1.0)  # held: no second play
     td["glide"](2, 1.0, 0.2)
-    await until(lambda: app.state.playback.value == "playing")
+    await until(lambda: app.state.playback.value == "playing", 5)
     s = app.state
     assert (s.prompt(1).text, s.prompt(1).weight) == ("deep house", 0.75)
     assert s.config.bpm == 124 and s.config.scale == "A_MAJOR_G_FLAT_MINOR"
     assert s.config.mute_drums is True
-    await until(lambda: app.state.prompt(2).weight == pytest.approx(1.0))
+    await until(lambda: app.state.prompt(2).weight == pytest.approx(1.0), 5)
     assert app.udp.stats.messages == 7 and app.refused == 0  # the held play sent nothing
 
 

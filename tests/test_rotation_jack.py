@@ -7,7 +7,7 @@ import asyncio
 
 import numpy as np
 import pytest
-from conftest import timeout
+from conftest import until
 from jack_recorder import Recorder
 from oscbytes import message
 
@@ -21,13 +21,6 @@ pytestmark = pytest.mark.jack
 CAP = 20.0  # the engine closes every session with 1011 after this long, like the service
 ROTATE_AFTER = 8.0
 CROSSFADE = 3.0
-
-
-async def until(predicate, seconds: float) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout(seconds)
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def test_rotation_before_the_cap_is_one_continuous_stream(private_jackd, monkeypatch):

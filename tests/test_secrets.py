@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 
-from conftest import free_udp_port, timeout
+from conftest import free_udp_port, timeout, until
 from oscbytes import message, parse_reply
 
 from oscserver.adapters.lyria_ws import engine_url
@@ -25,13 +25,6 @@ class Replies(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr) -> None:
         self.got.append(parse_reply(data))
-
-
-async def until(predicate, seconds: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout(seconds)
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, what
-        await asyncio.sleep(0.05)
 
 
 async def test_the_key_appears_in_no_output_log_or_reply(tmp_path):

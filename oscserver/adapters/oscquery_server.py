@@ -29,6 +29,7 @@ from websockets.http11 import Request, Response
 
 from oscserver.core import oscquery
 from oscserver.core.osc_codec import OscArg, encode_message
+from oscserver.core.replies import Coalescer
 from oscserver.core.state import MusicalState
 
 __all__ = ["OscQueryServer"]
@@ -61,7 +62,7 @@ class OscQueryServer:
         self._server: Server | None = None
         self.address: tuple[str, int] = ("", 0)
         self._listeners: dict[ServerConnection, set[str]] = {}
-        self._pending: dict[str, list[Any]] = {}
+        self._pending = Coalescer(INTERVAL)
         self._flush_handle: asyncio.TimerHandle | None = None
         self._sending: set[asyncio.Task[None]] = set()
         self.requests = 0
@@ -160,15 +161,15 @@ class OscQueryServer:
         """Call with every value change (address, args); listeners get them coalesced."""
         if not any(self._listeners.values()):
             return
-        for address, args in replies:
-            self._pending.pop(address, None)
-            self._pending[address] = args
-        if self._flush_handle is None:
-            self._flush_handle = asyncio.get_running_loop().call_later(INTERVAL, self._flush)
+        self._pending.changed(replies)
+        deadline = self._pending.next_deadline()
+        if deadline is not None and self._flush_handle is None:
+            loop = asyncio.get_running_loop()
+            self._flush_handle = loop.call_at(max(deadline, loop.time()), self._flush)
 
     def _flush(self) -> None:
         self._flush_handle = None
-        pending, self._pending = self._pending, {}
+        pending = dict(self._pending.flush(asyncio.get_running_loop().time()))
         batch = [
             (ws, encode_message(address, [_osc(a) for a in args]))
             for ws, paths in self._listeners.items()

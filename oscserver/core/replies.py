@@ -17,7 +17,7 @@ from typing import Any
 from oscserver.core.addresses import TABLE, Address, Effect
 from oscserver.core.state import MusicalState, Query
 
-__all__ = ["Mirror", "answer", "snapshot", "value_args"]
+__all__ = ["Coalescer", "Mirror", "answer", "snapshot", "value_args"]
 
 Addr = tuple[str, int]
 Reply = tuple[str, list[Any]]
@@ -65,7 +65,38 @@ def answer(state: MusicalState, query: Query) -> list[Reply]:
     return [(path, value_args(state, entry, query.slot))]
 
 
-class Mirror:
+class Coalescer:
+    """The latest value per address, given out at most once per interval. No clock.
+
+    Args:
+        interval: Seconds between two batches (changes in between are coalesced).
+    """
+
+    def __init__(self, interval: float = 0.02) -> None:
+        self.interval = interval
+        self._pending: dict[str, list[Any]] = {}
+        self._last = -math.inf
+
+    def changed(self, replies: Iterable[Reply]) -> None:
+        """Record changes (the latest per address wins)."""
+        for address, args in replies:
+            self._pending.pop(address, None)  # re-inserted last: the order of change
+            self._pending[address] = args
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`flush` has something to give; None if nothing is waiting."""
+        return self._last + self.interval if self._pending else None
+
+    def flush(self, now: float) -> list[Reply]:
+        """The coalesced changes due now (empty if not yet due)."""
+        if not self._pending or now < self._last + self.interval:
+            return []
+        self._last = now
+        out, self._pending = list(self._pending.items()), {}
+        return out
+
+
+class Mirror(Coalescer):
     """Subscribers and the changes waiting to be sent to them. No clock, no sockets.
 
     Args:
@@ -74,11 +105,9 @@ class Mirror:
     """
 
     def __init__(self, interval: float = 0.02, limit: int = 16) -> None:
-        self.interval = interval
+        super().__init__(interval)
         self.limit = limit
         self._subscribers: OrderedDict[Addr, None] = OrderedDict()
-        self._pending: dict[str, list[Any]] = {}
-        self._last = -math.inf
 
     @property
     def subscribers(self) -> list[Addr]:
@@ -103,20 +132,6 @@ class Mirror:
         return True
 
     def changed(self, replies: Iterable[Reply]) -> None:
-        """Record changes for subscribers (the latest per address wins)."""
+        """Record changes for subscribers (nothing is kept while nobody listens)."""
         if self._subscribers:
-            for address, args in replies:
-                self._pending.pop(address, None)  # re-inserted last: the order of change
-                self._pending[address] = args
-
-    def next_deadline(self) -> float | None:
-        """When :meth:`flush` has something to send; None if nothing is waiting."""
-        return self._last + self.interval if self._pending else None
-
-    def flush(self, now: float) -> list[Reply]:
-        """The coalesced changes to send to every subscriber now (empty if not yet due)."""
-        if not self._pending or now < self._last + self.interval:
-            return []
-        self._last = now
-        out, self._pending = list(self._pending.items()), {}
-        return out
+            super().changed(replies)

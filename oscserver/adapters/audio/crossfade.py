@@ -128,10 +128,7 @@ class Crossfader:
             return rest
         skip = rest.shape[1] - limit
         self.skipped += skip
-        a, b = rest[:, :BLOCK], rest[:, skip : skip + BLOCK]
-        angle = (np.pi / 2) * (np.arange(BLOCK) + 0.5) / BLOCK
-        splice = (a * np.cos(angle) + b * np.sin(angle)).astype(np.float32)
-        return np.concatenate([splice, rest[:, skip + BLOCK :]], axis=1)
+        return skip_ahead(rest, skip)
 
     def _mix_ready(self) -> Samples:
         """Mix the whole blocks that can go out now (one block of look-ahead is kept)."""
