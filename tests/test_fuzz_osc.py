@@ -4,6 +4,7 @@ an OscInputError and changes nothing, or yields a state the address table allows
 
 from __future__ import annotations
 
+import os
 import struct
 
 from hypothesis import HealthCheck, given, settings
@@ -16,13 +17,19 @@ from oscserver.core.errors import MalformedPacket, OscInputError
 from oscserver.core.osc_codec import decode_packet, encode_message
 from oscserver.core.state import MusicalState
 
-SETTINGS = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "600")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 args = st.lists(
     st.one_of(
         st.integers(-(2**31), 2**31 - 1),
         st.floats(width=32, allow_nan=True, allow_infinity=True),
-        st.text(max_size=20),
+        st.text(
+            st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20
+        ),  # NULs: mutations
         st.booleans(),
         st.none(),
         st.binary(min_size=1, max_size=8),

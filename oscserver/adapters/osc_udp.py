@@ -20,8 +20,6 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from pythonosc import osc_message_builder
-
 from oscserver.adapters.ratelog import RateLimitedLog
 from oscserver.core.errors import MalformedPacket
 from oscserver.core.osc_codec import Incoming, OscArg, decode_packet, encode_message
@@ -143,7 +141,7 @@ class OscUdpEndpoint:
                 self._sock.sendto(data, addr)
             elif self._transport is not None and not self._transport.is_closing():
                 self._transport.sendto(data, addr)
-        except (OSError, ValueError, osc_message_builder.BuildError) as exc:
+        except (OSError, ValueError) as exc:
             # A full buffer, a bad address, a gone host, a value OSC cannot carry.
             self.stats.send_errors += 1
             log.debug("cannot send %s to %s: %s", address, addr, exc)

@@ -4,7 +4,9 @@ Decoding is done here, to the OSC 1.0 specification ("OSC Packets", "OSC Bundles
 Type Tag String") plus the 1.0 optional and 1.1 types tools send: i f s b, and h t d S c r m
 T F N I and arrays. python-osc's parser (used before) silently drops S, c and I arguments,
 which shifts the rest and turns a Max symbol into "no argument", and it is the slowest part of
-a message's way in. Encoding replies uses python-osc's builder.
+a message's way in. Replies are encoded here too, to the same rules, so that what the
+server sends always decodes (python-osc's builder re-parses what it built and raised on
+strings it could not read back).
 
 A bundle is flattened into its messages in order (nested bundles are allowed); each keeps the
 timetag of the innermost bundle holding it, never earlier than its container's.
@@ -20,8 +22,6 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-from pythonosc import osc_message_builder
 
 from oscserver.core.errors import MalformedPacket
 
@@ -179,6 +179,8 @@ def _message(data: bytes, start: int, end: int, timetag: float | None) -> Incomi
 
 _I32 = struct.Struct(">i")
 _U64 = struct.Struct(">Q")
+_I64 = struct.Struct(">q")
+_F32 = struct.Struct(">f")
 _FIXED = {"i": 4, "f": 4, "h": 8, "d": 8, "t": 8, "c": 4, "r": 4, "m": 4}
 _READ: dict[str, Callable[[bytes, int], object]] = {
     "i": lambda d, i: _I32.unpack_from(d, i)[0],
@@ -195,8 +197,62 @@ _CONSTANT: dict[str, object] = {"T": True, "F": False, "N": None, "I": True}
 
 
 def encode_message(address: str, args: Sequence[OscArg] = ()) -> bytes:
-    """Build one OSC message; types are inferred (str s, int i, float f, bool T/F, None N)."""
-    builder = osc_message_builder.OscMessageBuilder(address=address)
+    """Build one OSC message; types are inferred.
+
+    str is ``s``, bytes ``b``, bool ``T``/``F``, None ``N``, int ``i`` (``h`` beyond 32 bits),
+    float ``f`` (OSC 1.0, "OSC Type Tag String").
+
+    Raises:
+        ValueError: The address does not start with '/', a string holds a NUL (OSC-strings end
+            at the first NUL) or a lone surrogate (not UTF-8), an int needs more than 64 bits,
+            or a value has no OSC type. Callers that send replies count the error and go on.
+    """
+    if not address.startswith("/"):
+        raise ValueError(f"an OSC address starts with '/', not {address[:40]!r}")
+    tags = [","]
+    body: list[bytes] = []
     for arg in args:
-        builder.add_arg(arg)
-    return bytes(builder.build().dgram)
+        if arg is True or arg is False:
+            tags.append("T" if arg else "F")
+        elif arg is None:
+            tags.append("N")
+        elif isinstance(arg, int):
+            if -(2**31) <= arg < 2**31:
+                tags.append("i")
+                body.append(_I32.pack(arg))
+            elif -(2**63) <= arg < 2**63:
+                tags.append("h")
+                body.append(_I64.pack(arg))
+            else:
+                raise ValueError(f"int {arg} does not fit in 64 bits")
+        elif isinstance(arg, float):
+            tags.append("f")
+            body.append(_f32(arg))
+        elif isinstance(arg, str):
+            tags.append("s")
+            body.append(_padded(arg, "string argument"))
+        elif isinstance(arg, bytes | bytearray):
+            tags.append("b")
+            body.append(_I32.pack(len(arg)) + bytes(arg) + b"\x00" * (-len(arg) % 4))
+        else:
+            raise ValueError(f"{type(arg).__name__} has no OSC type")
+    return b"".join([_padded(address, "address"), _padded("".join(tags), "tags"), *body])
+
+
+def _padded(text: str, what: str) -> bytes:
+    """An OSC-string: UTF-8, NUL-terminated, padded with NULs to a multiple of 4 bytes."""
+    if "\x00" in text:
+        raise ValueError(f"an OSC {what} cannot hold a NUL character")
+    try:
+        raw = text.encode()
+    except UnicodeEncodeError:
+        raise ValueError(f"an OSC {what} must be valid Unicode (no lone surrogates)") from None
+    return raw + b"\x00" * (4 - len(raw) % 4)
+
+
+def _f32(value: float) -> bytes:
+    """A 32-bit float; one too large for 32 bits becomes an infinity of its sign (IEEE 754)."""
+    try:
+        return _F32.pack(value)
+    except OverflowError:
+        return _F32.pack(float("inf") if value > 0 else float("-inf"))
