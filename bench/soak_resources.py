@@ -8,12 +8,14 @@ messages. This compresses the rotations honestly: the embedded engine caps every
 ``--cap - 10`` seconds into each, with a 2 s crossfade; so ten minutes hold as many rotations as
 a long evening. Meanwhile a sender plays: ``--rate`` messages a second, prompt weights and
 texts, config values, a glide now and then, a bad message in ten, status queries. Audio goes to
-the null output, paced in real time.
+the null output, paced in real time, or with ``--output jack`` to a private ``jackd -d dummy``
+through the real JACK sink (its real-time process's memory is sampled too).
 
 Every ``--sample`` seconds it records the resident memory (VmRSS), open file descriptors and
 asyncio tasks of this process (oscserver runs in it), and the audio waiting in the output
 (which must not grow with the rotations either: that would be latency). The first quarter is
-warm-up; the check is the last sample against the first after warm-up: no growth beyond 5 %.
+warm-up; the check compares the floor of the last quarter with the floor of the second (see
+:func:`growth`): no growth beyond 5 %.
 It also reports the rotations, reconnects and underruns.
 """
 
@@ -25,7 +27,10 @@ import os
 import random
 import socket
 
+from oscserver.adapters.audio.base import AudioSink
+from oscserver.adapters.audio.jack_sink import JackSink
 from oscserver.adapters.audio.null_sink import NullSink
+from oscserver.adapters.jackd import PrivateJackd
 from oscserver.adapters.lyria_ws import engine_url
 from oscserver.app import App, Options
 from oscserver.core.osc_codec import encode_message
@@ -40,6 +45,18 @@ def rss_kib() -> int:
         for line in status:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
+    return 0
+
+
+def rss_of(pid: int | None) -> int:
+    """VmRSS of another process in KiB (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, TypeError):
+        pass
     return 0
 
 
@@ -76,10 +93,20 @@ async def play(port: int, rate: float, stop: asyncio.Event) -> int:
     return sent
 
 
-async def soak(minutes: float, cap: float, rate: float, sample: float) -> dict[str, object]:
+async def soak(
+    minutes: float, cap: float, rate: float, sample: float, output: str = "null"
+) -> dict[str, object]:
     engine = EngineServer(EngineOptions(faults=(parse_fault(f"cap:{cap}"),)))
     host, port = await engine.start()
-    sink = NullSink(preroll_seconds=0.5)
+    jackd: PrivateJackd | None = None
+    sink: AudioSink
+    if output == "jack":
+        jackd = PrivateJackd(server_name=f"oscserver-soak-{os.getpid()}")
+        jackd.start()
+        sink = JackSink(client_name="soak", server_name=jackd.server_name, preroll_seconds=0.5)
+    else:
+        sink = NullSink(preroll_seconds=0.5)
+    audio_pid = sink.process_id if isinstance(sink, JackSink) else None
     options = Options(
         osc_port=0,
         engine=engine_url(host, port),
@@ -91,16 +118,16 @@ async def soak(minutes: float, cap: float, rate: float, sample: float) -> dict[s
     await app.start()
     stop = asyncio.Event()
     sender = asyncio.create_task(play(app.osc_address[1], rate, stop))
-    samples: list[tuple[float, int, int, int, float]] = []
+    samples: list[tuple[float, int, int, int, float, int]] = []
     loop = asyncio.get_running_loop()
     start = loop.time()
     try:
         while loop.time() - start < minutes * 60:
             await asyncio.sleep(sample)
             buffered = sink.stats().buffered_seconds
-            samples.append(
-                (loop.time() - start, rss_kib(), fds(), len(asyncio.all_tasks()), buffered)
-            )
+            tasks = len(asyncio.all_tasks())
+            audio = rss_of(audio_pid)
+            samples.append((loop.time() - start, rss_kib(), fds(), tasks, buffered, audio))
     finally:
         stop.set()
         sent = await sender
@@ -109,20 +136,35 @@ async def soak(minutes: float, cap: float, rate: float, sample: float) -> dict[s
             "rotations": app.rotations,
             "sessions": engine.sessions,
             "underruns": sink.stats().underruns,
+            "xruns": sink.stats().xruns,
             "refused": app.refused,
         }
         await app.stop()
         sink.close()
         await engine.close()
-    warm = samples[len(samples) // 4]
-    last = samples[-1]
+        if jackd is not None:
+            jackd.stop()
     figures["samples"] = samples
-    figures["growth"] = {
-        "rss": (last[1] - warm[1]) / warm[1],
-        "fds": (last[2] - warm[2]) / warm[2],
-        "tasks": (last[3] - warm[3]) / warm[3],
-    }
+    figures["growth"] = growth(samples)
     return figures
+
+
+def growth(samples: list[tuple[float, int, int, int, float, int]]) -> dict[str, float]:
+    """Growth of each figure from just after warm-up to the end of the run.
+
+    The first quarter is warm-up. Each figure's level is its smallest value over a window (the
+    second quarter, then the last quarter): a leak raises that floor, while a rotation that is
+    under way at the moment of a sample (a second session's socket and tasks) does not.
+    """
+    quarter = max(1, len(samples) // 4)
+    early, late = samples[quarter : 2 * quarter], samples[-quarter:]
+
+    def change(column: int) -> float:
+        before = min(s[column] for s in early)
+        after = min(s[column] for s in late)
+        return (after - before) / before if before else 0.0
+
+    return {"rss": change(1), "fds": change(2), "tasks": change(3), "audio_rss": change(5)}
 
 
 def main() -> None:
@@ -131,19 +173,21 @@ def main() -> None:
     parser.add_argument("--cap", type=float, default=30.0, help="engine session cap, seconds")
     parser.add_argument("--rate", type=float, default=200.0, help="OSC messages per second")
     parser.add_argument("--sample", type=float, default=10.0, help="seconds between samples")
+    parser.add_argument("--output", choices=["null", "jack"], default="null")
     args = parser.parse_args()
-    r = asyncio.run(soak(args.minutes, args.cap, args.rate, args.sample))
-    print(f"{'t (s)':>7} {'RSS KiB':>9} {'fds':>5} {'tasks':>6} {'buffer s':>8}")
-    for t, rss, fd, tasks, buffered in r["samples"]:  # type: ignore[attr-defined]
-        print(f"{t:>7.0f} {rss:>9} {fd:>5} {tasks:>6} {buffered:>8.1f}")
+    r = asyncio.run(soak(args.minutes, args.cap, args.rate, args.sample, args.output))
+    print(f"{'t (s)':>7} {'RSS KiB':>9} {'fds':>5} {'tasks':>6} {'buffer s':>8} {'audio KiB':>9}")
+    for t, rss, fd, tasks, buffered, audio in r["samples"]:  # type: ignore[attr-defined]
+        print(f"{t:>7.0f} {rss:>9} {fd:>5} {tasks:>6} {buffered:>8.1f} {audio:>9}", flush=True)
     g = r["growth"]
     print(
         f"{r['sent']} OSC datagrams, {r['rotations']} rotations over {r['sessions']} sessions, "
-        f"{r['underruns']} underruns, {r['refused']} refused"
+        f"{r['underruns']} underruns, {r['xruns']} JACK xruns, {r['refused']} refused"
     )
     print(
         f"growth after warm-up: RSS {g['rss']:+.1%}, fds {g['fds']:+.1%}, "  # type: ignore[index]
-        f"tasks {g['tasks']:+.1%}; target <= 5 %"  # type: ignore[index]
+        f"tasks {g['tasks']:+.1%}, audio process RSS {g['audio_rss']:+.1%}; "  # type: ignore[index]
+        "target <= 5 %"
     )
 
 

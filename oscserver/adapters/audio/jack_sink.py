@@ -164,6 +164,11 @@ class JackSink(RingSink):
         )
 
     @property
+    def process_id(self) -> int | None:
+        """The real-time audio process's pid (for monitoring its memory), None if not running."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def description(self) -> str:
         """Where the audio goes."""
         return f"JACK ports {self.port_names[0]} and {self.port_names[1]}"
