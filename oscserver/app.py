@@ -139,7 +139,8 @@ class Options:
         reply_host: Send replies, errors and notices to this host instead of the sender's.
         reply_port: Send them to this port instead of the sender's.
         stall_timeout: Seconds without audio while playing after which the session is
-            reconnected (the service stalled); 0 turns the watchdog off.
+            reconnected (the service stalled); over three times this, less than half of real
+            time also reconnects, less than 75 % is reported. 0 turns the watchdog off.
         rotate_after: Seconds after a session starts to hand over to a fresh one, before the
             service's ~600 s cap (0: never).
         crossfade: Seconds of the equal-power crossfade of a rotation.
@@ -160,7 +161,7 @@ class Options:
     reply_port: int | None = None
     oscquery_port: int | None = None
     advertise: bool = False
-    stall_timeout: float = 10.0
+    stall_timeout: float = 15.0
     rotate_after: float = 540.0
     crossfade: float = 4.0
 
@@ -613,18 +614,24 @@ class App:
     async def _watch_sessions(self) -> None:
         """Every half second: rotate a session that is due, reconnect one that stalled.
 
-        Rotation: see :mod:`oscserver.rotation`. The watchdog: a session playing without
-        audio for ``stall_timeout`` seconds is reconnected, and the senders are told why.
+        Rotation: see :mod:`oscserver.rotation`. The watchdog (:mod:`oscserver.core.flow`): a
+        session playing without audio for ``stall_timeout`` seconds, or sending less than half
+        of real time over three times that, is reconnected; a slow one is reported. The senders
+        are told why.
         """
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(ROTATION_CHECK)
             channel = self.channel
             timeout = self.options.stall_timeout
-            if channel is not None and timeout > 0 and channel.stalled(loop.time(), timeout):
-                why = f"no audio from the service for {timeout:g} s while playing"
-                self._on_events([Notice(why + "; reconnecting", error=True)])
-                channel.link.restart(why)
+            verdict = channel.check_flow(loop.time(), timeout) if channel is not None else None
+            if channel is not None and verdict is not None:
+                if verdict.reconnect:  # the link says why, with its delay, as for any close
+                    channel.link.restart(verdict.text)
+                else:  # slow, not yet hopeless: a warning, as the service's own are sent
+                    log.warning("%s", verdict.text)
+                    for addr in self._targets(None):
+                        self.udp.send(addr, WARNING_ADDRESS, [verdict.text])
             link = self.link
             if (
                 self.rotation is None

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 from collections.abc import Callable
 
 from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.lyria_ws import LyriaLink
+from oscserver.core.flow import AudioWatch, FlowVerdict
 from oscserver.core.session import AudioReceived, Event, Phase, Session
 from oscserver.core.state import MusicalState, Playback, Update
 
@@ -47,34 +47,41 @@ class Channel:
         self.session.auto_reset = auto_reset
         self._on_events = on_events
         self.link = LyriaLink(self.session, url, key, self._from_link)
-        #: Loop time of the last audio chunk (None before the first).
-        self.last_audio: float | None = None
-        self._playing_since: float | None = None
+        #: Watches the audio arriving against real time (stalls, a starved stream).
+        self.watch = AudioWatch(0.0)
         #: Resamplers for audio the service sends at another rate than 48 kHz, by rate.
         self.converters: dict[int, Resampler] = {}
         self._task: asyncio.Task[None] | None = None
         self._flush_handle: asyncio.TimerHandle | None = None
 
     def _from_link(self, events: list[Event]) -> None:
-        if any(isinstance(e, AudioReceived) for e in events):
-            self.last_audio = asyncio.get_running_loop().time()
+        now = asyncio.get_running_loop().time()
+        for event in events:
+            if isinstance(event, AudioReceived):
+                rate = event.chunk.format[0]
+                self.watch.audio(now, event.chunk.frames / rate)
         self._on_events(self, events)
 
-    def stalled(self, now: float, timeout: float) -> bool:
-        """True when the service has sent no audio for ``timeout`` seconds while playing.
+    def check_flow(self, now: float, timeout: float) -> FlowVerdict | None:
+        """Is the service keeping up? Call it now and then (see :mod:`oscserver.core.flow`).
 
-        Call it now and then (it also notes when playing began). The service sends a chunk
-        about every 2 s; a session that goes quiet with its connection open (protocol
-        reference: it happens) only comes back by reconnecting.
+        Args:
+            now: The loop time.
+            timeout: Seconds without audio that make a stall; the flow is measured over three
+                times this. 0 turns the watch off.
+
+        Returns:
+            None when all is well; a verdict to tell the user, and to reconnect on when
+            ``verdict.reconnect`` (the watch then starts afresh for the new session).
         """
+        self.watch.timeout = timeout
         session = self.session
-        if session.phase is not Phase.READY or session.told_playback is not Playback.PLAYING:
-            self._playing_since = None
-            return False
-        if self._playing_since is None:
-            self._playing_since = now
-        since = max(self._playing_since, self.last_audio or -math.inf)
-        return now - since > timeout
+        playing = session.phase is Phase.READY and session.told_playback is Playback.PLAYING
+        self.watch.observe(now, playing)
+        verdict = self.watch.check(now)
+        if verdict is not None and verdict.reconnect:
+            self.watch.restart(now)
+        return verdict
 
     def start(self) -> None:
         """Connect (and keep reconnecting) in a task of the running loop."""

@@ -112,9 +112,10 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--stall-timeout",
         type=float,
-        default=10.0,
+        default=15.0,
         metavar="SECONDS",
-        help="reconnect when the service sends no audio this long while playing (10; 0: off)",
+        help="reconnect when the service sends no audio this long while playing, or less than "
+        "half of real time over three times this (15; 0: off)",
     )
     p.add_argument(
         "--rotate-after",

@@ -32,6 +32,13 @@ class OscClient(asyncio.DatagramProtocol):
     async def reply(self) -> tuple[str, list[object]]:
         return await asyncio.wait_for(self.replies.get(), timeout(5))
 
+    def received(self) -> list[str]:
+        """The addresses of the replies received and not yet taken (taking them)."""
+        got = []
+        while not self.replies.empty():
+            got.append(self.replies.get_nowait()[0])
+        return got
+
 
 @pytest.fixture
 async def app(jack_server, monkeypatch):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 
 import pytest
 from conftest import timeout
@@ -19,6 +20,9 @@ from oscserver.engine.faults import parse_fault
 from oscserver.engine.server import EngineOptions, EngineServer
 
 pytestmark = pytest.mark.jack
+
+#: What the sender is told when the watchdog finds no audio (the delay is jittered).
+STALLED = r"no audio from the service for {} s while playing \(reconnecting in \d+\.\d s\)"
 
 
 class Rig:
@@ -138,13 +142,56 @@ async def test_audio_recovers_after_the_session_is_cut_mid_stream(jack_server):
         assert rig.sink.stats().underruns <= underruns + 1  # at most the gap of the reconnect
 
 
+async def test_a_starved_session_is_reconnected_with_the_figures(jack_server):
+    # The first session slows to 35 % of real time after 1 s: chunks still come (every 1.4 s,
+    # under the stall timeout), far too slowly to play.
+    async with Rig(jack_server, ("slow:1:0.35",), faulty=1) as rig:
+        rig.app.options = dataclasses.replace(rig.app.options, stall_timeout=2.5)
+        rig.send(message("/lyria/play", ""))
+        args = await rig.reply_to("/lyria/error", 20)
+        text = str(args[0])
+        assert text.startswith("the service sent ") and "in the last 7.5 s" in text, text
+        assert re.search(r"% of real time\) \(reconnecting in \d+\.\d s\)$", text), text
+        await until(lambda: rig.app.link.connections == 2, 10)
+        # The new session plays at real time: audio flows, and nothing more is said.
+        received = rig.app.session.chunks_received
+        await until(lambda: rig.app.session.chunks_received >= received + 16, 20)
+        assert "/lyria/error" not in rig.client.received()
+        assert rig.app.link.connections == 2
+
+
+async def test_a_slow_session_is_reported_once_and_kept(jack_server):
+    async with Rig(jack_server, ("slow:1:0.65",), faulty=1) as rig:
+        rig.app.options = dataclasses.replace(rig.app.options, stall_timeout=2.5)
+        rig.send(message("/lyria/play", ""))
+        args = await rig.reply_to("/lyria/warning", 20)
+        assert str(args[0]).endswith("% of real time): the music will have gaps"), args
+        received = rig.app.session.chunks_received
+        await until(lambda: rig.app.session.chunks_received >= received + 10, 20)
+        assert rig.app.link.connections == 1  # slow is not hopeless: the session is kept
+        assert "/lyria/warning" not in rig.client.received()  # said once
+
+
+async def test_a_dripping_connection_is_caught_by_the_watchdog(jack_server):
+    # After 1 s every frame trickles in at 2000 bytes/s: a 0.5 s chunk would take a minute.
+    async with Rig(jack_server, ("drip:1",), faulty=1) as rig:
+        rig.app.options = dataclasses.replace(rig.app.options, stall_timeout=2.5)
+        rig.send(message("/lyria/play", ""))
+        args = await rig.reply_to("/lyria/error", 20)
+        assert re.fullmatch(STALLED.format(2.5), str(args[0])), args
+        await until(lambda: rig.app.link.connections == 2, 15)
+        received = rig.app.session.chunks_received
+        await until(lambda: rig.app.session.chunks_received >= received + 4, 10)
+        await until(lambda: rig.sink.stats().playing)
+
+
 async def test_a_stalled_session_is_detected_and_reconnected(jack_server):
     # The engine's first session stops sending audio after 1 s, its connection open.
     async with Rig(jack_server, ("stall:1",), faulty=1) as rig:
         rig.app.options = dataclasses.replace(rig.app.options, stall_timeout=1.5)
         rig.send(message("/lyria/play", ""))
         args = await rig.reply_to("/lyria/error", 15)
-        assert "no audio from the service for 1.5 s while playing; reconnecting" in str(args[0])
+        assert re.fullmatch(STALLED.format(1.5), str(args[0])), args
         await until(lambda: rig.app.link.connections == 2, 10)
         received = rig.app.session.chunks_received
         await until(lambda: rig.app.session.chunks_received >= received + 2, 10)

@@ -12,6 +12,9 @@ from the session's setupComplete. Close codes and reasons follow what the servic
 ``quota[:S]``              quota exhausted: close 1011 "resource exhausted" after S seconds
 ``busy``                   try again later: close 1013 right after setup
 ``stall:S``                stop sending audio after S seconds; the connection stays open
+``slow:S:FACTOR``          after S seconds, generate at FACTOR of real time (e.g. 0.4)
+``drip:S[:BPS]``           after S seconds, trickle each frame in small fragments at BPS bytes
+                           a second (2000; the audio needs about 256,000)
 ``reset[:S]``              drop the TCP connection after S seconds, no close frame (1006)
 ``huge[:S]``               send one 17 MiB frame after S seconds (over the client's limit)
 ``late:N:S``               every Nth chunk comes S seconds late
@@ -32,6 +35,8 @@ CAP_REASON = "Session duration limit reached."
 BUSY_REASON = "The service is currently unavailable. Try again later."
 REFUSED_REASON = "Request refused by policy."
 MALFORMED_KINDS = ("json", "type", "mime", "odd")
+#: Bytes a second of a dripping connection, by default.
+DRIP_RATE = 2000.0
 
 
 @dataclass(frozen=True)
@@ -39,13 +44,15 @@ class Fault:
     """One fault.
 
     Attributes:
-        kind: ``close``, ``reset``, ``huge``, ``stall``, ``late`` or ``malformed``.
-        after: Seconds after setupComplete (``close``, ``reset``, ``stall``, ``malformed``).
+        kind: ``close``, ``reset``, ``huge``, ``stall``, ``slow``, ``drip``, ``late`` or
+            ``malformed``.
+        after: Seconds after setupComplete (all but ``late``).
         code: Close code (``close``).
         reason: Close reason (``close``).
         every: Every Nth chunk (``late``).
         delay: Seconds late (``late``).
         frame: The kind of bad frame (``malformed``).
+        factor: Share of real time (``slow``), bytes a second (``drip``).
     """
 
     kind: str
@@ -55,6 +62,7 @@ class Fault:
     every: int = 0
     delay: float = 0.0
     frame: str = "json"
+    factor: float = 1.0
 
 
 def _seconds(text: str, what: str) -> float:
@@ -94,6 +102,16 @@ def parse_fault(text: str) -> Fault:
             return Fault("reset", _seconds(args[0], "reset time") if args else 0.0)
         if name == "stall" and len(args) == 1:
             return Fault("stall", _seconds(args[0], "stall time"))
+        if name == "slow" and len(args) == 2:
+            factor = float(args[1])
+            if not 0 < factor <= 10:
+                raise ValueError("the factor must be above 0 and at most 10")
+            return Fault("slow", _seconds(args[0], "slow time"), factor=factor)
+        if name == "drip" and 1 <= len(args) <= 2:
+            rate = float(args[1]) if len(args) == 2 else DRIP_RATE
+            if rate < 1:
+                raise ValueError("the drip rate must be at least 1 byte a second")
+            return Fault("drip", _seconds(args[0], "drip time"), factor=rate)
         if name == "late" and len(args) == 2 and int(args[0]) >= 1:
             return Fault("late", every=int(args[0]), delay=_seconds(args[1], "lateness"))
         if name == "malformed" and 1 <= len(args) <= 2 and args[0] in MALFORMED_KINDS:
@@ -103,5 +121,6 @@ def parse_fault(text: str) -> Fault:
         raise ValueError(f"bad fault {text!r}: {exc}") from None
     raise ValueError(
         f"bad fault {text!r}: use close:S:CODE[:REASON], cap[:S], bad-key, refused, quota[:S], "
-        f"busy, reset[:S], huge[:S], stall:S, late:N:S or malformed:{'|'.join(MALFORMED_KINDS)}[:S]"
+        "busy, reset[:S], huge[:S], stall:S, slow:S:FACTOR, drip:S[:BPS], late:N:S or "
+        f"malformed:{'|'.join(MALFORMED_KINDS)}[:S]"
     )

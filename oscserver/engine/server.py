@@ -22,6 +22,7 @@ import json
 import logging
 import random
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
@@ -98,6 +99,8 @@ class _Session:
         self.playing = False
         self.fresh = True  # the next PLAY starts a new context
         self.stalled = False
+        self.pace = 1.0  # share of real time the audio is generated at ("slow" fault)
+        self.drip = 0.0  # bytes a second each frame trickles at, 0 for whole frames ("drip")
         self._wake = asyncio.Event()
         self._jitter = random.Random(options.seed * 7919 + number)
         limit = options.faulty_sessions
@@ -159,14 +162,15 @@ class _Session:
             while not self.playing:
                 self._wake.clear()
                 await self._wake.wait()
-            started = loop.time()
+            base = loop.time() - opts.lead_seconds  # when the chunk just sent was due
             index = 0
             while self.playing:
                 if not self.stalled:
                     pcm = self.synth.render(frames)
-                    await self.ws.send(ServerContent((AudioChunk(pcm, DEFAULT_MIME),)).to_json())
+                    await self._send(ServerContent((AudioChunk(pcm, DEFAULT_MIME),)).to_json())
                 index += 1
-                due = started + index * opts.chunk_seconds - opts.lead_seconds
+                base += opts.chunk_seconds / self.pace
+                due = base
                 if opts.jitter_seconds:
                     due += self._jitter.uniform(0.0, opts.jitter_seconds)
                 due += sum(f.delay for f in late if (index + 1) % f.every == 0)
@@ -176,6 +180,24 @@ class _Session:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), due - loop.time())
                     self._wake.clear()
+
+    async def _send(self, text: str) -> None:
+        """Send one frame: whole, or under the "drip" fault as a message that trickles in.
+
+        RFC 6455 §5.4: a message may be split into fragments; the client only has it when the
+        last one has arrived.
+        """
+        if not self.drip:
+            await self.ws.send(text)
+            return
+        size = max(1, round(self.drip / 20))  # twenty fragments a second
+
+        async def fragments() -> AsyncIterator[str]:
+            for start in range(0, len(text), size):
+                yield text[start : start + size]
+                await asyncio.sleep(size / self.drip)
+
+        await self.ws.send(fragments())
 
     async def run_fault(self, fault: Fault) -> None:
         """Apply one timed fault."""
@@ -189,6 +211,10 @@ class _Session:
             self.ws.transport.abort()  # no close frame: the client sees 1006
         elif fault.kind == "stall":
             self.stalled = True
+        elif fault.kind == "slow":
+            self.pace = fault.factor
+        elif fault.kind == "drip":
+            self.drip = fault.factor
         elif fault.kind == "malformed":
             await self.ws.send(_malformed(fault.frame))
 
