@@ -2,8 +2,11 @@
 
 ::
 
-    OSC datagrams -> OscUdpEndpoint -> MusicalState.apply -> Session.state_changed -> LyriaLink
-    LyriaLink -> Session.message_received -> events -> audio sink / OSC replies / log
+    OSC datagrams -> OscUdpEndpoint -> OscIntake -> apply_message -> Channel (Session, LyriaLink)
+    LyriaLink -> Session.message_received -> events -> audio sink / Feedback (OSC) / log
+
+OSC in (batches, timetags, refusals) is :mod:`oscserver.osc_intake`; what the senders hear
+back is :mod:`oscserver.feedback`; the options are :mod:`oscserver.options`.
 
 Everything runs on one asyncio loop; only the audio callback runs elsewhere (JACK's thread),
 and it only reads the sink's preallocated ring.
@@ -12,40 +15,24 @@ and it only reads the sink's preallocated ring.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
-import math
-import os
 import socket
-import time
-from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit
 
 from oscserver.adapters.audio.base import STREAM_RATE, AudioSink, pcm16_to_float
 from oscserver.adapters.audio.crossfade import BLOCK, Samples, skip_ahead
 from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.audio.wav_recorder import WavRecorder
-from oscserver.adapters.lyria_ws import GOOGLE_URL, MUSIC_PATH, LyriaLink, engine_url
+from oscserver.adapters.lyria_ws import GOOGLE_URL, LyriaLink, engine_url
 from oscserver.adapters.mdns import Advertisement
-from oscserver.adapters.osc_udp import (
-    DEFAULT_MAX_DATAGRAM,
-    ERROR_ADDRESS,
-    Addr,
-    Batch,
-    IPNetwork,
-    OscUdpEndpoint,
-)
+from oscserver.adapters.osc_udp import ERROR_ADDRESS, Addr, Batch, OscUdpEndpoint
 from oscserver.adapters.oscquery_server import OscQueryServer
 from oscserver.adapters.ratelog import RateLimitedLog
 from oscserver.channel import Channel
-from oscserver.core.addresses import TABLE, Effect, coerce_args
 from oscserver.core.dispatch import apply_message
 from oscserver.core.errors import OscInputError
 from oscserver.core.glides import Glides
 from oscserver.core.osc_codec import Incoming
-from oscserver.core.replies import Mirror, answer, snapshot
 from oscserver.core.secrets import redact
 from oscserver.core.session import (
     AudioReceived,
@@ -57,124 +44,17 @@ from oscserver.core.session import (
     ServiceWarned,
     Session,
 )
-from oscserver.core.state import MusicalState, Playback, Query, Update
+from oscserver.core.state import MusicalState, Playback, Update
 from oscserver.engine.server import EngineServer
+from oscserver.feedback import FILTERED_ADDRESS, WARNING_ADDRESS, Feedback, Status
+from oscserver.options import Options, api_key_from_env, resolve_engine
+from oscserver.osc_intake import OscIntake
 from oscserver.rotation import Rotation
 
 __all__ = ["App", "Options", "Status", "api_key_from_env", "resolve_engine"]
 
 log = logging.getLogger("oscserver")
 
-#: Where ``/lyria/status`` is answered and status changes are pushed to subscribers.
-STATUS_ADDRESS = "/lyria/status"
-#: Where a refused prompt is reported: ``/lyria/filtered <slot> <text> <reason>``.
-FILTERED_ADDRESS = "/lyria/filtered"
-#: Where the service's warnings are reported: ``/lyria/warning <text>``.
-WARNING_ADDRESS = "/lyria/warning"
-#: How many recent senders hear errors that no single message caused (e.g. a dropped connection).
-RECENT_SENDERS = 8
-
-
-def api_key_from_env() -> str | None:
-    """The Gemini API key from ``GEMINI_API_KEY`` or ``GOOGLE_API_KEY``, or None."""
-    return os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY") or None
-
-
-def resolve_engine(choice: str) -> tuple[str, str | None]:
-    """Decide which engine to use and with which key.
-
-    Args:
-        choice: ``auto``, ``google``, ``embedded``, or the ``ws://``/``wss://`` URL of a
-            Lyria-compatible endpoint (e.g. ``oscserver engine`` run apart, with faults).
-
-    Returns:
-        ``("google", key)``, ``("embedded", None)`` or ``(url, None)``: the key is only ever
-        sent to Google's own endpoint.
-
-    Raises:
-        RuntimeError: ``google`` was chosen and no key is set, or the choice is not valid.
-    """
-    key = api_key_from_env()
-    if choice.startswith(("ws://", "wss://")):
-        if urlsplit(choice).path in ("", "/"):  # just host and port: the service's path
-            choice = choice.rstrip("/") + MUSIC_PATH
-        return choice, None
-    if choice == "auto":
-        choice = "google" if key else "embedded"
-    if choice == "google":
-        if not key:
-            raise RuntimeError("--engine google needs GEMINI_API_KEY or GOOGLE_API_KEY")
-        return "google", key
-    if choice != "embedded":
-        raise RuntimeError(
-            f"--engine must be auto, google, embedded or a ws:// URL, not {choice!r}"
-        )
-    return "embedded", None
-
-
-@dataclass(frozen=True)
-class Options:
-    """What the command line chose.
-
-    Attributes:
-        osc_host: Address to receive OSC on (127.0.0.1 unless told otherwise).
-        osc_port: UDP port to receive OSC on.
-        engine: ``auto`` (Google when a key is set, else embedded), ``google``, ``embedded``,
-            or the WebSocket URL of a Lyria-compatible engine.
-        prompt: The text of prompt slot 1 at start ("" for none).
-        engine_host: Where the embedded engine listens.
-        engine_port: Its port (0: any free port).
-        throttle: Prompt and config changes go to the service at most once per this many
-            seconds (the latest value always goes).
-        reset_on_demand: Send bpm and scale changes without the RESET_CONTEXT that applies
-            them; they take effect at the user's ``/lyria/reset``.
-        google_url: The endpoint used for ``google`` (a proxy or another region); the API key
-            is sent there, in the ``x-goog-api-key`` header.
-        allow: Accept OSC only from these networks (empty: from anyone who can reach the
-            socket); others are dropped unanswered.
-        max_datagram: Larger datagrams are refused.
-        oscquery_port: TCP port of the OSCQuery server (HTTP and WebSocket) on ``osc_host``;
-            None for none (the command line's default is 9001), 0 for any free port.
-        advertise: Announce OSCQuery and OSC over mDNS (``_oscjson._tcp``, ``_osc._udp``).
-        reply_host: Send replies, errors and notices to this host instead of the sender's.
-        reply_port: Send them to this port instead of the sender's.
-        stall_timeout: Seconds without audio while playing after which the session is
-            reconnected (the service stalled); over three times this, less than half of real
-            time also reconnects, less than 75 % is reported. 0 turns the watchdog off.
-        rotate_after: Seconds after a session starts to hand over to a fresh one, before the
-            service's ~600 s cap (0: never).
-        crossfade: Seconds of the equal-power crossfade of a rotation.
-    """
-
-    osc_host: str = "127.0.0.1"
-    osc_port: int = 9000
-    engine: str = "auto"
-    prompt: str = "minimal techno"
-    engine_host: str = "127.0.0.1"
-    engine_port: int = 0
-    throttle: float = 0.2
-    reset_on_demand: bool = False
-    google_url: str = GOOGLE_URL
-    allow: tuple[IPNetwork, ...] = ()
-    max_datagram: int = DEFAULT_MAX_DATAGRAM
-    reply_host: str | None = None
-    reply_port: int | None = None
-    oscquery_port: int | None = None
-    advertise: bool = False
-    stall_timeout: float = 15.0
-    rotate_after: float = 540.0
-    crossfade: float = 4.0
-
-
-#: Addresses whose messages may be coalesced within a batch: one value, set in place.
-_PLAIN = {
-    path: entry
-    for entry in TABLE
-    if entry.effect in (Effect.CONFIG, Effect.PROMPT_TEXT, Effect.PROMPT_WEIGHT)
-    for path, _ in entry.concrete_paths()
-}
-#: The furthest in the future a bundle may be scheduled, in seconds (a wrong clock, else).
-MAX_SCHEDULE = 3600.0
 #: How often the app checks whether the session is due for rotation, in seconds.
 ROTATION_CHECK = 0.5
 #: Seconds after a rotation during which the output's level is held (see App._settle).
@@ -209,23 +89,25 @@ class App:
         self.glides = Glides()
         self._glide_handle: asyncio.TimerHandle | None = None
         # One log budget per sender for everything it gets wrong (see adapters/ratelog.py).
-        self._refusals = RateLimitedLog(log)
-        self.udp = OscUdpEndpoint(
-            self._on_batch, options.allow, options.max_datagram, self._refusals
+        budget = RateLimitedLog(log)
+        self.udp = OscUdpEndpoint(self._on_batch, options.allow, options.max_datagram, budget)
+        self.feedback = Feedback(
+            self.udp,
+            options.reply_host,
+            options.reply_port,
+            lambda: self.state,
+            self.status,
+            lambda: self.intake.senders,
         )
-        self.udp.reply_to = self.reply_address
+        self.intake = OscIntake(self._apply, self.udp.send, self.feedback.reply_address, budget)
+        self.udp.reply_to = self.feedback.reply_address
         self.osc_address: Addr = (options.osc_host, options.osc_port)
         self.engine_label = ""
         self._engine: EngineServer | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._senders: collections.OrderedDict[Addr, None] = collections.OrderedDict()
         self._key: str | None = None
-        self.refused = 0
-        self._scheduled: set[asyncio.TimerHandle] = set()
-        self.mirror = Mirror()
         self.oscquery: OscQueryServer | None = None
         self.advertisement: Advertisement | None = None
-        self._mirror_handle: asyncio.TimerHandle | None = None
 
     @property
     def session(self) -> Session:
@@ -312,9 +194,8 @@ class App:
         """Disconnect, close the socket and stop the engine."""
         if self._glide_handle is not None:
             self._glide_handle.cancel()
-        for handle in [*self._scheduled, self._mirror_handle]:
-            if handle is not None:
-                handle.cancel()
+        self.intake.close()
+        self.feedback.close()
         for channel in (self.channel, self.rotation.incoming if self.rotation else None):
             if channel is not None:
                 await channel.close()
@@ -331,89 +212,24 @@ class App:
         if self._engine is not None:
             await self._engine.close()
 
-    # --- OSC in ------------------------------------------------------------------------------
+    # --- OSC in (batching and timetags: oscserver/osc_intake.py) -------------------------
 
     def _on_batch(self, batch: Batch) -> None:
-        """Apply the datagrams read together, in order.
+        self.intake.on_batch(batch)
 
-        A run of plain value messages (one per datagram, no timetag, a config value, a prompt
-        text or weight) is validated message by message, every refusal answered, and then
-        applied as one update with the latest value per address: the state ends exactly as
-        if each had been applied in turn, and the service would only have seen the latest
-        anyway (the throttle). Anything else (commands, queries, bundles, patterns, glides)
-        closes the run and is applied on its own, so the order of effects is kept.
-        """
-        run: dict[str, tuple[Incoming, Addr]] = {}
-        for messages, sender in batch:
-            if len(messages) == 1 and messages[0].timetag is None:
-                message = messages[0]
-                entry = _PLAIN.get(message.address)
-                if entry is not None and len(message.args) == 1:
-                    try:
-                        coerce_args(entry, message.address, message.args)
-                    except OscInputError as exc:
-                        self._remember(sender)
-                        self._refuse(sender, exc)
-                        continue
-                    run.pop(message.address, None)  # re-inserted last: order of change
-                    run[message.address] = (message, sender)
-                    continue
-            if run:
-                self._apply_run(run)
-                run = {}
-            self._on_osc(messages, sender)
-        if run:
-            self._apply_run(run)
-
-    def _apply_run(self, run: dict[str, tuple[Incoming, Addr]]) -> None:
-        senders = list(dict.fromkeys(sender for _, sender in run.values()))
-        for sender in senders:
-            self._remember(sender)
-        self._apply([message for message, _ in run.values()], senders[-1])
-
-    def _on_osc(self, messages: list[Incoming], sender: Addr) -> None:
-        """Apply one datagram: its messages due now together, later ones at their time.
-
-        OSC 1.0 bundles carry a timetag: "immediately", or a time at which their messages take
-        effect; a past time means at once. Future ones are scheduled on the event loop (never
-        slept on), and the messages sharing a time take effect together, as one update to the
-        service.
-        """
-        self._remember(sender)
-        now: list[Incoming] = []
-        later: dict[float, list[Incoming]] = {}
-        wall = time.time()
-        for message in messages:
-            if message.timetag is None or message.timetag <= wall:
-                now.append(message)
-            elif message.timetag - wall > MAX_SCHEDULE:
-                self._refuse(
-                    sender,
-                    OscInputError(
-                        f"{message.address}: timetag {message.timetag - wall:.0f} s in the future "
-                        f"(at most {MAX_SCHEDULE:.0f} s; is the sender's clock right?)"
-                    ),
-                )
-            else:
-                later.setdefault(message.timetag, []).append(message)
-        loop = asyncio.get_running_loop()
-        for timetag, group in later.items():
-            when = loop.time() + (timetag - wall)
-            handle = loop.call_at(when, self._apply_scheduled, group, sender)
-            self._scheduled.add(handle)
-        if now:
-            self._apply(now, sender)
-
-    def _apply_scheduled(self, messages: list[Incoming], sender: Addr) -> None:
-        now = asyncio.get_running_loop().time()
-        self._scheduled = {h for h in self._scheduled if h.when() > now}  # those still to come
-        self._apply(messages, sender)
+    @property
+    def refused(self) -> int:
+        """OSC messages refused so far."""
+        return self.intake.refused
 
     @property
     def scheduled(self) -> int:
         """Bundles waiting for their timetag."""
-        now = asyncio.get_running_loop().time()
-        return sum(1 for h in self._scheduled if not h.cancelled() and h.when() > now)
+        return self.intake.scheduled
+
+    def reply_address(self, sender: Addr) -> Addr:
+        """Where replies to ``sender`` go: the sender, or the configured reply host/port."""
+        return self.feedback.reply_address(sender)
 
     def _apply(self, messages: list[Incoming], sender: Addr) -> None:
         """Apply messages together: one update to the service."""
@@ -422,10 +238,10 @@ class App:
             try:
                 state, changed, partly = apply_message(state, message.address, message.args)
             except OscInputError as exc:
-                self._refuse(sender, exc)
+                self.intake.refuse(sender, exc)
                 continue
             if partly is not None:  # a pattern some of whose matches refused the arguments
-                self._refuse(sender, partly)
+                self.intake.refuse(sender, partly)
             update = update.merge(changed)
         if update.changes:
             self.state = state
@@ -435,75 +251,13 @@ class App:
                 self._schedule_glides(now)
             self._state_changed(update, now, reply_to=sender)
         for query in update.queries:
-            self._answer(query, sender)
-
-    # --- replies and subscribers -------------------------------------------------------------
-
-    def reply_address(self, sender: Addr) -> Addr:
-        """Where replies to ``sender`` go: the sender, or the configured reply host/port."""
-        return (self.options.reply_host or sender[0], self.options.reply_port or sender[1])
-
-    def _answer(self, query: Query, sender: Addr) -> None:
-        target = self.reply_address(sender)
-        if query.effect is Effect.GET:
-            for address, args in answer(self.state, query):
-                self.udp.send(target, address, args)
-        elif query.effect is Effect.STATUS:
-            self.udp.send(target, *self._status_reply())
-        else:
-            host, port = query.args
-            who = (str(host) if host else sender[0], port if isinstance(port, int) else target[1])
-            if query.effect is Effect.LISTEN:
-                dropped = self.mirror.listen(who)
-                log.info("%s:%d listens to value changes", *who)
-                if dropped is not None:
-                    log.warning("too many listeners: %s:%d no longer gets changes", *dropped)
-                for address, args in [*snapshot(self.state), self._status_reply()]:
-                    self.udp.send(who, address, args)
-            elif self.mirror.ignore(who):
-                log.info("%s:%d no longer listens", *who)
-
-    def _status_reply(self) -> tuple[str, list[Any]]:
-        status = self.status()
-        return STATUS_ADDRESS, [
-            status.link,
-            status.playback,
-            round(status.buffer_seconds, 3),
-            status.underruns,
-            status.xruns,
-            status.osc_messages,
-            status.osc_refused,
-        ]
-
-    def _mirror(self, replies: list[tuple[str, list[Any]]]) -> None:
-        """Queue changes for subscribers and make sure they go out."""
-        if not self.mirror.subscribers:
-            return
-        self.mirror.changed(replies)
-        deadline = self.mirror.next_deadline()
-        if deadline is not None and self._mirror_handle is None:
-            loop = asyncio.get_running_loop()
-            self._mirror_handle = loop.call_at(max(deadline, loop.time()), self._flush_mirror)
-
-    def _flush_mirror(self) -> None:
-        self._mirror_handle = None
-        loop = asyncio.get_running_loop()
-        replies = self.mirror.flush(loop.time())
-        for addr in self.mirror.subscribers:
-            for address, args in replies:
-                self.udp.send(addr, address, args)
-        self._mirror([])
-
-    def _refuse(self, sender: Addr, error: OscInputError) -> None:
-        self.refused += 1
-        self._refusals.warning(sender[0], "from %s:%d: %s", sender[0], sender[1], error)
-        self.udp.send(self.reply_address(sender), ERROR_ADDRESS, [str(error)])
+            self.feedback.answer(query, sender)
 
     def _state_changed(self, update: Update, now: float, reply_to: Addr | None = None) -> None:
         """Hand the new state to the session (and to the incoming one during a rotation)."""
         assert self.channel is not None
         changes = [(address, [value]) for address, value in update.values]
-        self._mirror(changes + ([self._status_reply()] if update.commands else []))
+        self.feedback.changed(changes + ([self.status().reply()] if update.commands else []))
         if self.oscquery is not None:
             self.oscquery.changed(changes)
         self._on_events(self.channel.state_changed(self.state, update, now), reply_to=reply_to)
@@ -525,12 +279,6 @@ class App:
         if update:
             self._state_changed(update, now)
         self._schedule_glides(now)
-
-    def _remember(self, sender: Addr) -> None:
-        self._senders[sender] = None
-        self._senders.move_to_end(sender)
-        while len(self._senders) > RECENT_SENDERS:
-            self._senders.popitem(last=False)
 
     # --- session events ----------------------------------------------------------------------
 
@@ -572,24 +320,17 @@ class App:
             elif isinstance(event, PromptFiltered):
                 slot = event.slot or 0
                 log.warning("prompt %r was filtered: %s", event.text, event.reason)
-                for addr in self._targets(reply_to):
-                    self.udp.send(addr, FILTERED_ADDRESS, [slot, event.text, event.reason])
+                self.feedback.tell(FILTERED_ADDRESS, [slot, event.text, event.reason], reply_to)
             elif isinstance(event, ServiceWarned):
                 log.warning("the service warns: %s", event.text)
-                for addr in self._targets(reply_to):
-                    self.udp.send(addr, WARNING_ADDRESS, [event.text])
+                self.feedback.tell(WARNING_ADDRESS, [event.text], reply_to)
             elif isinstance(event, Notice):
                 text = redact(event.text, self._key)
                 if not event.error:
                     log.info("%s", text)
                     continue
                 log.warning("%s", text)
-                for addr in self._targets(reply_to):
-                    self.udp.send(addr, ERROR_ADDRESS, [text])
-
-    def _targets(self, reply_to: Addr | None) -> list[Addr]:
-        senders = [reply_to] if reply_to is not None else list(self._senders)
-        return list(dict.fromkeys(self.reply_address(s) for s in senders))
+                self.feedback.tell(ERROR_ADDRESS, [text], reply_to)
 
     def _frames(self, event: AudioReceived, channel: Channel) -> Samples:
         chunk = event.chunk
@@ -630,8 +371,7 @@ class App:
                     channel.link.restart(verdict.text)
                 else:  # slow, not yet hopeless: a warning, as the service's own are sent
                     log.warning("%s", verdict.text)
-                    for addr in self._targets(None):
-                        self.udp.send(addr, WARNING_ADDRESS, [verdict.text])
+                    self.feedback.tell(WARNING_ADDRESS, [verdict.text])
             link = self.link
             if (
                 self.rotation is None
@@ -716,43 +456,6 @@ class App:
             xruns=stats.xruns,
             peak=stats.peak,
             osc_messages=self.udp.stats.messages,
-            osc_refused=self.refused + self.udp.stats.malformed,
+            osc_refused=self.intake.refused + self.udp.stats.malformed,
             output=stats.state,
-        )
-
-
-@dataclass(frozen=True)
-class Status:
-    """What the server is doing, for the status line.
-
-    Attributes:
-        link: The connection to the music service (``connected``, ``reconnecting in ...``).
-        playback: ``playing``, ``paused`` or ``stopped`` as the user asked.
-        buffer_seconds: Audio waiting in the output buffer.
-        underruns: Times the output ran dry while playing.
-        xruns: JACK xruns.
-        peak: Output peak over the last 100 ms (1.0 is full scale).
-        osc_messages: OSC messages received.
-        osc_refused: OSC messages and datagrams refused.
-        output: The audio output's state (``running``, ``JACK server gone``...).
-    """
-
-    link: str
-    playback: str
-    buffer_seconds: float
-    underruns: int
-    xruns: int
-    peak: float
-    osc_messages: int
-    osc_refused: int
-    output: str = "running"
-
-    def line(self) -> str:
-        """One line, e.g. ``connected | playing | buffer 2.1 s | underruns 0 | ...``."""
-        level = "-inf" if self.peak <= 1e-6 else f"{20 * math.log10(self.peak):.1f}"
-        output = "" if self.output == "running" else f"audio: {self.output} | "
-        return output + (
-            f"{self.link} | {self.playback} | buffer {self.buffer_seconds:.1f} s | "
-            f"underruns {self.underruns} | xruns {self.xruns} | peak {level} dBFS | "
-            f"osc {self.osc_messages} msgs, {self.osc_refused} refused"
         )

@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 from oscserver.adapters.osc_udp import ERROR_ADDRESS
-from oscserver.app import FILTERED_ADDRESS, WARNING_ADDRESS
 from oscserver.core.dispatch import ADDRESSES
 from oscserver.core.patterns import is_pattern, matching
+from oscserver.feedback import FILTERED_ADDRESS, WARNING_ADDRESS
 
 PATCHES = Path(__file__).resolve().parent.parent / "patches"
 _PD_FORMAT = re.compile(r"oscformat(?: -f \S+)? ((?:[\w$]+ ?)+)")

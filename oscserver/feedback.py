@@ -1,0 +1,165 @@
+"""What the senders hear back: answers, the status, changes pushed, errors and warnings.
+
+Answers to queries, ``/lyria/status``, changes pushed to listeners, and the server's errors,
+warnings and filtered prompts. The rules (which address answers what, how listeners' updates
+are coalesced) are in :mod:`oscserver.core.replies`; this module sends them over the UDP
+endpoint, on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from oscserver.adapters.osc_udp import Addr, OscUdpEndpoint
+from oscserver.core.addresses import Effect
+from oscserver.core.replies import Mirror, answer, snapshot
+from oscserver.core.state import MusicalState, Query
+
+__all__ = ["FILTERED_ADDRESS", "STATUS_ADDRESS", "WARNING_ADDRESS", "Feedback", "Status"]
+
+log = logging.getLogger("oscserver")
+
+#: Where ``/lyria/status`` is answered and status changes are pushed to subscribers.
+STATUS_ADDRESS = "/lyria/status"
+#: Where a refused prompt is reported: ``/lyria/filtered <slot> <text> <reason>``.
+FILTERED_ADDRESS = "/lyria/filtered"
+#: Where warnings (the service's, a slow stream) are reported: ``/lyria/warning <text>``.
+WARNING_ADDRESS = "/lyria/warning"
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the server is doing, for the status line and ``/lyria/status``.
+
+    Attributes:
+        link: The connection to the music service (``connected``, ``reconnecting in ...``).
+        playback: ``playing``, ``paused`` or ``stopped`` as the user asked.
+        buffer_seconds: Audio waiting in the output buffer.
+        underruns: Times the output ran dry while playing.
+        xruns: JACK xruns.
+        peak: Output peak over the last 100 ms (1.0 is full scale).
+        osc_messages: OSC messages received.
+        osc_refused: OSC messages and datagrams refused.
+        output: The audio output's state (``running``, ``JACK server gone``...).
+    """
+
+    link: str
+    playback: str
+    buffer_seconds: float
+    underruns: int
+    xruns: int
+    peak: float
+    osc_messages: int
+    osc_refused: int
+    output: str = "running"
+
+    def line(self) -> str:
+        """One line, e.g. ``connected | playing | buffer 2.1 s | underruns 0 | ...``."""
+        level = "-inf" if self.peak <= 1e-6 else f"{20 * math.log10(self.peak):.1f}"
+        output = "" if self.output == "running" else f"audio: {self.output} | "
+        return output + (
+            f"{self.link} | {self.playback} | buffer {self.buffer_seconds:.1f} s | "
+            f"underruns {self.underruns} | xruns {self.xruns} | peak {level} dBFS | "
+            f"osc {self.osc_messages} msgs, {self.osc_refused} refused"
+        )
+
+    def reply(self) -> tuple[str, list[Any]]:
+        """The ``/lyria/status`` message (see docs/osc.md for its arguments)."""
+        return STATUS_ADDRESS, [
+            self.link,
+            self.playback,
+            round(self.buffer_seconds, 3),
+            self.underruns,
+            self.xruns,
+            self.osc_messages,
+            self.osc_refused,
+        ]
+
+
+class Feedback:
+    """Sends what the senders hear back.
+
+    Args:
+        udp: The endpoint replies leave from (the one OSC arrives on).
+        reply_host: Send to this host instead of the sender's (None: the sender's).
+        reply_port: Send to this port instead of the sender's (None: the sender's).
+        state: The current musical state.
+        status: The current status.
+        senders: The recent senders, who hear what no message of theirs caused.
+    """
+
+    def __init__(
+        self,
+        udp: OscUdpEndpoint,
+        reply_host: str | None,
+        reply_port: int | None,
+        state: Callable[[], MusicalState],
+        status: Callable[[], Status],
+        senders: Callable[[], list[Addr]],
+    ) -> None:
+        self._udp = udp
+        self._reply_host, self._reply_port = reply_host, reply_port
+        self._state, self._status, self._senders = state, status, senders
+        #: The listeners (``/lyria/listen``) and the changes waiting for them.
+        self.mirror = Mirror()
+        self._handle: asyncio.TimerHandle | None = None
+
+    def reply_address(self, sender: Addr) -> Addr:
+        """Where replies to ``sender`` go: the sender, or the configured reply host/port."""
+        return (self._reply_host or sender[0], self._reply_port or sender[1])
+
+    def tell(self, address: str, args: list[Any], reply_to: Addr | None = None) -> None:
+        """Send to the sender of the message that caused it, else to every recent sender."""
+        senders = [reply_to] if reply_to is not None else self._senders()
+        for addr in dict.fromkeys(self.reply_address(s) for s in senders):
+            self._udp.send(addr, address, args)
+
+    def answer(self, query: Query, sender: Addr) -> None:
+        """Answer a getter, ``/lyria/status``, ``/lyria/listen`` or ``/lyria/ignore``."""
+        target = self.reply_address(sender)
+        if query.effect is Effect.GET:
+            for address, args in answer(self._state(), query):
+                self._udp.send(target, address, args)
+        elif query.effect is Effect.STATUS:
+            self._udp.send(target, *self._status().reply())
+        else:
+            host, port = query.args
+            who = (str(host) if host else sender[0], port if isinstance(port, int) else target[1])
+            if query.effect is Effect.LISTEN:
+                dropped = self.mirror.listen(who)
+                log.info("%s:%d listens to value changes", *who)
+                if dropped is not None:
+                    log.warning("too many listeners: %s:%d no longer gets changes", *dropped)
+                for address, args in [*snapshot(self._state()), self._status().reply()]:
+                    self._udp.send(who, address, args)
+            elif self.mirror.ignore(who):
+                log.info("%s:%d no longer listens", *who)
+
+    def changed(self, replies: list[tuple[str, list[Any]]]) -> None:
+        """Queue changes for the listeners and make sure they go out (coalesced)."""
+        if not self.mirror.subscribers:
+            return
+        self.mirror.changed(replies)
+        deadline = self.mirror.next_deadline()
+        if deadline is not None and self._handle is None:
+            loop = asyncio.get_running_loop()
+            self._handle = loop.call_at(max(deadline, loop.time()), self._flush)
+
+    def _flush(self) -> None:
+        self._handle = None
+        replies = self.mirror.flush(asyncio.get_running_loop().time())
+        for addr in self.mirror.subscribers:
+            for address, args in replies:
+                self._udp.send(addr, address, args)
+        self.changed([])
+
+    def close(self) -> None:
+        """Stop pushing changes."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
