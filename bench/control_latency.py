@@ -27,14 +27,12 @@ import base64
 import contextlib
 import json
 import multiprocessing
-import os
 import socket
 import statistics
-import subprocess
-import sys
 import time
 
 import websockets
+from server_process import free_port, oscserver
 
 from oscserver.core.osc_codec import decode_packet, encode_message
 
@@ -121,31 +119,33 @@ def baseline_relay(osc_port: int, url: str) -> None:
     asyncio.run(main())
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def measure(relay: str, count: int, gap: float) -> list[float]:
     service = Service()
     server = await websockets.serve(service.serve, "127.0.0.1", 0, max_size=None)
     port = server.sockets[0].getsockname()[1]
     url = f"ws://127.0.0.1:{port}"
     osc_port = free_port()
-    proc: subprocess.Popen[bytes] | multiprocessing.process.BaseProcess
-    if relay == "oscserver":
-        env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "oscserver", "--engine", url, "--output", "null",
-             "--osc-port", str(osc_port), "--rotate-after", "0", "--log-level", "warning"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-    else:
-        proc = multiprocessing.get_context("spawn").Process(
-            target=baseline_relay, args=(osc_port, url), daemon=True
-        )
-        proc.start()
+    with contextlib.ExitStack() as stack:
+        if relay == "oscserver":
+            _, osc_port = stack.enter_context(oscserver("--engine", url, "--rotate-after", "0"))
+        else:
+            relay_process = multiprocessing.get_context("spawn").Process(
+                target=baseline_relay, args=(osc_port, url), daemon=True
+            )
+            relay_process.start()
+            stack.callback(relay_process.join)
+            stack.callback(relay_process.kill)
+        try:
+            return await _measure(service, osc_port, relay, count, gap)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+
+async def _measure(
+    service: Service, osc_port: int, relay: str, count: int, gap: float
+) -> list[float]:
+    """Send ``count`` isolated weight changes and time each to its frame at the service."""
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         await asyncio.wait_for(service.ready.wait(), 30)
@@ -169,14 +169,6 @@ async def measure(relay: str, count: int, gap: float) -> list[float]:
         return latencies
     finally:
         sender.close()
-        if isinstance(proc, subprocess.Popen):
-            proc.terminate()
-            proc.wait()
-        else:
-            proc.kill()
-            proc.join()
-        server.close()
-        await server.wait_closed()
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -24,11 +24,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
-import os
 import socket
-import subprocess
-import sys
 import time
+
+from server_process import free_port, oscserver, wait_for_status
 
 from oscserver.core.osc_codec import decode_packet, encode_message
 
@@ -65,12 +64,6 @@ def python_osc_server(port: int, ready: multiprocessing.synchronize.Event) -> No
         await asyncio.Event().wait()
 
     asyncio.run(main())
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def flood(port: int, messages: int, window: int, ask: bytes) -> tuple[float, list[object]]:
@@ -118,27 +111,9 @@ def run_python_osc(messages: int, window: int) -> tuple[float, int, float]:
 
 
 def run_oscserver(messages: int, window: int) -> tuple[float, int, float]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "oscserver", "--output", "null", "--engine", "embedded",
-         "--no-oscquery", "--osc-port", str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        ask = encode_message("/lyria/status")
-        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        probe.settimeout(0.2)
-        deadline = time.monotonic() + 30
-        while True:  # wait until it answers
-            probe.sendto(ask, ("127.0.0.1", port))
-            try:
-                probe.recv(65536)
-                break
-            except (TimeoutError, OSError):
-                if time.monotonic() > deadline:
-                    raise
-        probe.close()
+    ask = encode_message("/lyria/status")
+    with oscserver("--engine", "embedded", "--no-oscquery") as (proc, port):
+        wait_for_status(port, proc)
         time.sleep(1.0)
         _, before = flood(port, 1, 1, ask)  # one message, one request: the count before
         elapsed, answer = flood(port, messages, window, ask)
@@ -151,9 +126,6 @@ def run_oscserver(messages: int, window: int) -> tuple[float, int, float]:
         windows = -(-messages // window)
         applied = int(answer[5]) - int(before[5]) - windows  # type: ignore[call-overload]
         return elapsed, applied, weight
-    finally:
-        proc.terminate()
-        proc.wait()
 
 
 def main() -> None:

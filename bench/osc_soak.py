@@ -19,12 +19,12 @@ sent, OSC messages received, refused (decoded but refused + malformed datagrams)
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import socket
 import subprocess
-import sys
 import time
+
+from server_process import oscserver, wait_for_status
 
 from oscserver.core.osc_codec import decode_packet, encode_message
 
@@ -97,62 +97,51 @@ class Client:
 
 def soak(datagrams: int, seed: int, log: bool = True) -> dict[str, object]:
     """Run one soak; returns the figures (raises AssertionError when a check fails)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "oscserver", "--output", "null", "--engine", "embedded",
-         "--no-oscquery", "--osc-port", str(port), "--prompt", "", "--log-level", "error"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    client = Client(port)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                status = client.ask("/lyria/status", "/lyria/status")
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-        for address, args in KEEP:
-            client.send(encode_message(address, args))
-        client.send(encode_message("/lyria/play"))
-        deadline = time.monotonic() + 30
-        while status[:2] != ["connected", "playing"]:
-            assert time.monotonic() < deadline, status
-            time.sleep(0.1)
-            status = client.ask("/lyria/status", "/lyria/status")
-        before = status
-        rng = random.Random(seed)
-        start = time.monotonic()
-        for i in range(datagrams):
-            client.send(random_datagram(rng))
-            if i % WINDOW == WINDOW - 1:
-                client.ask("/lyria/status", "/lyria/status")
-                if log and i % 100_000 == 99_999:
-                    print(f"  {i + 1} datagrams, {time.monotonic() - start:.0f} s", flush=True)
-        elapsed = time.monotonic() - start
-        after = client.ask("/lyria/status", "/lyria/status")
-        assert proc.poll() is None, "oscserver died"
-        assert after[1] == "playing", after
-        for address, args in KEEP:
-            got = client.ask("/lyria/get" + address.removeprefix("/lyria"), address)
-            assert got == args or (
-                isinstance(args[0], float) and abs(float(got[0]) - args[0]) < 1e-6  # type: ignore[arg-type]
-            ), f"{address}: {got} != {args}"
-        return {
-            "datagrams": datagrams,
-            "seconds": elapsed,
-            "received": int(after[5]) - int(before[5]),  # type: ignore[call-overload]
-            "refused": int(after[6]) - int(before[6]),  # type: ignore[call-overload]
-            "underruns": int(after[3]),  # type: ignore[call-overload]
-            "status": after[:2],
-        }
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    options = ("--engine", "embedded", "--no-oscquery", "--prompt", "")
+    with oscserver(*options, log_level="error") as (proc, port):
+        wait_for_status(port, proc)
+        return _soak(proc, Client(port), datagrams, seed, log)
+
+
+def _soak(
+    proc: subprocess.Popen[bytes], client: Client, datagrams: int, seed: int, log: bool
+) -> dict[str, object]:
+    """Set the values to keep, play, flood, and check."""
+    status = client.ask("/lyria/status", "/lyria/status")
+    for address, args in KEEP:
+        client.send(encode_message(address, args))
+    client.send(encode_message("/lyria/play"))
+    deadline = time.monotonic() + 30
+    while status[:2] != ["connected", "playing"]:
+        assert time.monotonic() < deadline, status
+        time.sleep(0.1)
+        status = client.ask("/lyria/status", "/lyria/status")
+    before = status
+    rng = random.Random(seed)
+    start = time.monotonic()
+    for i in range(datagrams):
+        client.send(random_datagram(rng))
+        if i % WINDOW == WINDOW - 1:
+            client.ask("/lyria/status", "/lyria/status")
+            if log and i % 100_000 == 99_999:
+                print(f"  {i + 1} datagrams, {time.monotonic() - start:.0f} s", flush=True)
+    elapsed = time.monotonic() - start
+    after = client.ask("/lyria/status", "/lyria/status")
+    assert proc.poll() is None, "oscserver died"
+    assert after[1] == "playing", after
+    for address, args in KEEP:
+        got = client.ask("/lyria/get" + address.removeprefix("/lyria"), address)
+        assert got == args or (
+            isinstance(args[0], float) and abs(float(got[0]) - args[0]) < 1e-6  # type: ignore[arg-type]
+        ), f"{address}: {got} != {args}"
+    return {
+        "datagrams": datagrams,
+        "seconds": elapsed,
+        "received": int(after[5]) - int(before[5]),  # type: ignore[call-overload]
+        "refused": int(after[6]) - int(before[6]),  # type: ignore[call-overload]
+        "underruns": int(after[3]),  # type: ignore[call-overload]
+        "status": after[:2],
+    }
 
 
 def main() -> None:
