@@ -13,6 +13,7 @@ import jack
 import numpy as np
 import pytest
 import soxr
+from audio_analysis import tempo_bpm
 from conftest import timeout
 from jack_recorder import Recorder
 from oscbytes import message
@@ -21,7 +22,7 @@ from oscserver.adapters.audio.base import SinkStats
 from oscserver.adapters.audio.jack_sink import JackSink
 from oscserver.app import App, Options
 from oscserver.core.lyria import MusicGenerationConfig, WeightedPrompt
-from oscserver.engine.synth import Synth
+from oscserver.engine.synth import DEFAULT_BPM, Synth
 
 pytestmark = pytest.mark.jack
 
@@ -242,6 +243,11 @@ async def test_a_restarted_jack_server_gets_the_ports_and_connections_back(priva
         recorder = Recorder(name, run.sink.port_names, 20)
         try:
             await wait_for(lambda: np.abs(recorder.buffer).max() > 0.05, 15)
+            start = recorder.frames
+            await wait_for(lambda: recorder.frames - start > 8 * 44100, 20)
+            # The music at the new rate is converted, not played 48 kHz samples at 44.1 kHz
+            # (which would be 8 % slow and flat: 110 bpm instead of 120).
+            assert tempo_bpm(recorder.since(start), 44100) == pytest.approx(DEFAULT_BPM, abs=1.5)
         finally:
             recorder.close()
     finally:
