@@ -7,6 +7,8 @@
 #   make docs   regenerate docs/osc.md from the address table (a test fails when it is stale)
 #   make fuzz   coverage-guided fuzzing of the OSC path for FUZZ_SECONDS (60)
 #   make soak   1,000,000 random and mutated datagrams at a running server (docs/reliability.md)
+#   make faults every failure of the service, one after the other: what is told, what is heard
+#   make soak-hour  an hour of compressed rotations on JACK: memory, fds, tasks (docs/reliability.md)
 #   make clean  remove the virtualenv and caches
 
 SHELL := /bin/bash
@@ -26,7 +28,7 @@ PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	2>/dev/null && { echo $$p; break; }; done)
 ARGS ?=
 
-.PHONY: run test lint format bench docs fuzz soak clean system-deps venv
+.PHONY: run test lint format bench docs fuzz soak faults soak-hour clean system-deps venv
 
 run: venv
 	$(BIN)/oscserver $(ARGS)
@@ -56,6 +58,12 @@ fuzz: venv
 
 soak: venv
 	$(BIN)/python bench/osc_soak.py --datagrams $(DATAGRAMS)
+
+faults: venv
+	$(BIN)/python bench/faults.py
+
+soak-hour: venv
+	$(BIN)/python bench/soak_resources.py --minutes 60 --sample 60 --output jack
 
 docs: venv
 	$(BIN)/oscserver addresses > docs/osc.md

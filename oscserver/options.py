@@ -81,7 +81,8 @@ class Options:
         reply_port: Send them to this port instead of the sender's.
         stall_timeout: Seconds without audio while playing after which the session is
             reconnected (the service stalled); over three times this, less than half of real
-            time also reconnects, less than 75 % is reported. 0 turns the watchdog off.
+            time also reconnects, less than 75 % is reported (and reconnects if it lasts another
+            window). 0 turns the watchdog off.
         rotate_after: Seconds after a session starts to hand over to a fresh one, before the
             service's ~600 s cap (0: never).
         crossfade: Seconds of the equal-power crossfade of a rotation.

@@ -65,18 +65,49 @@ def test_a_starved_stream_asks_for_a_reconnect_with_the_figures():
     assert verdict.text == "the service sent 12.0 s of audio in the last 30 s (40 % of real time)"
 
 
-def test_a_slow_stream_is_reported_once_until_it_recovers():
+def test_a_slow_dip_is_reported_once_until_the_stream_recovers():
     watch = AudioWatch(timeout=10.0)
     watch.observe(0.0, playing=True)
-    slow, fast = chunks(0.0, 100.0, 2.0, 1.3), chunks(100.0, 200.0, 2.0, 2.0)  # 65 %, 100 %
-    again = chunks(200.0, 300.0, 2.0, 1.3)
-    assert run(watch, slow + fast + again, 0.0, 300.0) == ["slow", "slow"]
+    # Dips to 65 % for 40 s, twice, with real time in between: a warning each, no reconnect.
+    dip, fast = chunks(0.0, 40.0, 2.0, 1.3), chunks(40.0, 120.0, 2.0, 2.0)
+    again, fast_again = chunks(120.0, 160.0, 2.0, 1.3), chunks(160.0, 240.0, 2.0, 2.0)
+    assert run(watch, dip + fast + again + fast_again, 0.0, 240.0) == ["slow", "slow"]
+    # A dip that does not recover to 90 % is not reported twice.
     watch = AudioWatch(timeout=10.0)
     watch.observe(0.0, playing=True)
-    until(watch, slow, 40.0)
+    mid = chunks(40.0, 120.0, 2.0, 1.7)  # 85 %: above the warning, below recovery
+    assert run(watch, dip + mid + chunks(120.0, 150.0, 2.0, 1.3), 0.0, 150.0) == ["slow"]
+
+
+def test_the_warning_gives_the_figures():
+    watch = AudioWatch(timeout=10.0)
+    watch.observe(0.0, playing=True)
+    until(watch, chunks(0.0, 40.0, 2.0, 1.3), 40.0)
     verdict = watch.check(40.0)
     assert verdict is not None and not verdict.reconnect
-    assert verdict.text.endswith("(65 % of real time): the music will have gaps")
+    assert verdict.text == (  # 14 chunks of 1.3 s in (10, 40]
+        "the service sent 18.2 s of audio in the last 30 s (61 % of real time): "
+        "the music will have gaps"
+    )
+
+
+def test_slow_for_a_whole_window_after_the_warning_asks_for_a_new_session():
+    watch = AudioWatch(timeout=10.0)
+    watch.observe(0.0, playing=True)
+    slow = chunks(0.0, 200.0, 2.0, 1.3)
+    t, kinds = 0.0, []
+    pending = list(slow)
+    while t <= 200.0 and "starved" not in kinds:
+        while pending and pending[0][0] <= t:
+            watch.audio(*pending.pop(0))
+        verdict = watch.check(t)
+        if verdict is not None:
+            kinds.append(verdict.kind)
+            last, when = verdict, t
+        t += 0.5
+    assert kinds == ["slow", "starved"]
+    assert when == 60.0  # warned at 30 s (one window), still slow one window later
+    assert last.reconnect and last.text.endswith("(65 % of real time), slow for 60 s")
 
 
 def test_paused_is_never_a_stall_and_playing_again_starts_a_new_window():

@@ -34,6 +34,19 @@ def test_the_fuzz_target_runs_clean():
     assert "Done 30000 runs" in result.stderr
 
 
+@pytest.mark.parametrize("fault", ["reset:2", "stall:2", "malformed:json:2"])
+async def test_the_fault_tour_in_short(fault):
+    from faults import run_fault
+
+    outcome = await run_fault(fault, stall_timeout=1.5, settle=2.0)
+    assert outcome.told  # the sender heard what happened
+    assert outcome.playing
+    if fault.startswith("malformed"):
+        assert outcome.reconnects == 0 and "bad frame from the service" in outcome.told
+    else:
+        assert outcome.reconnects == 1 and outcome.back_after is not None
+
+
 async def test_a_short_compressed_soak_grows_nothing():
     from soak_resources import soak as resource_soak
 

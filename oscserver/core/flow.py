@@ -11,7 +11,8 @@ failures it cannot absorb:
 
 Both are only cured by a new session, so the caller reconnects. A stream that is merely **slow**
 (below :data:`SLOW` of real time over the window) is reported once, and reported again only after
-it has recovered (:data:`RECOVERED`).
+it has recovered (:data:`RECOVERED`); if it stays slow for another whole window, it counts as
+starved: the music has had gaps for twice the window, and a new session is worth a try.
 
 >>> watch = AudioWatch(timeout=10.0)
 >>> watch.observe(0.0, playing=True)
@@ -77,6 +78,7 @@ class AudioWatch:
         self._last_audio: float | None = None
         self._chunks: deque[tuple[float, float]] = deque()  # (time, seconds of audio)
         self._told_slow = False
+        self._slow_since: float | None = None  # since when the flow has been below SLOW
 
     @property
     def window(self) -> float:
@@ -86,7 +88,7 @@ class AudioWatch:
     def observe(self, now: float, playing: bool) -> None:
         """Note whether the session is playing; a pause or a drop restarts every measure."""
         if not playing:
-            self._since = self._first = None
+            self._since = self._first = self._slow_since = None
             self._chunks.clear()
         elif self._since is None:
             self._since = now
@@ -103,7 +105,7 @@ class AudioWatch:
         """Start measuring afresh (after a reconnect): the new session gets its own window."""
         self._chunks.clear()
         self._since = now if self._since is not None else None
-        self._first = self._last_audio = None
+        self._first = self._last_audio = self._slow_since = None
 
     def check(self, now: float) -> FlowVerdict | None:
         """A verdict on the audio up to ``now``, or None when all is well (or too early to say)."""
@@ -128,9 +130,20 @@ class AudioWatch:
         )
         if share < STARVED:
             return FlowVerdict("starved", text)
-        if share < SLOW and not self._told_slow:
+        if share >= SLOW:
+            self._slow_since = None
+            if share >= RECOVERED:
+                self._told_slow = False
+            return None
+        if self._slow_since is None:
+            self._slow_since = now
+        elif now - self._slow_since >= window:
+            # Slow through a whole window after the warning: not a passing dip. A new session
+            # is worth its short gap.
+            return FlowVerdict(
+                "starved", f"{text}, slow for {now - self._slow_since + window:.0f} s"
+            )
+        if not self._told_slow:
             self._told_slow = True
             return FlowVerdict("slow", text + ": the music will have gaps")
-        if share >= RECOVERED:
-            self._told_slow = False
         return None
