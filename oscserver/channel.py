@@ -88,10 +88,11 @@ class Channel:
         self._task = asyncio.create_task(self.link.run(), name="lyria-link")
 
     async def close(self) -> None:
-        """Disconnect and stop reconnecting."""
+        """End the session properly (close 1000) and stop reconnecting."""
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
+        await self.link.close()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from conftest import timeout
+from conftest import free_udp_port, timeout
 
 from oscserver.core.reference import markdown
 
@@ -97,3 +99,51 @@ def test_engine_command_explains_a_bad_fault():
     result = run("engine", "--fault", "explode:3")
     assert result.returncode == 2
     assert "bad fault 'explode:3': use close:S:CODE[:REASON]" in result.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_ends_the_session_with_a_close_frame(sig, tmp_path):
+    """Ctrl-C or systemd's SIGTERM: oscserver ends its session properly (close 1000), as the
+    engine on the other end of the WebSocket sees it, and exits 0."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        engine_port = s.getsockname()[1]
+    engine_log = tmp_path / "engine.log"
+    with open(engine_log, "w") as log:
+        engine = subprocess.Popen(
+            [sys.executable, "-m", "oscserver", "engine", "--port", str(engine_port),
+             "--log-level", "info"],
+            stderr=log, text=True,
+        )  # fmt: skip
+    server_log = tmp_path / "oscserver.log"
+    try:
+        deadline = time.monotonic() + timeout(20)
+        while "embedded Lyria engine at" not in engine_log.read_text():
+            assert time.monotonic() < deadline and engine.poll() is None, engine_log.read_text()
+            time.sleep(0.05)
+        env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
+        with open(server_log, "w") as log:
+            server = subprocess.Popen(
+                [sys.executable, "-m", "oscserver", "--output", "null", "--no-oscquery",
+                 "--osc-port", str(free_udp_port()), "--engine", f"ws://127.0.0.1:{engine_port}"],
+                stdout=log, stderr=subprocess.STDOUT, env=env,
+            )  # fmt: skip
+        try:
+            while "session 1 set up" not in engine_log.read_text():
+                assert time.monotonic() < deadline and server.poll() is None, server_log.read_text()
+                time.sleep(0.05)
+            server.send_signal(sig)
+            assert server.wait(timeout(15)) == 0, server_log.read_text()
+        finally:
+            if server.poll() is None:
+                server.kill()
+        while "session 1 ended" not in engine_log.read_text():
+            assert time.monotonic() < deadline, engine_log.read_text()
+            time.sleep(0.05)
+        assert "session 1 ended: closed by the client (1000 'oscserver stopping')" in (
+            engine_log.read_text()
+        )
+        assert "Traceback" not in server_log.read_text()
+    finally:
+        engine.send_signal(signal.SIGINT)
+        engine.wait(timeout(10))

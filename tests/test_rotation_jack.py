@@ -52,6 +52,9 @@ async def test_rotation_before_the_cap_is_one_continuous_stream(private_jackd, m
         fade_begins = recorder.frames
         await until(lambda: app.rotations == 1, CROSSFADE + 10)
         sessions = engine.sessions
+        await until(lambda: len(engine.ends) == 1, 5)
+        # The old session was ended properly, as a user would end it, not as a crash (1011).
+        assert engine.ends == [1000]
         fade_written = recorder.frames + round(sink.stats().buffered_seconds * 48000)
         await until(lambda: recorder.frames > fade_written + 3 * 48000, 10)
         got = recorder.since(0)

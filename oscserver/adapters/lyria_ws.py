@@ -39,6 +39,8 @@ GOOGLE_URL = "wss://generativelanguage.googleapis.com" + MUSIC_PATH
 MAX_FRAME = 16 * 1024 * 1024
 #: The SDK waits forever for setupComplete; we do not (protocol reference, "Handshake").
 SETUP_TIMEOUT = 10.0
+#: Seconds to wait for the service's answer to our close frame when stopping.
+CLOSE_TIMEOUT = 2.0
 
 
 def engine_url(host: str, port: int) -> str:
@@ -56,7 +58,8 @@ class LyriaLink:
         on_events: Receives the session's events (audio, playback changes, notices).
 
     Call :meth:`kick` after every :meth:`Session.state_changed` so queued frames go out, and run
-    :meth:`run` as a task; cancel it to disconnect.
+    :meth:`run` as a task. To disconnect, await :meth:`close` (a proper close, 1000), then
+    cancel the task.
     """
 
     def __init__(
@@ -82,6 +85,7 @@ class LyriaLink:
         self._ws: websockets.ClientConnection | None = None
         self._restart: str | None = None
         self._closing: asyncio.Future[None] | None = None
+        self._stopping = False
 
     def kick(self) -> None:
         """Wake the sender: the session may have frames queued."""
@@ -97,11 +101,27 @@ class LyriaLink:
             self._restart = why
             self._closing = asyncio.ensure_future(self._ws.close(1000, "restart"))
 
+    async def close(self) -> None:
+        """End the session properly and stop reconnecting.
+
+        Sends close 1000 (RFC 6455 §7.4.1: normal closure) and waits briefly for the answer;
+        a task cancelled without this would close with 1011, an internal error, which is not
+        what happened.
+        """
+        self._stopping = True
+        ws = self._ws
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(1000, "oscserver stopping"), CLOSE_TIMEOUT)
+
     async def run(self) -> None:
         """Connect, serve, and reconnect until cancelled or told to stop by a close code."""
         schedule, delays = RETRY_BACKOFF, backoff(RETRY_BACKOFF, random.random)
         while True:
             code, reason = await self._serve_once()
+            if self._stopping:
+                self.status = "stopped"
+                return
             worked = self.session.phase is Phase.READY
             self.ready_at = None
             self._report(self.session.connection_lost())

@@ -103,6 +103,7 @@ class _Session:
         self.drip = 0.0  # bytes a second each frame trickles at, 0 for whole frames ("drip")
         self._wake = asyncio.Event()
         self._jitter = random.Random(options.seed * 7919 + number)
+        self.number = number
         limit = options.faulty_sessions
         #: The faults this session suffers (sessions are numbered from 1).
         self.faults = options.faults if not limit or number <= limit else ()
@@ -243,6 +244,9 @@ class EngineServer:
         self.sessions = 0
         #: Client messages received, by type (``ClientContent``...), over all sessions.
         self.received: collections.Counter[str] = collections.Counter()
+        #: For every session that ended, the code of the client's close frame (None: the
+        #: engine closed it, or the connection dropped).
+        self.ends: list[int | None] = []
         #: The last weighted prompts any client sent.
         self.last_prompts: tuple[WeightedPrompt, ...] = ()
 
@@ -309,6 +313,7 @@ class EngineServer:
                 await ws.close(1007, BAD_KEY_REASON)
                 return
             await ws.send(SetupComplete().to_json())
+            log.info("session %d set up", session.number)
             tasks.append(asyncio.create_task(session.pump()))
             for fault in session.faults:
                 if fault.kind != "late":
@@ -327,3 +332,18 @@ class EngineServer:
         finally:
             for task in tasks:
                 task.cancel()
+            # Who closed, and how (RFC 6455 §7.1.5): a client that ends its session properly
+            # sends a close frame first (1000); a dropped connection has none (1006).
+            protocol = ws.protocol
+            received, sent = protocol.close_rcvd, protocol.close_sent
+            if received is not None and protocol.close_rcvd_then_sent is not False:
+                ended = f"closed by the client ({received.code}"
+                ended += f" {received.reason!r})" if received.reason else ")"
+                self.ends.append(received.code)
+            elif sent is not None:
+                ended = f"closed by the engine ({sent.code})"
+                self.ends.append(None)
+            else:
+                ended = "connection dropped (no close frame)"
+                self.ends.append(None)
+            log.info("session %d ended: %s", session.number, ended)
