@@ -397,7 +397,7 @@ class App:
             round(self.options.crossfade * STREAM_RATE),
             round(ROTATION_LEAD * STREAM_RATE),
             self._write,
-            lambda: round(self.sink.stats().buffered_seconds * STREAM_RATE),
+            lambda: round(self.sink.buffered_seconds() * STREAM_RATE),
         )
 
     def _after_rotation_audio(self) -> None:
@@ -425,7 +425,7 @@ class App:
         if asyncio.get_running_loop().time() > until:
             self._settling = None
             return frames
-        level = round(self.sink.stats().buffered_seconds * STREAM_RATE)
+        level = round(self.sink.buffered_seconds() * STREAM_RATE)
         # Never below a second of margin on top of this chunk: a low peak, measured after a
         # late chunk, must not ratchet the level down rotation after rotation.
         floor = frames.shape[1] + round(ROTATION_LEAD * STREAM_RATE)

@@ -31,13 +31,14 @@ def test_null_sink_plays_at_real_time_and_counts_underruns():
     sink = NullSink(preroll_seconds=0.05)
     try:
         sink.write(tone(0.5))
+        assert sink.buffered_seconds() == sink.stats().buffered_seconds == 0.5  # not playing yet
         sink.set_playing(True)
         wait_until(lambda: sink.stats().playing)
         started = time.monotonic()
         wait_until(lambda: sink.stats().underruns == 1)
         elapsed = time.monotonic() - started
         assert 0.3 < elapsed < 0.5 + 0.5 * timeout(1)  # 0.5 s of audio took about 0.5 s
-        assert sink.stats().buffered_frames == 0
+        assert sink.stats().buffered_frames == 0 and sink.buffered_seconds() == 0.0
     finally:
         sink.close()
 
