@@ -23,12 +23,13 @@ import random
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 
 from server_process import oscserver, wait_for_status
 
-from oscserver.core.osc_codec import decode_packet, encode_message
+from oscserver.core.osc_codec import OscArg, decode_packet, encode_message
 
-KEEP = [
+KEEP: list[tuple[str, list[OscArg]]] = [
     ("/lyria/prompt/1/text", ["deep house"]),
     ("/lyria/prompt/1/weight", [0.75]),
     ("/lyria/bpm", [111]),
@@ -73,6 +74,19 @@ def random_datagram(rng: random.Random) -> bytes:
     return b"#bundle\x00" + (1).to_bytes(8, "big") + body
 
 
+@dataclass(frozen=True)
+class SoakFigures:
+    """What one soak did: datagrams sent, time, messages received and refused (from the
+    server's own counts), underruns, and the connection and playback status at the end."""
+
+    datagrams: int
+    seconds: float
+    received: int
+    refused: int
+    underruns: int
+    status: list[str]
+
+
 class Client:
     def __init__(self, port: int) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -95,7 +109,7 @@ class Client:
                 return list(reply.args)
 
 
-def soak(datagrams: int, seed: int, log: bool = True) -> dict[str, object]:
+def soak(datagrams: int, seed: int, log: bool = True) -> SoakFigures:
     """Run one soak; returns the figures (raises AssertionError when a check fails)."""
     options = ("--engine", "embedded", "--no-oscquery", "--prompt", "")
     with oscserver(*options, log_level="error") as (proc, port):
@@ -105,7 +119,7 @@ def soak(datagrams: int, seed: int, log: bool = True) -> dict[str, object]:
 
 def _soak(
     proc: subprocess.Popen[bytes], client: Client, datagrams: int, seed: int, log: bool
-) -> dict[str, object]:
+) -> SoakFigures:
     """Set the values to keep, play, flood, and check."""
     status = client.ask("/lyria/status", "/lyria/status")
     for address, args in KEEP:
@@ -131,17 +145,18 @@ def _soak(
     assert after[1] == "playing", after
     for address, args in KEEP:
         got = client.ask("/lyria/get" + address.removeprefix("/lyria"), address)
+        value = args[0]
         assert got == args or (
-            isinstance(args[0], float) and abs(float(got[0]) - args[0]) < 1e-6  # type: ignore[arg-type]
+            isinstance(value, float) and abs(float(str(got[0])) - value) < 1e-6
         ), f"{address}: {got} != {args}"
-    return {
-        "datagrams": datagrams,
-        "seconds": elapsed,
-        "received": int(after[5]) - int(before[5]),  # type: ignore[call-overload]
-        "refused": int(after[6]) - int(before[6]),  # type: ignore[call-overload]
-        "underruns": int(after[3]),  # type: ignore[call-overload]
-        "status": after[:2],
-    }
+    return SoakFigures(
+        datagrams=datagrams,
+        seconds=elapsed,
+        received=int(str(after[5])) - int(str(before[5])),
+        refused=int(str(after[6])) - int(str(before[6])),
+        underruns=int(str(after[3])),
+        status=[str(a) for a in after[:2]],
+    )
 
 
 def main() -> None:
@@ -152,9 +167,9 @@ def main() -> None:
     print(f"soaking the OSC port with {args.datagrams} random and mutated datagrams")
     r = soak(args.datagrams, args.seed)
     print(
-        f"{r['datagrams']} datagrams in {r['seconds']:.0f} s: {r['received']} OSC messages "
-        f"received (status queries included), {r['refused']} refused; still {r['status'][0]} "
-        f"and {r['status'][1]}, every value set before read back unchanged"
+        f"{r.datagrams} datagrams in {r.seconds:.0f} s: {r.received} OSC messages "
+        f"received (status queries included), {r.refused} refused; still {r.status[0]} "
+        f"and {r.status[1]}, every value set before read back unchanged"
     )
 
 

@@ -26,6 +26,9 @@ import asyncio
 import os
 import random
 import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from oscserver.adapters.audio.base import AudioSink
 from oscserver.adapters.audio.jack_sink import JackSink
@@ -93,17 +96,51 @@ async def play(port: int, rate: float, stop: asyncio.Event) -> int:
     return sent
 
 
+class Sample(NamedTuple):
+    """One sample: seconds since the start, this process's RSS (KiB), its open file
+    descriptors and asyncio tasks, the audio waiting in the output (s), and the real-time
+    audio process's RSS (KiB; 0 for the null output)."""
+
+    t: float
+    rss: int
+    fds: int
+    tasks: int
+    buffered: float
+    audio_rss: int
+
+
+@dataclass
+class Figures:
+    """What one soak did, and how each figure grew after warm-up (see :func:`growth`)."""
+
+    sent: int
+    rotations: int
+    sessions: int
+    underruns: int
+    xruns: int
+    refused: int
+    samples: list[Sample] = field(default_factory=list)
+    growth: dict[str, float] = field(default_factory=dict)
+
+
 async def soak(
-    minutes: float, cap: float, rate: float, sample: float, output: str = "null"
-) -> dict[str, object]:
+    minutes: float,
+    cap: float,
+    rate: float,
+    sample: float,
+    output: str = "null",
+    report: Callable[[Sample], None] | None = None,
+) -> Figures:
+    """Run the soak; ``report`` (if given) receives each sample as it is taken."""
     engine = EngineServer(EngineOptions(faults=(parse_fault(f"cap:{cap}"),)))
     host, port = await engine.start()
     jackd: PrivateJackd | None = None
     sink: AudioSink
     if output == "jack":
-        jackd = PrivateJackd(server_name=f"oscserver-soak-{os.getpid()}")
+        name = f"oscserver-soak-{os.getpid()}"
+        jackd = PrivateJackd(server_name=name)
         jackd.start()
-        sink = JackSink(client_name="soak", server_name=jackd.server_name, preroll_seconds=0.5)
+        sink = JackSink(client_name="soak", server_name=name, preroll_seconds=0.5)
     else:
         sink = NullSink(preroll_seconds=0.5)
     audio_pid = sink.process_id if isinstance(sink, JackSink) else None
@@ -118,38 +155,40 @@ async def soak(
     await app.start()
     stop = asyncio.Event()
     sender = asyncio.create_task(play(app.osc_address[1], rate, stop))
-    samples: list[tuple[float, int, int, int, float, int]] = []
+    samples: list[Sample] = []
     loop = asyncio.get_running_loop()
     start = loop.time()
     try:
         while loop.time() - start < minutes * 60:
             await asyncio.sleep(sample)
-            buffered = sink.stats().buffered_seconds
-            tasks = len(asyncio.all_tasks())
-            audio = rss_of(audio_pid)
-            samples.append((loop.time() - start, rss_kib(), fds(), tasks, buffered, audio))
+            taken = Sample(
+                loop.time() - start,
+                rss_kib(),
+                fds(),
+                len(asyncio.all_tasks()),
+                sink.buffered_seconds(),
+                rss_of(audio_pid),
+            )
+            samples.append(taken)
+            if report is not None:
+                report(taken)
     finally:
         stop.set()
-        sent = await sender
-        figures = {
-            "sent": sent,
-            "rotations": app.rotations,
-            "sessions": engine.sessions,
-            "underruns": sink.stats().underruns,
-            "xruns": sink.stats().xruns,
-            "refused": app.refused,
-        }
+        stats = sink.stats()
+        figures = Figures(
+            await sender, app.rotations, engine.sessions, stats.underruns, stats.xruns, app.refused
+        )
         await app.stop()
         sink.close()
         await engine.close()
         if jackd is not None:
             jackd.stop()
-    figures["samples"] = samples
-    figures["growth"] = growth(samples)
+    figures.samples = samples
+    figures.growth = growth(samples)
     return figures
 
 
-def growth(samples: list[tuple[float, int, int, int, float, int]]) -> dict[str, float]:
+def growth(samples: list[Sample]) -> dict[str, float]:
     """Growth of each figure from just after warm-up to the end of the run.
 
     The first quarter is warm-up. Each figure's level is its smallest value over a window (the
@@ -160,8 +199,8 @@ def growth(samples: list[tuple[float, int, int, int, float, int]]) -> dict[str, 
     early, late = samples[quarter : 2 * quarter], samples[-quarter:]
 
     def change(column: int) -> float:
-        before = min(s[column] for s in early)
-        after = min(s[column] for s in late)
+        before = min(float(s[column]) for s in early)
+        after = min(float(s[column]) for s in late)
         return (after - before) / before if before else 0.0
 
     return {"rss": change(1), "fds": change(2), "tasks": change(3), "audio_rss": change(5)}
@@ -175,19 +214,23 @@ def main() -> None:
     parser.add_argument("--sample", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--output", choices=["null", "jack"], default="null")
     args = parser.parse_args()
-    r = asyncio.run(soak(args.minutes, args.cap, args.rate, args.sample, args.output))
     print(f"{'t (s)':>7} {'RSS KiB':>9} {'fds':>5} {'tasks':>6} {'buffer s':>8} {'audio KiB':>9}")
-    for t, rss, fd, tasks, buffered, audio in r["samples"]:  # type: ignore[attr-defined]
-        print(f"{t:>7.0f} {rss:>9} {fd:>5} {tasks:>6} {buffered:>8.1f} {audio:>9}", flush=True)
-    g = r["growth"]
+
+    def show(s: Sample) -> None:
+        print(
+            f"{s.t:>7.0f} {s.rss:>9} {s.fds:>5} {s.tasks:>6} {s.buffered:>8.1f} {s.audio_rss:>9}",
+            flush=True,
+        )
+
+    r = asyncio.run(soak(args.minutes, args.cap, args.rate, args.sample, args.output, show))
+    g = r.growth
     print(
-        f"{r['sent']} OSC datagrams, {r['rotations']} rotations over {r['sessions']} sessions, "
-        f"{r['underruns']} underruns, {r['xruns']} JACK xruns, {r['refused']} refused"
+        f"{r.sent} OSC datagrams, {r.rotations} rotations over {r.sessions} sessions, "
+        f"{r.underruns} underruns, {r.xruns} JACK xruns, {r.refused} refused"
     )
     print(
-        f"growth after warm-up: RSS {g['rss']:+.1%}, fds {g['fds']:+.1%}, "  # type: ignore[index]
-        f"tasks {g['tasks']:+.1%}, audio process RSS {g['audio_rss']:+.1%}; "  # type: ignore[index]
-        "target <= 5 %"
+        f"growth after warm-up: RSS {g['rss']:+.1%}, fds {g['fds']:+.1%}, "
+        f"tasks {g['tasks']:+.1%}, audio process RSS {g['audio_rss']:+.1%}; target <= 5 %"
     )
 
 

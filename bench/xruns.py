@@ -57,13 +57,14 @@ class InProcessJackSink(RingSink):
         right = self.client.outports.register("out_right")
         h = self._h
 
-        @self.client.set_process_callback
         def process(frames: int) -> None:
             self.playout.process(left.get_array(), right.get_array(), frames)
 
-        @self.client.set_xrun_callback
         def xrun(delay: float) -> None:
             h[F.XRUNS] += 1
+
+        self.client.set_process_callback(process)
+        self.client.set_xrun_callback(xrun)
 
         self.client.activate()
         h[F.RATE] = self.client.samplerate
@@ -105,28 +106,31 @@ def jackd_reasons(log: str) -> Counter[str]:
     )
 
 
-async def measure(period: int, mode: str, seconds: float, rate: int, realtime: bool) -> dict:
-    jackd = PrivateJackd(48000, period, f"bench-{uuid.uuid4().hex[:6]}", realtime=realtime)
+async def measure(
+    period: int, mode: str, seconds: float, rate: int, realtime: bool
+) -> dict[str, object]:
+    name = f"bench-{uuid.uuid4().hex[:6]}"
+    jackd = PrivateJackd(48000, period, name, realtime=realtime)
     jackd.start()
     try:
         floor: subprocess.Popen[bytes] | None = None
         if mode in ("c", "python"):
             os.environ[FORCE_PYTHON] = mode
-            sink: RingSink = JackSink("bench", jackd.server_name, preroll_seconds=0.5)
+            sink: RingSink = JackSink("bench", name, preroll_seconds=0.5)
             if sink.stats().native_callback != (mode == "c"):
                 raise SystemExit(f"could not run the {mode} callback")
         elif mode == "floor":
             # The same load with JACK's own C example client as the only client: the xruns
             # this machine gives any client.
             sink = NullSink(preroll_seconds=0.5)
-            env = dict(os.environ, JACK_DEFAULT_SERVER=jackd.server_name)
+            env = dict(os.environ, JACK_DEFAULT_SERVER=name)
             floor = subprocess.Popen(
                 ["jack_simple_client"], env=env, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )  # fmt: skip
             await asyncio.sleep(1.0)
         else:
-            sink = InProcessJackSink(jackd.server_name)
+            sink = InProcessJackSink(name)
         app = App(Options(osc_port=0), sink)
         await app.start()
         loop = asyncio.get_running_loop()

@@ -18,8 +18,8 @@ from osc_soak import soak  # noqa: E402
 
 def test_a_short_soak_keeps_the_server_up_playing_and_its_state():
     figures = soak(20_000, seed=7, log=False)  # raises if any check fails
-    assert figures["status"] == ["connected", "playing"]
-    assert figures["refused"] > 10_000  # nearly everything sent was wrong, and counted
+    assert figures.status == ["connected", "playing"]
+    assert figures.refused > 10_000  # nearly everything sent was wrong, and counted
 
 
 def test_the_fuzz_target_runs_clean():
@@ -51,10 +51,10 @@ async def test_a_short_compressed_soak_grows_nothing():
     from soak_resources import soak as resource_soak
 
     figures = await resource_soak(minutes=0.5, cap=12.0, rate=200.0, sample=3.0)
-    growth = figures["growth"]
-    assert figures["rotations"] >= 2 and figures["underruns"] == 0
+    growth = figures.growth
+    assert figures.rotations >= 2 and figures.underruns == 0
     assert growth["fds"] <= 0.05 and growth["tasks"] <= 0.05
     assert growth["rss"] <= 0.10  # a short run: allocator noise is a larger share
-    buffered = [sample[4] for sample in figures["samples"]]
+    buffered = [sample.buffered for sample in figures.samples]
     # Rotations do not pile up latency: after warm-up the output holds what one session keeps.
     assert max(buffered[len(buffered) // 4 :]) < 4.0, buffered
