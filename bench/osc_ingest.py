@@ -26,6 +26,7 @@ import asyncio
 import multiprocessing
 import socket
 import time
+from typing import cast
 
 from server_process import free_port, oscserver, wait_for_status
 
@@ -48,8 +49,8 @@ def python_osc_server(port: int, ready: multiprocessing.synchronize.Event) -> No
 
         dispatcher.map("/lyria/prompt/*/weight", weight)
         server = AsyncIOOSCUDPServer(("127.0.0.1", port), dispatcher, loop)  # type: ignore[arg-type]
-        transport, _ = await server.create_serve_endpoint()
-        assert isinstance(transport, asyncio.DatagramTransport)
+        endpoint, _ = await server.create_serve_endpoint()
+        transport = cast(asyncio.DatagramTransport, endpoint)
         # The same receive buffer as oscserver asks for: a fair race.
         transport.get_extra_info("socket").setsockopt(
             socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024

@@ -58,3 +58,22 @@ async def test_a_short_compressed_soak_grows_nothing():
     buffered = [sample.buffered for sample in figures.samples]
     # Rotations do not pile up latency: after warm-up the output holds what one session keeps.
     assert max(buffered[len(buffered) // 4 :]) < 4.0, buffered
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "figure"),
+    [
+        ("osc_ingest.py", ["--messages", "3000"], "oscserver / python-osc: "),
+        ("control_latency.py", ["--count", "10", "--gap", "0.25"], "oscserver / baseline: p50 "),
+    ],
+)
+def test_the_benchmarks_run_and_print_their_figures(script, args, figure):
+    """Short runs (the figures themselves are docs/performance.md's, from full runs)."""
+    result = subprocess.run(
+        [sys.executable, str(BENCH / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout(180),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert figure in result.stdout, result.stdout
