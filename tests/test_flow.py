@@ -134,3 +134,12 @@ def test_off_when_the_timeout_is_zero():
     watch = AudioWatch(timeout=0.0)
     watch.observe(0.0, playing=True)
     assert run(watch, [], 0.0, 100.0) == []
+
+
+def test_memory_stays_bounded_with_the_watch_on_or_off():
+    for timeout in (10.0, 0.0):
+        watch = AudioWatch(timeout=timeout)
+        watch.observe(0.0, playing=True)
+        for t in range(0, 86_400, 2):  # a day of chunks, never checked
+            watch.audio(float(t), 2.0)
+        assert len(watch._chunks) <= 15  # a 30 s window of 2 s chunks, or nothing when off

@@ -96,16 +96,22 @@ class AudioWatch:
     def audio(self, now: float, seconds: float) -> None:
         """Note a chunk of ``seconds`` of audio received at ``now``."""
         self._last_audio = now
-        if self._since is not None:
+        if self._since is not None and self.timeout > 0:
             self._chunks.append((now, seconds))
             if self._first is None:
                 self._first = now
+            self._forget(now)
 
     def restart(self, now: float) -> None:
         """Start measuring afresh (after a reconnect): the new session gets its own window."""
         self._chunks.clear()
         self._since = now if self._since is not None else None
         self._first = self._last_audio = self._slow_since = None
+
+    def _forget(self, now: float) -> None:
+        """Drop the chunks older than the window (memory stays bounded however long it runs)."""
+        while self._chunks and self._chunks[0][0] <= now - self.window:
+            self._chunks.popleft()
 
     def check(self, now: float) -> FlowVerdict | None:
         """A verdict on the audio up to ``now``, or None when all is well (or too early to say)."""
@@ -117,8 +123,7 @@ class AudioWatch:
                 "stalled", f"no audio from the service for {self.timeout:g} s while playing"
             )
         window = self.window
-        while self._chunks and self._chunks[0][0] <= now - window:
-            self._chunks.popleft()
+        self._forget(now)
         # Measured from the first audio: the wait for it is the stall check's business.
         if self._first is None or now - self._first < window:
             return None
