@@ -146,11 +146,11 @@ async def test_a_starved_session_is_reconnected_with_the_figures(jack_server):
     # The first session slows to 35 % of real time after 1 s: chunks still come (every 1.4 s,
     # under the stall timeout), far too slowly to play.
     async with Rig(jack_server, ("slow:1:0.35",), faulty=1) as rig:
-        rig.app.options = dataclasses.replace(rig.app.options, stall_timeout=2.5)
+        rig.app.options = dataclasses.replace(rig.app.options, stall_timeout=3.0)
         rig.send(message("/lyria/play", ""))
         args = await rig.reply_to("/lyria/error", 20)
         text = str(args[0])
-        assert text.startswith("the service sent ") and "in the last 7.5 s" in text, text
+        assert text.startswith("the service sent ") and "in the last 9 s" in text, text
         assert re.search(r"% of real time\) \(reconnecting in \d+\.\d s\)$", text), text
         await until(lambda: rig.app.link.connections == 2, 10)
         # The new session plays at real time: audio flows, and nothing more is said.
