@@ -5,7 +5,8 @@
 #   make lint   ruff and mypy only
 #   make bench  benchmarks that print figures (bench/)
 #   make docs   regenerate docs/osc.md from the address table (a test fails when it is stale)
-#   make fuzz   coverage-guided fuzzing of the OSC path for FUZZ_SECONDS (60)
+#   make fuzz   fresh property-test examples (FUZZ_EXAMPLES, 20000 each), then coverage-guided
+#               fuzzing of the OSC path for FUZZ_SECONDS (60)
 #   make soak   1,000,000 random and mutated datagrams at a running server (docs/reliability.md)
 #   make faults every failure of the service, one after the other: what is told, what is heard
 #   make soak-hour  an hour of compressed rotations on JACK: memory, fds, tasks (docs/reliability.md)
@@ -51,9 +52,12 @@ bench: venv
 	$(BIN)/python bench/osc_ingest.py --messages 50000
 
 FUZZ_SECONDS ?= 60
+FUZZ_EXAMPLES ?= 20000
 DATAGRAMS ?= 1000000
 
 fuzz: venv
+	HYPOTHESIS_PROFILE=explore FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q \
+		tests/test_fuzz_osc.py tests/test_osc_codec.py
 	$(BIN)/python bench/fuzz_osc.py -max_total_time=$(FUZZ_SECONDS)
 
 soak: venv

@@ -8,6 +8,14 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
+
+# Property tests: `make test` (and so CI) runs the same examples every time, so a run is
+# reproducible and a red build means a change broke something; `make fuzz` explores fresh ones
+# (HYPOTHESIS_PROFILE=explore) and is where new failures are found, then pinned as examples.
+settings.register_profile("test", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "test"))
 
 #: Scales every timeout in the tests (websockets' MS idea): raise it on a slow machine.
 TIMEOUT_SCALE = float(os.environ.get("OSCSERVER_TEST_TIMEOUT_SCALE", "1"))

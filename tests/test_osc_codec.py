@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import struct
 
 import pytest
@@ -182,7 +183,7 @@ osc_addresses = st.text(
 ).map(lambda s: "/" + s)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "300")), deadline=None)
 @given(osc_addresses, osc_values)
 def test_encode_agrees_with_python_osc_and_decodes_back(address, values):
     data = encode_message(address, values)
