@@ -24,12 +24,13 @@ import logging
 import socket
 from dataclasses import dataclass
 
+from in_process import oscserver_on
+
 from oscserver.adapters.audio.null_sink import NullSink
-from oscserver.adapters.lyria_ws import engine_url
-from oscserver.app import App, Options
+from oscserver.app import App
 from oscserver.core.osc_codec import decode_packet, encode_message
 from oscserver.engine.faults import parse_fault
-from oscserver.engine.server import EngineOptions, EngineServer
+from oscserver.engine.server import EngineOptions
 
 #: The faults, as ``--fault`` values, and what each stands for.
 FAULTS = {
@@ -76,47 +77,23 @@ class _Listener(asyncio.DatagramProtocol):
 async def run_fault(spec: str, stall_timeout: float = 3.0, settle: float = 5.0) -> Outcome:
     """Inflict one fault on a playing oscserver; returns what happened."""
     scale = stall_timeout / 15.0  # oscserver's default timeout is 15 s
-    engine = EngineServer(
-        EngineOptions(
-            chunk_seconds=2.0 * scale,
-            lead_seconds=1.0 * scale,
-            faults=(parse_fault(spec),),
-            faulty_sessions=1,
-        )
+    engine_options = EngineOptions(
+        chunk_seconds=2.0 * scale,
+        lead_seconds=1.0 * scale,
+        faults=(parse_fault(spec),),
+        faulty_sessions=1,
     )
-    host, port = await engine.start()
     sink = NullSink(preroll_seconds=0.5)
-    options = Options(
-        osc_port=0,
-        engine=engine_url(host, port),
-        oscquery_port=None,
-        stall_timeout=stall_timeout,
-        rotate_after=0,
-    )
-    app = App(options, sink)
-    await app.start()
-    loop = asyncio.get_running_loop()
-    transport, listener = await loop.create_datagram_endpoint(
-        _Listener, remote_addr=app.osc_address, family=socket.AF_INET
-    )
-    try:
-        transport.sendto(encode_message("/lyria/play"))
-        # Long enough for the slowest verdict: a warning a window after the first audio, a
-        # new session a window after that.
-        end = loop.time() + 4.0 + 6 * stall_timeout + 8.0
-        back_at: float | None = None
-        chunks_at_reconnect: int | None = None
-        while loop.time() < end:
-            await asyncio.sleep(0.05)
-            link = app.link
-            if link is None or link.status.startswith("stopped"):
-                break
-            if link.connections >= 2 and link.status == "connected":
-                if chunks_at_reconnect is None:
-                    chunks_at_reconnect = app.session.chunks_received
-                elif back_at is None and app.session.chunks_received > chunks_at_reconnect:
-                    back_at = loop.time()
-                    end = min(end, loop.time() + settle)  # then listen a little longer
+    async with oscserver_on(engine_options, sink, stall_timeout=stall_timeout) as (app, _):
+        loop = asyncio.get_running_loop()
+        transport, listener = await loop.create_datagram_endpoint(
+            _Listener, remote_addr=app.osc_address, family=socket.AF_INET
+        )
+        try:
+            transport.sendto(encode_message("/lyria/play"))
+            back_at = await _watch(app, stall_timeout, settle)
+        finally:
+            transport.close()
         first = listener.heard[0] if listener.heard else None
         stats = sink.stats()
         return Outcome(
@@ -127,11 +104,29 @@ async def run_fault(spec: str, stall_timeout: float = 3.0, settle: float = 5.0) 
             underruns=stats.underruns,
             playing=stats.playing,
         )
-    finally:
-        transport.close()
-        await app.stop()
-        sink.close()
-        await engine.close()
+
+
+async def _watch(app: App, stall_timeout: float, settle: float) -> float | None:
+    """Wait until audio comes from a new session (and ``settle`` more seconds), or for long
+    enough that it would have; returns the loop time it came, or None."""
+    loop = asyncio.get_running_loop()
+    # Long enough for the slowest verdict: a warning a window after the first audio, a new
+    # session a window after that.
+    end = loop.time() + 4.0 + 6 * stall_timeout + 8.0
+    back_at: float | None = None
+    chunks_at_reconnect: int | None = None
+    while loop.time() < end:
+        await asyncio.sleep(0.05)
+        link = app.link
+        if link is None or link.status.startswith("stopped"):
+            break
+        if link.connections >= 2 and link.status == "connected":
+            if chunks_at_reconnect is None:
+                chunks_at_reconnect = app.session.chunks_received
+            elif back_at is None and app.session.chunks_received > chunks_at_reconnect:
+                back_at = loop.time()
+                end = min(end, loop.time() + settle)  # then listen a little longer
+    return back_at
 
 
 def main() -> None:

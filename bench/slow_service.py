@@ -16,41 +16,35 @@ import argparse
 import asyncio
 import logging
 
+from in_process import oscserver_on
+
 from oscserver.adapters.audio.null_sink import NullSink
-from oscserver.adapters.lyria_ws import engine_url
-from oscserver.app import App, Options
 from oscserver.core.osc_codec import encode_message
 from oscserver.engine.faults import parse_fault
-from oscserver.engine.server import EngineOptions, EngineServer
+from oscserver.engine.server import EngineOptions
 
 
 async def run(pace: float, minutes: float, preroll: float) -> int:
     """Play for ``minutes`` against an engine at ``pace``; returns the underruns."""
-    engine = EngineServer(EngineOptions(faults=(parse_fault(f"slow:0:{pace}"),)))
-    host, port = await engine.start()
+    engine_options = EngineOptions(faults=(parse_fault(f"slow:0:{pace}"),))
     sink = NullSink(preroll_seconds=preroll)
-    options = Options(osc_port=0, engine=engine_url(host, port), oscquery_port=None, rotate_after=0)
-    app = App(options, sink)
-    await app.start()
-    loop = asyncio.get_running_loop()
-    udp, _ = await loop.create_datagram_endpoint(
-        asyncio.DatagramProtocol, remote_addr=app.osc_address
-    )
-    try:
-        udp.sendto(encode_message("/lyria/play"))
-        start, seen = loop.time(), 0
-        while loop.time() - start < minutes * 60:
-            await asyncio.sleep(1.0)
-            underruns = sink.stats().underruns
-            if underruns != seen:
-                seen = underruns
-                print(f"{loop.time() - start:6.0f} s  underrun {underruns}", flush=True)
-        return sink.stats().underruns
-    finally:
-        udp.close()
-        await app.stop()
-        sink.close()
-        await engine.close()
+    async with oscserver_on(engine_options, sink) as (app, _):
+        loop = asyncio.get_running_loop()
+        udp, _ = await loop.create_datagram_endpoint(
+            asyncio.DatagramProtocol, remote_addr=app.osc_address
+        )
+        try:
+            udp.sendto(encode_message("/lyria/play"))
+            start, seen = loop.time(), 0
+            while loop.time() - start < minutes * 60:
+                await asyncio.sleep(1.0)
+                underruns = sink.stats().underruns
+                if underruns != seen:
+                    seen = underruns
+                    print(f"{loop.time() - start:6.0f} s  underrun {underruns}", flush=True)
+            return sink.stats().underruns
+        finally:
+            udp.close()
 
 
 def main() -> None:

@@ -1,0 +1,35 @@
+"""oscserver in the benchmark's own process against the embedded engine run apart, for the
+benchmarks that need to look inside it (bench/faults.py, bench/slow_service.py)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from oscserver.adapters.audio.base import AudioSink
+from oscserver.adapters.lyria_ws import engine_url
+from oscserver.app import App, Options
+from oscserver.engine.server import EngineOptions, EngineServer
+
+
+@contextlib.asynccontextmanager
+async def oscserver_on(
+    engine_options: EngineOptions, sink: AudioSink, **options: Any
+) -> AsyncIterator[tuple[App, EngineServer]]:
+    """Start an engine with ``engine_options`` and oscserver pointed at it, playing to ``sink``.
+
+    ``options`` are :class:`Options` fields; OSC gets any free port, OSCQuery and rotation are
+    off unless given. Everything is stopped on leaving, the sink closed.
+    """
+    engine = EngineServer(engine_options)
+    host, port = await engine.start()
+    settings: dict[str, Any] = {"osc_port": 0, "oscquery_port": None, "rotate_after": 0}
+    app = App(Options(engine=engine_url(host, port), **(settings | options)), sink)
+    try:
+        await app.start()
+        yield app, engine
+    finally:
+        await app.stop()
+        sink.close()
+        await engine.close()
