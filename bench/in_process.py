@@ -1,5 +1,6 @@
 """oscserver in the benchmark's own process against the embedded engine run apart, for the
-benchmarks that need to look inside it (bench/faults.py, bench/slow_service.py)."""
+benchmarks that need to look inside it (bench/faults.py, bench/slow_service.py,
+bench/soak_resources.py)."""
 
 from __future__ import annotations
 

@@ -30,15 +30,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from in_process import oscserver_on
+
 from oscserver.adapters.audio.base import AudioSink
 from oscserver.adapters.audio.jack_sink import JackSink
 from oscserver.adapters.audio.null_sink import NullSink
 from oscserver.adapters.jackd import PrivateJackd
-from oscserver.adapters.lyria_ws import engine_url
-from oscserver.app import App, Options
 from oscserver.core.osc_codec import encode_message
 from oscserver.engine.faults import parse_fault
-from oscserver.engine.server import EngineOptions, EngineServer
+from oscserver.engine.server import EngineOptions
 
 WORDS = ["deep house", "ambient pads", "acid techno", "jazz trio", "dub", "strings", "lo-fi"]
 
@@ -132,8 +132,6 @@ async def soak(
     report: Callable[[Sample], None] | None = None,
 ) -> Figures:
     """Run the soak; ``report`` (if given) receives each sample as it is taken."""
-    engine = EngineServer(EngineOptions(faults=(parse_fault(f"cap:{cap}"),)))
-    host, port = await engine.start()
     jackd: PrivateJackd | None = None
     sink: AudioSink
     if output == "jack":
@@ -144,43 +142,42 @@ async def soak(
     else:
         sink = NullSink(preroll_seconds=0.5)
     audio_pid = sink.process_id if isinstance(sink, JackSink) else None
-    options = Options(
-        osc_port=0,
-        engine=engine_url(host, port),
-        prompt="",
-        rotate_after=max(5.0, cap - 10),
-        crossfade=2.0,
-    )
-    app = App(options, sink)
-    await app.start()
-    stop = asyncio.Event()
-    sender = asyncio.create_task(play(app.osc_address[1], rate, stop))
-    samples: list[Sample] = []
-    loop = asyncio.get_running_loop()
-    start = loop.time()
+    engine_options = EngineOptions(faults=(parse_fault(f"cap:{cap}"),))
     try:
-        while loop.time() - start < minutes * 60:
-            await asyncio.sleep(sample)
-            taken = Sample(
-                loop.time() - start,
-                rss_kib(),
-                fds(),
-                len(asyncio.all_tasks()),
-                sink.buffered_seconds(),
-                rss_of(audio_pid),
-            )
-            samples.append(taken)
-            if report is not None:
-                report(taken)
+        async with oscserver_on(
+            engine_options, sink, prompt="", rotate_after=max(5.0, cap - 10), crossfade=2.0
+        ) as (app, engine):
+            stop = asyncio.Event()
+            sender = asyncio.create_task(play(app.osc_address[1], rate, stop))
+            samples: list[Sample] = []
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            try:
+                while loop.time() - start < minutes * 60:
+                    await asyncio.sleep(sample)
+                    taken = Sample(
+                        loop.time() - start,
+                        rss_kib(),
+                        fds(),
+                        len(asyncio.all_tasks()),
+                        sink.buffered_seconds(),
+                        rss_of(audio_pid),
+                    )
+                    samples.append(taken)
+                    if report is not None:
+                        report(taken)
+            finally:
+                stop.set()
+                stats = sink.stats()
+                figures = Figures(
+                    await sender,
+                    app.rotations,
+                    engine.sessions,
+                    stats.underruns,
+                    stats.xruns,
+                    app.refused,
+                )
     finally:
-        stop.set()
-        stats = sink.stats()
-        figures = Figures(
-            await sender, app.rotations, engine.sessions, stats.underruns, stats.xruns, app.refused
-        )
-        await app.stop()
-        sink.close()
-        await engine.close()
         if jackd is not None:
             jackd.stop()
     figures.samples = samples
