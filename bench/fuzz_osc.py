@@ -8,7 +8,9 @@ as the server would (patterns included). The only exceptions allowed are the doc
 refusals (MalformedPacket, OscInputError); after every message the state must still hold only
 values the address table allows (tests/invariants.py). Anything else is a crash that libFuzzer
 reports with the input that caused it. A seed corpus of valid datagrams is written to a
-temporary directory when none is given.
+temporary directory when none is given. libFuzzer writes what it finds (``crash-*``,
+``slow-unit-*``, ``timeout-*``...) to ``build/fuzz/`` in the checkout (ignored by git), never
+to the working directory; ``-artifact_prefix=DIR/`` chooses another place.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ with atheris.instrument_imports():
     from oscserver.core.osc_codec import decode_packet, encode_message
     from oscserver.core.state import MusicalState
 
+ARTIFACTS = Path(__file__).resolve().parent.parent / "build" / "fuzz"
 START = MusicalState.initial([("deep house", 1.0), ("strings", 0.5)])
 
 
@@ -66,6 +69,9 @@ def seed_corpus() -> str:
 
 def main() -> None:
     argv = list(sys.argv)
+    if not any(a.startswith("-artifact_prefix=") for a in argv[1:]):
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        argv.insert(1, f"-artifact_prefix={ARTIFACTS}/")
     if not any(not a.startswith("-") for a in argv[1:]):
         argv.append(seed_corpus())
     atheris.Setup(argv, one_input)

@@ -22,16 +22,27 @@ def test_a_short_soak_keeps_the_server_up_playing_and_its_state():
     assert figures.refused > 10_000  # nearly everything sent was wrong, and counted
 
 
-def test_the_fuzz_target_runs_clean():
+def test_the_fuzz_target_runs_clean_and_leaves_nothing_where_it_ran(tmp_path):
     pytest.importorskip("atheris")
     result = subprocess.run(
         [sys.executable, str(BENCH / "fuzz_osc.py"), "-runs=30000"],
         capture_output=True,
         text=True,
         timeout=timeout(300),
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Done 30000 runs" in result.stderr
+    # What libFuzzer finds (crash-*, and slow-unit-* on a loaded machine) goes to build/fuzz/
+    # in the checkout, never to the directory it was started in.
+    assert list(tmp_path.iterdir()) == []
+    assert (BENCH.parent / "build" / "fuzz").is_dir()
+
+
+@pytest.mark.parametrize("name", ["build/fuzz/slow-unit-0", "slow-unit-0", "crash-0", "leak-0"])
+def test_fuzzing_artefacts_are_ignored_by_git(name):
+    repo = BENCH.parent
+    assert subprocess.run(["git", "check-ignore", "-q", name], cwd=repo).returncode == 0
 
 
 @pytest.mark.parametrize("fault", ["reset:2", "stall:2", "malformed:json:2"])
