@@ -33,13 +33,13 @@ def oscsend(port: int, address: str, types: str = "", *args: object) -> None:
     subprocess.run(cmd, check=True, timeout=timeout(10))
 
 
-@pytest.fixture
-def server(jack_server, tmp_path):
+def start_server(jack_server, log_path, env_extra=None, new_session=False):
+    """oscserver as a process on the test's JACK server, once it says it is ready."""
     assert shutil.which("oscsend"), "liblo-tools is not installed (make test installs it)"
     port = free_udp_port()
     env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
     env["JACK_DEFAULT_SERVER"] = jack_server
-    log_path = tmp_path / "oscserver.log"
+    env.update(env_extra or {})
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [
@@ -51,18 +51,27 @@ def server(jack_server, tmp_path):
                 "--jack-name",
                 CLIENT,
                 "--no-start-jack",
+                "--no-oscquery",
                 "--preroll",
                 "0.5",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
+            start_new_session=new_session,  # a process group of its own, as a terminal makes
         )
     deadline = time.monotonic() + timeout(30)
     while b"press Ctrl-C to stop" not in log_path.read_bytes():
         assert proc.poll() is None, log_path.read_text()
         assert time.monotonic() < deadline, log_path.read_text()
         time.sleep(0.05)
+    return port, proc
+
+
+@pytest.fixture
+def server(jack_server, tmp_path):
+    log_path = tmp_path / "oscserver.log"
+    port, proc = start_server(jack_server, log_path)
     yield port, proc, log_path
     if proc.poll() is None:
         proc.kill()
@@ -150,6 +159,38 @@ def test_sigterm_stops_cleanly_and_the_ports_go(server, jack_server):
         probe.close()
     output = log_path.read_text()
     assert "stopping" in output and "Traceback" not in output
+
+
+@pytest.mark.parametrize("callback", ["c", "python"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_to_the_whole_process_group_stops_cleanly(jack_server, tmp_path, callback, sig):
+    """Ctrl-C in a terminal (and systemd's stop) signals every process of the group, the audio
+    process too: it must leave the stop to oscserver, with no traceback and no crash."""
+    log_path = tmp_path / "oscserver.log"
+    env = {"OSCSERVER_JACK_CALLBACK": "python"} if callback == "python" else {}
+    port, proc = start_server(jack_server, log_path, env, new_session=True)
+    try:
+        recorder = Recorder(jack_server, (f"{CLIENT}:out_left", f"{CLIENT}:out_right"), 30)
+        try:
+            oscsend(port, "/lyria/play")
+            wait_for_sound(recorder)  # the callback is copying audio when the signal comes
+        finally:
+            recorder.close()
+        os.killpg(proc.pid, sig)
+        assert proc.wait(timeout(20)) == 0, log_path.read_text()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    output = log_path.read_text()
+    assert "stopping" in output
+    for bad in ("Traceback", "KeyboardInterrupt", "corrupted", "invalid", "Segmentation"):
+        assert bad not in output, output
+    probe = jack.Client("probe-group", no_start_server=True, servername=jack_server)
+    try:
+        assert probe.get_ports(f"{CLIENT}:") == []
+    finally:
+        probe.close()
 
 
 async def test_a_failing_oscquery_request_does_not_touch_the_music(jack_server, monkeypatch):

@@ -55,9 +55,14 @@ class PrivateJackd:
         if self.server_name:
             cmd += ["-n", self.server_name]
         cmd += ["-d", "dummy", "-r", str(self.rate), "-p", str(self.period)]
-        # jackd's messages go to a file: an undrained pipe would block it once full.
+        # jackd's messages go to a file: an undrained pipe would block it once full. A session
+        # of its own keeps a terminal's Ctrl-C from stopping it before its clients: stop() does.
         self._proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         from oscserver.adapters.audio.jack_sink import jack_server_running  # loads libjack
 

@@ -13,6 +13,12 @@ Its control thread (this module's loop, not real-time) keeps the client alive: w
 server goes away it reports it, waits for a server to come back, and re-creates the client, its
 ports and their connections (the ones it made and the ones others made, remembered every
 quarter second), so a restarted jackd needs no restart of oscserver.
+
+Stopping is the parent's decision alone: this process ignores SIGINT and SIGTERM, which a
+terminal's Ctrl-C and systemd send to every process of the group, and stops when the parent sets
+``STOP`` (or is gone). Teardown deactivates
+and closes the JACK client before anything its callback reads (the C playout, the shared block)
+is freed: JACK's thread may call the callback until ``jack_deactivate`` returns.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import contextlib
 import ctypes
 import gc
 import os
+import signal
 import sys
 import threading
 import time
@@ -101,6 +108,10 @@ def run(
         connect: Port pattern to connect the outputs to (e.g. ``system:playback_*``), or None.
         ramp_seconds: Length of the play/pause gain ramp.
     """
+    # The parent decides when audio stops (after it has faded out and closed the session): the
+    # Ctrl-C a terminal sends to the whole process group must not end this process first.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     jack.set_error_function(_quiet)
     jack.set_info_function(_quiet)
     parent = os.getppid()
@@ -134,7 +145,7 @@ def run(
         if h[F.STATE] != STATE_FAILED:
             h[F.STATE] = STATE_STOPPED
         if isinstance(playout, playout_native.NativePlayout):
-            playout.close()  # every client is closed by now
+            playout.close()  # _serve closed every client it attached it to
         del h, playout
         block.close()
 
@@ -148,7 +159,32 @@ def _serve(
     remembered: dict[str, set[str]],
     parent: int,
 ) -> None:
+    """Run one JACK client until the server goes or the parent says stop; always closes it.
+
+    Whatever happens (the server gone, an exception), the client is deactivated and closed
+    before this returns, so JACK's thread no longer calls into ``playout``.
+    """
     gone = threading.Event()
+    try:
+        _run_client(client, playout, header, port_names, connect, remembered, parent, gone)
+    finally:
+        if not gone.is_set():
+            with contextlib.suppress(jack.JackError):
+                client.deactivate()  # returns once the callback has run for the last time
+        with contextlib.suppress(jack.JackError):
+            client.close()
+
+
+def _run_client(
+    client: jack.Client,
+    playout: Playout | playout_native.NativePlayout,
+    header: npt.NDArray[np.int64],
+    port_names: Sequence[str],
+    connect: str | None,
+    remembered: dict[str, set[str]],
+    parent: int,
+    gone: threading.Event,
+) -> None:
     left = client.outports.register(port_names[0])
     right = client.outports.register(port_names[1])
 
@@ -199,10 +235,6 @@ def _serve(
     if gone.is_set():
         header[F.STATE] = STATE_SERVER_GONE
         header[F.RESTARTS] += 1
-    else:
-        client.deactivate()
-    with contextlib.suppress(jack.JackError):
-        client.close()
 
 
 def _connect(
