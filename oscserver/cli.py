@@ -210,6 +210,11 @@ def _engine_parser() -> argparse.ArgumentParser:
         help="apply the faults to the first N sessions only (default 0: to every session)",
     )
     p.add_argument(
+        "--warnings",
+        action="store_true",
+        help="send warning frames for odd requests (Google's SDKs do not read them)",
+    )
+    p.add_argument(
         "--realistic",
         action="store_true",
         help="behave like the service: 600 s session cap (close 1011) and 0.5 s of jitter",
@@ -238,6 +243,7 @@ def engine_options(ns: argparse.Namespace) -> EngineOptions:
         api_key=ns.key,
         faults=tuple(faults),
         faulty_sessions=max(0, ns.faulty_sessions),
+        warnings=ns.warnings,
     )
 
 

@@ -189,6 +189,9 @@ def test_enums_by_name_any_case_or_index():
         coerce_args(entry, "/lyria/scale", ["H_MAJOR"])
     with pytest.raises(OutOfRange, match=r"0\.\.12"):
         coerce_args(entry, "/lyria/scale", [13])
+    with pytest.raises(BadArguments) as info:
+        coerce_args(entry, "/lyria/scale", [2.5])
+    assert str(info.value) == ("/lyria/scale: an index must be a whole number 0..12, got 2.5")
     mode, _ = lookup("/lyria/mode")
     assert coerce_args(mode, "/lyria/mode", ["diversity"]) == ("DIVERSITY",)
     assert MODES[0] == "QUALITY"

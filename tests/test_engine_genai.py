@@ -256,8 +256,9 @@ async def test_snake_case_and_string_numbers_like_the_service(engine):
         assert frame.startswith('{"serverContent": {"audioChunks": [{"data": "')
 
 
-async def test_warnings_where_the_service_would(engine):
-    ws = await raw_session(engine)
+async def test_warnings_where_the_service_would_only_when_asked():
+    server, port = await start(warnings=True)
+    ws = await raw_session(port)
     async with ws:
         await ws.send('{"playbackControl": "PLAY"}')
         assert json.loads(await ws.recv()) == {
@@ -268,6 +269,76 @@ async def test_warnings_where_the_service_would(engine):
         while "warning" not in (message := json.loads(await ws.recv())):
             pass
         assert message == {"warning": "every instrument is muted: the music is silent"}
+    await server.close()
+
+
+async def test_by_default_an_sdk_user_gets_no_empty_messages(engine):
+    """Google's SDKs have no warning field: a warning would reach them as an empty message."""
+    async with connect(engine) as session:
+        await session.play()  # no prompts: the one case the engine could warn about
+        message = await next_message(session)
+        assert message.server_content is not None and message.server_content.audio_chunks
+
+
+async def test_the_sdks_unspecified_mode_is_accepted_as_the_default(engine):
+    async with connect(engine) as session:
+        await session.set_weighted_prompts(
+            prompts=[types.WeightedPrompt(text="minimal techno", weight=1.0)]
+        )
+        await session.set_music_generation_config(
+            config=types.LiveMusicGenerationConfig(
+                music_generation_mode=types.MusicGenerationMode.MUSIC_GENERATION_MODE_UNSPECIFIED,
+                scale=types.Scale.SCALE_UNSPECIFIED,
+            )
+        )
+        await session.play()
+        chunk = await next_chunk(session)
+    assert chunk == offline(FRAMES)[: len(chunk)]  # the default mode, the default scale
+
+
+async def test_each_chunk_says_what_it_was_generated_from(engine):
+    async with connect(engine) as session:
+        await setup_music(session)
+        await session.play()
+        while True:
+            message = await next_message(session)
+            if message.server_content and message.server_content.audio_chunks:
+                break
+        meta = message.server_content.audio_chunks[0].source_metadata
+        assert meta is not None
+        assert [(p.text, p.weight) for p in meta.client_content.weighted_prompts] == [
+            ("minimal techno", 1.0)
+        ]
+        assert meta.music_generation_config.bpm == 96
+        assert meta.music_generation_config.scale == types.Scale.D_MAJOR_B_MINOR
+        # A change is in the metadata of the chunks generated after it.
+        await session.set_weighted_prompts(
+            prompts=[types.WeightedPrompt(text="ambient", weight=0.5)]
+        )
+        for _ in range(40):
+            meta = (await next_chunk_message(session)).source_metadata
+            if meta.client_content.weighted_prompts[0].text == "ambient":
+                break
+        else:
+            raise AssertionError("the new prompt never showed in sourceMetadata")
+        assert meta.client_content.weighted_prompts[0].weight == 0.5
+
+
+async def next_chunk_message(session) -> types.AudioChunk:
+    while True:
+        message = await next_message(session)
+        if message.server_content and message.server_content.audio_chunks:
+            return message.server_content.audio_chunks[0]
+
+
+async def test_an_unknown_model_is_refused_with_a_clear_reason(engine):
+    client = client_for(engine)
+    # The SDK waits for setupComplete inside connect(): the close reaches it there, raw.
+    with pytest.raises(websockets.ConnectionClosed) as info:
+        async with client.aio.live.music.connect(model="models/no-such-model") as session:
+            await next_message(session)
+    assert info.value.rcvd.code == 1008
+    assert info.value.rcvd.reason.startswith("models/no-such-model is not found")
 
 
 async def test_invalid_request_closes_with_1007_as_the_service_does(engine):

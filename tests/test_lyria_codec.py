@@ -88,6 +88,18 @@ def test_snake_case_and_string_numbers_are_accepted_like_the_service():
     assert decode_client('{"playback_control": "PLAY"}') == PlaybackControl("PLAY")
 
 
+def test_the_sdks_unspecified_values_mean_the_default():
+    frame = (
+        '{"musicGenerationConfig": {"musicGenerationMode": "MUSIC_GENERATION_MODE_UNSPECIFIED",'
+        ' "scale": "SCALE_UNSPECIFIED"}}'
+    )
+    config = decode_client(frame)
+    assert config.music_generation_mode is None  # the server's default: QUALITY
+    assert config.scale == "SCALE_UNSPECIFIED"
+    with pytest.raises(ProtocolError, match="musicGenerationMode must be one of"):
+        decode_client('{"musicGenerationConfig": {"musicGenerationMode": "LOUD"}}')
+
+
 def test_omitted_config_fields_return_to_defaults():
     config = decode_client('{"musicGenerationConfig": {"bpm": 100}}')
     assert config == MusicGenerationConfig(bpm=100)

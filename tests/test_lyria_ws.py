@@ -138,6 +138,7 @@ async def test_malformed_frames_are_reported_and_the_stream_goes_on(kind):
 CLOSE_FAULTS = [
     ("bad-key", "rejected the API key (close 1007", False, 0.0),
     ("refused", "refused the session (close 1008", False, 0.0),
+    ("invalid:0.3", "refused a request as invalid (close 1007: Request contains", True, 0.5),
     ("quota:0.2", "quota is exhausted (close 1011", True, 60.0),
     ("busy", "busy (close 1013", True, 0.5),
     ("cap:0.3", "ended the session (close 1011", True, 0.5),

@@ -20,6 +20,19 @@ def test_close_codes_map_to_messages_and_retry_decisions():
         "the service rejected the API key (close 1007: API key not valid); check GEMINI_API_KEY"
     )
     assert key.retry is False
+    assert describe_close(1007, "API_KEY_INVALID").retry is False
+    # Google's Live APIs close with 1007 for invalid requests too: the key is not to blame.
+    invalid = describe_close(1007, "Request contains an invalid argument.")
+    assert invalid.message == (
+        "the service refused a request as invalid "
+        "(close 1007: Request contains an invalid argument.); retrying"
+    )
+    assert invalid.retry
+    assert "key" not in describe_close(1007, "").message and describe_close(1007, "").retry
+    # No key went to it (a ws:// engine): do not send the user to GEMINI_API_KEY.
+    keyless = describe_close(1007, "API key not valid", key_sent=False)
+    assert "GEMINI_API_KEY" not in keyless.message and "none is sent" in keyless.message
+    assert keyless.retry is False
     refused = describe_close(1008, "Request refused by policy.")
     assert refused.retry is False and "Request refused by policy." in refused.message
     quota = describe_close(1011, "Resource has been exhausted (e.g. check quota).")

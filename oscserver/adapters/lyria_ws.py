@@ -125,7 +125,7 @@ class LyriaLink:
             worked = self.session.phase is Phase.READY
             self.ready_at = None
             self._report(self.session.connection_lost())
-            verdict = describe_close(code, reason)
+            verdict = describe_close(code, reason, key_sent=bool(self._key))
             if self._restart is not None:  # we closed it: say why, and come back at once
                 verdict, self._restart = CloseVerdict(self._restart, True), None
             self.last_close = (code, verdict.message)

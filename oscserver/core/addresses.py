@@ -519,7 +519,12 @@ def _coerce_bool(spec: Arg, path: str, value: object) -> bool:
 def _coerce_enum(spec: Arg, path: str, value: object) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         index = round(value)
-        if value == index and 0 <= index < len(spec.choices):
+        if value != index:
+            raise BadArguments(
+                f"{path}: an index must be a whole number 0..{len(spec.choices) - 1}, "
+                f"got {_repr(value)}"
+            )
+        if 0 <= index < len(spec.choices):
             return spec.choices[index]
         raise OutOfRange(f"{path}: index {_repr(value)} is out of range 0..{len(spec.choices) - 1}")
     if isinstance(value, str):

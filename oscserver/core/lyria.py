@@ -182,6 +182,9 @@ def _config_specs() -> dict[str, Any]:
 
 
 _CONFIG_SPECS = _config_specs()
+#: Enum values Google's SDK documents as "rely on the server default" that the address table
+#: does not offer (SCALE_UNSPECIFIED is one of its scales).
+_UNSPECIFIED = {"music_generation_mode": "MUSIC_GENERATION_MODE_UNSPECIFIED"}
 
 
 def _number_from_string(text: str, name: str) -> float:
@@ -253,6 +256,8 @@ def _check_config_value(name: str, value: Any) -> Any:
     if isinstance(value, str) and spec.kind in (Kind.INT, Kind.FLOAT):
         value = _number_from_string(value, _camel(name))  # the service accepts "120"
     if spec.kind is Kind.ENUM:
+        if value == _UNSPECIFIED.get(name):
+            return None  # the SDK's "rely on the server default": the same as leaving it out
         if not isinstance(value, str) or value not in spec.choices:
             raise ProtocolError(f"{_camel(name)} must be one of {', '.join(spec.choices)}")
         return value

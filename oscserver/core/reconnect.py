@@ -3,8 +3,10 @@
 Plain functions, no I/O and no clock: the WebSocket adapter asks :func:`describe_close` about
 each close and takes its delays from :func:`backoff`.
 
-Close codes (protocol reference, "Behaviour seen in practice"): 1007 is a rejected API key and
-1008 a refused session (retrying cannot help); 1011 ends a session at the ~600 s cap or on an
+Close codes (protocol reference, "Behaviour seen in practice"): 1007 is a rejected API key when
+its reason is about the key ("API key not valid..."), else a request the service found invalid
+("Request contains an invalid argument.": Google's Live APIs use 1007 for both); 1008 a refused
+session (retrying cannot help); 1011 ends a session at the ~600 s cap or on an
 internal error, and also carries quota exhaustion ("resource exhausted"), which needs a much
 longer wait; 1013 means try again later; 1006 is a connection that dropped without a close
 frame.
@@ -12,6 +14,7 @@ frame.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -49,19 +52,32 @@ class CloseVerdict:
     schedule: Backoff = RETRY_BACKOFF
 
 
-def describe_close(code: int | None, reason: str) -> CloseVerdict:
+#: A close reason that is about the API key ("API key not valid", "API_KEY_INVALID").
+_ABOUT_KEY = re.compile(r"api[ _]?key|\bkey\b", re.I)
+
+
+def describe_close(code: int | None, reason: str, key_sent: bool = True) -> CloseVerdict:
     """Explain a WebSocket close by the service and say whether and how to retry.
 
     Args:
         code: The close code (None or 1006 when the connection dropped without a close frame).
         reason: The close reason; the caller must have redacted secrets from it.
+        key_sent: Whether an API key went with the request (none goes to a ``ws://`` engine).
     """
     lowered = reason.lower()
     said = f"close {code or 1006}" + (f": {reason}" if reason else "")
-    if code == 1007:
+    if code == 1007 and _ABOUT_KEY.search(reason):
+        if not key_sent:
+            return CloseVerdict(
+                f"the engine wants an API key, and none is sent to it ({said})", False
+            )
         return CloseVerdict(
             f"the service rejected the API key ({said}); check GEMINI_API_KEY", False
         )
+    if code == 1007:
+        # Not the key: a request it found invalid. A new session gets the current state, which
+        # the user may have corrected meanwhile; the audio already buffered plays on.
+        return CloseVerdict(f"the service refused a request as invalid ({said}); retrying", True)
     if code == 1008:
         return CloseVerdict(f"the service refused the session ({said or 'no reason'})", False)
     if code == 1011 and ("quota" in lowered or "exhausted" in lowered):

@@ -9,6 +9,8 @@ from the session's setupComplete. Close codes and reasons follow what the servic
 ``cap[:S]``                the service's session cap: close 1011 after S seconds (600)
 ``bad-key``                reject the API key: close 1007 right after setup
 ``refused``                refuse the session: close 1008 right after setup
+``invalid[:S]``            an invalid request: close 1007 "Request contains an invalid
+                           argument." after S seconds (0), as Google's Live APIs close
 ``quota[:S]``              quota exhausted: close 1011 "resource exhausted" after S seconds
 ``busy``                   try again later: close 1013 right after setup
 ``stall:S``                stop sending audio after S seconds; the connection stays open
@@ -34,6 +36,7 @@ QUOTA_REASON = "Resource has been exhausted (e.g. check quota)."
 CAP_REASON = "Session duration limit reached."
 BUSY_REASON = "The service is currently unavailable. Try again later."
 REFUSED_REASON = "Request refused by policy."
+INVALID_REASON = "Request contains an invalid argument."
 MALFORMED_KINDS = ("json", "type", "mime", "odd")
 #: Bytes a second of a dripping connection, by default.
 DRIP_RATE = 2000.0
@@ -92,6 +95,9 @@ def parse_fault(text: str) -> Fault:
             return Fault("close", 0.0, 1007, BAD_KEY_REASON)
         if name == "refused" and not args:
             return Fault("close", 0.0, 1008, REFUSED_REASON)
+        if name == "invalid" and len(args) <= 1:
+            after = _seconds(args[0], "invalid") if args else 0.0
+            return Fault("close", after, 1007, INVALID_REASON)
         if name == "quota" and len(args) <= 1:
             return Fault("close", _seconds(args[0], "quota") if args else 0.0, 1011, QUOTA_REASON)
         if name == "busy" and not args:
@@ -120,7 +126,7 @@ def parse_fault(text: str) -> Fault:
     except ValueError as exc:
         raise ValueError(f"bad fault {text!r}: {exc}") from None
     raise ValueError(
-        f"bad fault {text!r}: use close:S:CODE[:REASON], cap[:S], bad-key, refused, quota[:S], "
-        "busy, reset[:S], huge[:S], stall:S, slow:S:FACTOR, drip:S[:BPS], late:N:S or "
+        f"bad fault {text!r}: use close:S:CODE[:REASON], cap[:S], bad-key, refused, invalid[:S], "
+        "quota[:S], busy, reset[:S], huge[:S], stall:S, slow:S:FACTOR, drip:S[:BPS], late:N:S or "
         f"malformed:{'|'.join(MALFORMED_KINDS)}[:S]"
     )

@@ -9,8 +9,12 @@ real time after a lead, with optional jitter.
 Playback follows the protocol reference: PLAY starts (a fresh context when stopped) or resumes;
 PAUSE keeps the position; STOP ends the context, keeping prompts and config; RESET_CONTEXT starts
 a new context without stopping, which is when bpm and scale take effect. Prompts with a word on
-the blocklist are answered with filteredPrompt and ignored; a few odd requests get a warning.
-Faults (:mod:`oscserver.engine.faults`) reproduce the service's failures on demand.
+the blocklist are answered with filteredPrompt and ignored. Each audio chunk carries
+``sourceMetadata``: the prompts and config it was generated from, as the SDK's ``AudioChunk``
+has it. A model other than ``models/lyria-realtime-exp`` is refused with close 1008. A
+``warning`` frame is not in Google's SDKs (they show it as an empty message), so the engine sends
+warnings only when asked to (``warnings``), to test clients that read them. Faults
+(:mod:`oscserver.engine.faults`) reproduce the service's failures on demand.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from websockets.http11 import Request, Response
 from oscserver.core.errors import ProtocolError
 from oscserver.core.lyria import (
     DEFAULT_MIME,
+    MODEL,
     AudioChunk,
     ClientContent,
     ClientMessage,
@@ -50,7 +55,7 @@ from oscserver.core.lyria import (
 from oscserver.engine.faults import BAD_KEY_REASON, Fault
 from oscserver.engine.synth import SAMPLE_RATE, Synth
 
-__all__ = ["BLOCKLIST", "FILTER_REASON", "EngineOptions", "EngineServer"]
+__all__ = ["BLOCKLIST", "FILTER_REASON", "MODELS", "EngineOptions", "EngineServer"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +66,8 @@ MAX_CLIENT_FRAME = 1024 * 1024
 #: Words that get a prompt filtered, like the service's safety filter (documented).
 BLOCKLIST = frozenset({"nsfw", "gore", "explicit", "violence", "hate"})
 FILTER_REASON = "The prompt was blocked by the safety filter."
+#: The models the engine serves: the service's only real-time music model.
+MODELS = frozenset({MODEL, MODEL.removeprefix("models/")})
 _WORDS = re.compile(r"[a-z0-9]+")
 
 
@@ -78,6 +85,8 @@ class EngineOptions:
         faults: Failures to reproduce in every session.
         faulty_sessions: Apply the faults only to the first this many sessions (0: to all),
             e.g. 1 for a drop that a reconnect recovers from.
+        warnings: Send ``warning`` frames for odd requests (PLAY without prompts, every
+            instrument muted). Off by default: Google's SDKs have no such message.
     """
 
     chunk_seconds: float = 2.0
@@ -87,6 +96,15 @@ class EngineOptions:
     api_key: str | None = None
     faults: tuple[Fault, ...] = field(default_factory=tuple)
     faulty_sessions: int = 0
+    warnings: bool = False
+
+
+def unknown_model_reason(model: str) -> str:
+    """The close reason for a model the engine does not serve (the Live API's wording)."""
+    return (
+        f"models/{model.removeprefix('models/')[:60]} is not found for API version v1alpha, "
+        "or is not supported for bidiGenerateMusic"
+    )
 
 
 class _Session:
@@ -149,7 +167,16 @@ class _Session:
         self._wake.set()
 
     async def _warn(self, text: str) -> None:
-        await self.ws.send(ServiceWarning(text).to_json())
+        if self.options.warnings:
+            await self.ws.send(ServiceWarning(text).to_json())
+
+    def _source_metadata(self) -> dict[str, object]:
+        """What the next chunk is generated from, as the SDK's ``LiveMusicSourceMetadata``."""
+        prompts = [{"text": p.text, "weight": p.weight} for p in self.synth.prompts]
+        return {
+            "clientContent": {"weightedPrompts": prompts},
+            "musicGenerationConfig": self.synth.config.to_body(),
+        }
 
     # --- audio -------------------------------------------------------------------------------
 
@@ -167,8 +194,10 @@ class _Session:
             index = 0
             while self.playing:
                 if not self.stalled:
+                    meta = self._source_metadata()
                     pcm = self.synth.render(frames)
-                    await self._send(ServerContent((AudioChunk(pcm, DEFAULT_MIME),)).to_json())
+                    chunk = AudioChunk(pcm, DEFAULT_MIME, meta)
+                    await self._send(ServerContent((chunk,)).to_json())
                 index += 1
                 base += opts.chunk_seconds / self.pace
                 due = base
@@ -311,6 +340,9 @@ class EngineServer:
                 return
             if not self._key_ok(ws):
                 await ws.close(1007, BAD_KEY_REASON)
+                return
+            if first.model not in MODELS:
+                await ws.close(1008, unknown_model_reason(first.model))
                 return
             await ws.send(SetupComplete().to_json())
             log.info("session %d set up", session.number)
