@@ -17,7 +17,7 @@ from typing import Any
 
 from oscserver.adapters.osc_udp import Addr, OscUdpEndpoint
 from oscserver.core.addresses import Effect
-from oscserver.core.replies import Mirror, answer, snapshot
+from oscserver.core.replies import Mirror, answer, portable, snapshot
 from oscserver.core.state import MusicalState, Query
 
 __all__ = ["FILTERED_ADDRESS", "STATUS_ADDRESS", "WARNING_ADDRESS", "Feedback", "Status"]
@@ -113,20 +113,24 @@ class Feedback:
         """Where replies to ``sender`` go: the sender, or the configured reply host/port."""
         return (self._reply_host or sender[0], self._reply_port or sender[1])
 
+    def _send(self, addr: Addr, address: str, args: list[Any]) -> None:
+        """Send one reply in types every patching tool reads (i f s: see ``portable``)."""
+        self._udp.send(addr, address, portable(args))
+
     def tell(self, address: str, args: list[Any], reply_to: Addr | None = None) -> None:
         """Send to the sender of the message that caused it, else to every recent sender."""
         senders = [reply_to] if reply_to is not None else self._senders()
         for addr in dict.fromkeys(self.reply_address(s) for s in senders):
-            self._udp.send(addr, address, args)
+            self._send(addr, address, args)
 
     def answer(self, query: Query, sender: Addr) -> None:
         """Answer a getter, ``/lyria/status``, ``/lyria/listen`` or ``/lyria/ignore``."""
         target = self.reply_address(sender)
         if query.effect is Effect.GET:
             for address, args in answer(self._state(), query):
-                self._udp.send(target, address, args)
+                self._send(target, address, args)
         elif query.effect is Effect.STATUS:
-            self._udp.send(target, *self._status().reply())
+            self._send(target, *self._status().reply())
         else:
             host, port = query.args
             who = (str(host) if host else sender[0], port if isinstance(port, int) else target[1])
@@ -136,7 +140,7 @@ class Feedback:
                 if dropped is not None:
                     log.warning("too many listeners: %s:%d no longer gets changes", *dropped)
                 for address, args in [*snapshot(self._state()), self._status().reply()]:
-                    self._udp.send(who, address, args)
+                    self._send(who, address, args)
             elif self.mirror.ignore(who):
                 log.info("%s:%d no longer listens", *who)
 
@@ -155,7 +159,7 @@ class Feedback:
         replies = self.mirror.flush(asyncio.get_running_loop().time())
         for addr in self.mirror.subscribers:
             for address, args in replies:
-                self._udp.send(addr, address, args)
+                self._send(addr, address, args)
         self.changed([])
 
     def close(self) -> None:

@@ -24,6 +24,7 @@ async def test_the_pd_patch_plays_oscserver_and_shows_its_replies(app, tmp_path)
     host, port = app.osc_address
     sends = [
         f"oscserver-connect {host} {port}",
+        "lyria-listen 1",  # the listen toggle: every value now comes back into the patch
         "lyria-prompt1-text list deep house",
         "lyria-prompt1-weight 0.8",
         "lyria-prompt2-text list warm pads",
@@ -50,6 +51,7 @@ async def test_the_pd_patch_plays_oscserver_and_shows_its_replies(app, tmp_path)
         await until(lambda: state().playback.value == "playing")
         await until(lambda: state().prompt(2).weight == pytest.approx(1.0))  # the glide ended
         await until(lambda: "oscserver-status" in log.read_text())
+        await until(lambda: "oscserver-value: prompt 2 weight 1" in log.read_text())
     finally:
         pd.terminate()
         pd.wait(10)
@@ -65,4 +67,9 @@ async def test_the_pd_patch_plays_oscserver_and_shows_its_replies(app, tmp_path)
     printed = log.read_text()
     assert "oscserver-error: /lyria/bpm: 300 is out of range 60..200" in printed, printed
     assert "oscserver-status:" in printed
+    # Mirrored by /lyria/listen, read by Pd vanilla's [oscparse]: the snapshot first (the
+    # model decides the tempo; drums not muted), then each change as it happened.
+    for value in ("bpm auto", "mute_drums 0", "bpm 124", "mute_drums 1", "density 0.3"):
+        assert f"oscserver-value: {value}" in printed, printed
+    assert "unknown tag" not in printed, printed
     assert "error:" not in printed.replace("oscserver-error:", ""), printed  # the patch loads clean

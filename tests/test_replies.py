@@ -11,7 +11,7 @@ from oscbytes import f32, i32, message, parse_reply, string
 
 from oscserver.adapters.audio.null_sink import NullSink
 from oscserver.app import App, Options
-from oscserver.core.replies import Mirror, snapshot
+from oscserver.core.replies import Mirror, portable, snapshot
 from oscserver.core.state import MusicalState
 
 
@@ -19,11 +19,13 @@ class Socket(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.replies: asyncio.Queue[tuple[str, list[object]]] = asyncio.Queue()
         self.transport: asyncio.DatagramTransport | None = None
+        self.raw: list[bytes] = []
 
     def connection_made(self, transport) -> None:
         self.transport = transport
 
     def datagram_received(self, data: bytes, addr) -> None:
+        self.raw.append(data)
         self.replies.put_nowait(parse_reply(data))
 
     async def next(self, address: str | None = None, seconds: float = 5.0):
@@ -39,6 +41,12 @@ class Socket(asyncio.DatagramProtocol):
         while not self.replies.empty():
             out.append(self.replies.get_nowait())
         return out
+
+
+def tags_of(datagram: bytes) -> str:
+    """The type tag string of one OSC message."""
+    start = datagram.index(b",")
+    return datagram[start : datagram.index(b"\x00", start)].decode()
 
 
 async def open_socket(target, port: int = 0) -> Socket:
@@ -72,7 +80,7 @@ async def app(monkeypatch):
 async def test_getters_answer_at_the_values_own_address(app):
     sock = await open_socket(app.osc_address)
     sock.transport.sendto(message("/lyria/get/bpm", ""))
-    assert await sock.next() == ("/lyria/bpm", [None])  # N: the model decides
+    assert await sock.next() == ("/lyria/bpm", ["auto"])  # the model decides
     sock.transport.sendto(message("/lyria/bpm", "i", i32(124)))
     sock.transport.sendto(message("/lyria/get/bpm", "i", i32(1)))  # a TouchDesigner pulse
     assert await sock.next() == ("/lyria/bpm", [124])
@@ -89,10 +97,45 @@ async def test_get_everything_and_getter_patterns(app):
     sock.transport.sendto(message("/lyria/get", ""))
     expected = snapshot(app.state)
     got = [await sock.next() for _ in expected]
-    assert got == [(address, [pytest.approx(a) for a in args]) for address, args in expected]
+    assert got == [
+        (address, [pytest.approx(a) for a in portable(args)]) for address, args in expected
+    ]
+    # Only the OSC 1.0 types that Pd vanilla's [oscparse] reads: no T, F or N.
+    assert {tags_of(datagram) for datagram in sock.raw} <= {",s", ",f", ",i", ",sf"}
     sock.transport.sendto(message("/lyria/get/prompt/*/weight", ""))
     weights = [await sock.next() for _ in range(8)]
     assert [w[0] for w in weights] == [f"/lyria/prompt/{n}/weight" for n in range(1, 9)]
+
+
+async def test_a_reply_routed_back_into_its_setter_sets_the_same_value(app):
+    """What a patch gets back it can send back: 1/0 for on/off, auto for the model's choice."""
+    sock = await open_socket(app.osc_address)
+    sock.transport.sendto(message("/lyria/density", "f", f32(0.25)))
+    sock.transport.sendto(message("/lyria/mute_drums", "i", i32(1)))
+    sock.transport.sendto(message("/lyria/density", "s", string("auto")))
+    await asyncio.sleep(0.1)
+    assert app.state.config.density is None and app.state.config.mute_drums is True
+    sock.transport.sendto(message("/lyria/get/mute_drums", ""))
+    reply = await sock.next("/lyria/mute_drums")
+    sock.transport.sendto(message("/lyria/mute_drums", "i", i32(0)))
+    sock.transport.sendto(message(*reply[:1], "i", i32(reply[1][0])))
+    await asyncio.sleep(0.1)
+    assert app.state.config.mute_drums is True
+
+
+async def test_a_toggle_turns_listening_on_and_off(app):
+    """Pd's [tgl] sends /lyria/listen 1 and /lyria/listen 0: the sender, not a host named 1."""
+    sock = await open_socket(app.osc_address)
+    sock.transport.sendto(message("/lyria/listen", "f", f32(1.0)))
+    assert await sock.next("/lyria/status")  # the snapshot ends with the status
+    assert len(app.feedback.mirror.subscribers) == 1
+    assert app.feedback.mirror.subscribers[0][0] == "127.0.0.1"
+    sock.transport.sendto(message("/lyria/bpm", "i", i32(101)))
+    assert await sock.next("/lyria/bpm") == ("/lyria/bpm", [101])
+    assert {tags_of(datagram) for datagram in sock.raw} <= {",s", ",f", ",i", ",sf", ",ssfiiii"}
+    sock.transport.sendto(message("/lyria/listen", "i", i32(0)))
+    await asyncio.sleep(0.1)
+    assert app.feedback.mirror.subscribers == []
 
 
 async def test_status_answers_connection_playback_buffer_and_counters(app):
@@ -157,7 +200,7 @@ async def test_the_reply_port_receives_replies_and_errors(monkeypatch):
         inbox = await open_socket(app.osc_address, port)
         sender = await open_socket(app.osc_address)
         sender.transport.sendto(message("/lyria/get/density", ""))
-        assert await inbox.next() == ("/lyria/density", [None])
+        assert await inbox.next() == ("/lyria/density", ["auto"])
         sender.transport.sendto(message("/lyria/bpm", "i", i32(999)))
         address, args = await inbox.next()
         assert address == "/lyria/error" and "out of range" in str(args[0])
@@ -196,6 +239,7 @@ def test_snapshot_lists_every_value_once():
     addresses = [a for a, _ in replies]
     assert len(addresses) == len(set(addresses))
     assert ("/lyria/prompt/1/weight", [0.5]) in replies and ("/lyria/bpm", [None]) in replies
+    assert portable([True, False, None]) == [1, 0, "auto"]
 
 
 async def test_liblo_oscsend_symbols_patterns_and_getters(monkeypatch):
@@ -226,7 +270,7 @@ async def test_liblo_oscsend_symbols_patterns_and_getters(monkeypatch):
         await oscsend("/lyria/mute_drums", "T")
         await oscsend("/lyria/guidance", "d", "5.5")
         await oscsend("/lyria/get/mute_drums")
-        assert await inbox.next() == ("/lyria/mute_drums", [True])
+        assert await inbox.next() == ("/lyria/mute_drums", [1])
         await oscsend("/lyria/get/guidance")
         assert await inbox.next() == ("/lyria/guidance", [5.5])
         await oscsend("/lyria/play", "I")  # a bang (OSC 1.1 impulse)

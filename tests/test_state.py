@@ -87,7 +87,12 @@ def test_reset_keeps_playing_and_a_button_release_does_nothing():
 
 REFUSED = [
     ("/lyria/bpm", [300], OutOfRange, "/lyria/bpm: 300 is out of range 60..200"),
-    ("/lyria/bpm", ["fast"], BadArguments, "/lyria/bpm: bpm must be int 60..200 or N, got 'fast'"),
+    (
+        "/lyria/bpm",
+        ["fast"],
+        BadArguments,
+        "/lyria/bpm: bpm must be int 60..200 or auto, got 'fast'",
+    ),
     ("/lyria/density", [], BadArguments, "/lyria/density: expected density"),
     ("/lyria/scale", ["H"], OutOfRange, "/lyria/scale: 'H' is not one of"),
     ("/lyria/prompt/1/weight", [3.0], OutOfRange, "out of range -2..2"),

@@ -16,7 +16,8 @@ Argument coercion follows what creative tools really send (OSC 1.0 type tags ``i
   ``umenu`` or Pd radio outputs it);
 - prompt text as one string or as several words (Max and Pd send ``deep house`` as two symbols),
   joined with spaces;
-- ``N`` (nil) for parameters that the model can decide for itself, to hand them back to it.
+- ``auto`` or ``N`` (nil) for parameters that the model can decide for itself, to hand them
+  back to it (``auto`` is what replies say, and what Pd, which cannot send ``N``, can send).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from oscserver.core.errors import BadArguments, OutOfRange, UnknownAddress
 from oscserver.core.keys import scale_for_key
 
 __all__ = [
+    "AUTO",
     "MODES",
     "PROMPT_SLOTS",
     "QUERIES",
@@ -134,7 +136,7 @@ class Arg:
         if self.minimum is not None and self.maximum is not None:
             text += f" {_num(self.minimum)}..{_num(self.maximum)}"
         if self.nullable:
-            text += " or N"
+            text += " or auto"
         return text
 
 
@@ -319,6 +321,9 @@ TABLE: tuple[Address, ...] = (
 _STATE_EFFECTS = frozenset(
     {Effect.CONFIG, Effect.PROMPT_TEXT, Effect.PROMPT_WEIGHT, Effect.PROMPT, Effect.PLAYBACK}
 )
+#: The word for "the model decides", in replies and as an argument (``N`` works too).
+AUTO = "auto"
+_AUTO_NOTE = "1/0 for on/off, auto when the model decides"
 _POKE = Arg("trigger", Kind.BOOL, optional=True)  # Pd's bang, TouchDesigner's pulse value
 _HOST = (
     Arg("host", Kind.STRING, optional=True),
@@ -334,7 +339,7 @@ def _getter(entry: Address) -> Address:
         effect=Effect.GET,
         target=entry.path,
         default=None,
-        description=f"Replies with the current value at {shown} itself (N: the model decides).",
+        description=f"Replies with the current value at {shown} itself ({_AUTO_NOTE}).",
     )
 
 
@@ -365,7 +370,8 @@ QUERIES: tuple[Address, ...] = (
         "listen",
         None,
         "Subscribes the sender (or host and port) to every value change, sent at the value's "
-        "own address as it happens (at most every 20 ms per address), after a snapshot of all.",
+        "own address as it happens (at most every 20 ms per address), after a snapshot of all. "
+        "A number works as a toggle: 1 subscribes the sender, 0 ends it.",
     ),
     Address(
         "/lyria/ignore",
@@ -472,6 +478,8 @@ def _coerce_text(spec: Arg, path: str, values: Sequence[object]) -> str:
 
 
 def _coerce(spec: Arg, path: str, value: object) -> object:
+    if spec.nullable and isinstance(value, str) and value.strip().lower() == AUTO:
+        value = None  # the word replies use for "the model decides" (Pd cannot send N)
     if value is None:
         if spec.nullable:
             return None

@@ -37,11 +37,15 @@ How arguments are read:
 - choices: the name (any case) or its 0-based index in the list, as a menu sends it; scales
   also by key name: `C`, `Am`, `F#m`, `Bb major`, `c# minor` (sharps and flats alike);
 - prompt text: one string, or several words (Max and Pd send `deep house` as two symbols);
-- `N` (nil) where the table says "or N": hands the parameter back to the model.
+- `auto` (or OSC nil, `N`) where the table says "or auto": hands the parameter back to the
+  model.
 
 Replies go to the sender's address and port (or to `--reply-host`/`--reply-port`):
 `/lyria/get/<param>` answers at the parameter's own address (`/lyria/get/bpm` ->
-`/lyria/bpm 124`; `N` when the model decides), so a reply can feed the control that sets it;
+`/lyria/bpm 124`; `/lyria/bpm auto` when the model decides), so a reply can feed the control
+that sets it. Replies use only the OSC 1.0 types `i`, `f` and `s`, which Pd vanilla's
+`[oscparse]`, Max's `[udpreceive]` and TouchDesigner all read: on/off values are 1 and 0, and
+"the model decides" is the word `auto`;
 `/lyria/get` answers every value; `/lyria/status` answers
 `/lyria/status <connection> <playback> <buffered seconds> <underruns> <xruns> <OSC messages
 received> <OSC messages refused>`.

@@ -1,10 +1,13 @@
 """What the server says back: values for ``/lyria/get/...``, and the stream for subscribers.
 
 Values go out at the address that sets them, so a reply can be routed straight back into the
-control that sent it (``/lyria/get/bpm`` answers ``/lyria/bpm 124``); "the model decides" is
-OSC nil (``N``). :class:`Mirror` keeps the subscribers of ``/lyria/listen`` and coalesces what
-they are sent: the latest value per address, at most once per interval, so a 10 kHz sensor
-feed does not become a 10 kHz reply stream to every subscriber.
+control that sent it (``/lyria/get/bpm`` answers ``/lyria/bpm 124``). Over UDP they use only the
+OSC 1.0 types ``i f s`` (:func:`portable`): Pd vanilla's ``[oscparse]`` refuses ``T``, ``F`` and
+``N`` ("unknown tag"), and Max's ``[udpreceive]`` and TouchDesigner read these three alike. So a
+boolean is 1 or 0 and "the model decides" is the word ``auto``, which the setters take back.
+:class:`Mirror` keeps the subscribers of ``/lyria/listen`` and coalesces what they are sent: the
+latest value per address, at most once per interval, so a 10 kHz sensor feed does not become a
+10 kHz reply stream to every subscriber.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
-from oscserver.core.addresses import TABLE, Address, Effect
+from oscserver.core.addresses import AUTO, TABLE, Address, Effect
 from oscserver.core.state import MusicalState, Query
 
-__all__ = ["Coalescer", "Mirror", "answer", "snapshot", "value_args"]
+__all__ = ["AUTO", "Coalescer", "Mirror", "answer", "portable", "snapshot", "value_args"]
 
 Addr = tuple[str, int]
 Reply = tuple[str, list[Any]]
@@ -28,8 +31,29 @@ _VALUES: tuple[Address, ...] = tuple(
 _BY_PATH = {e.path: e for e in _VALUES}
 
 
+def portable(args: Iterable[Any]) -> list[Any]:
+    """Arguments in the OSC 1.0 types every patching tool reads: ``i``, ``f`` and ``s``.
+
+    >>> portable([True, False, None, 0.5, "QUALITY"])
+    [1, 0, 'auto', 0.5, 'QUALITY']
+    """
+    out: list[Any] = []
+    for arg in args:
+        if arg is None:
+            out.append(AUTO)
+        elif isinstance(arg, bool):
+            out.append(int(arg))
+        else:
+            out.append(arg)
+    return out
+
+
 def value_args(state: MusicalState, entry: Address, slot: int | None) -> list[Any]:
-    """The arguments that express an entry's current value (what a setter would send)."""
+    """The arguments that express an entry's current value (what a setter would send).
+
+    Booleans are ``bool`` and "the model decides" is ``None`` here (OSCQuery's JSON wants
+    them so); replies over UDP pass them through :func:`portable`.
+    """
     if entry.effect is Effect.CONFIG:
         return [getattr(state.config, entry.target)]
     assert slot is not None

@@ -184,6 +184,11 @@ class MusicalState:
                 unchanged (it is immutable) and the caller keeps using it.
         """
         entry, slot = lookup(path)
+        if entry.effect is Effect.LISTEN and _is_switch(args):
+            # A toggle (Pd's [tgl], a TouchDesigner toggle): 1 listens, 0 stops listening.
+            effect = Effect.LISTEN if args[0] else Effect.IGNORE
+            query = Query(effect, effect.value, None, (None, None))
+            return self, Update(queries=(query,))
         values = coerce_args(entry, path, args)
         if not entry.effect.changes_state:
             return self, Update(queries=(Query(entry.effect, entry.target, slot, values),))
@@ -231,3 +236,8 @@ class MusicalState:
 def _as_float(value: object) -> float:
     assert isinstance(value, int | float)
     return float(value)
+
+
+def _is_switch(args: Sequence[object]) -> bool:
+    """One number or boolean: a toggle's on (non-zero) or off (0), not a host name."""
+    return len(args) == 1 and isinstance(args[0], int | float)

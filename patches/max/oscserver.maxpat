@@ -49,7 +49,7 @@
       700,
       20
      ],
-     "text": "Start oscserver with: make run ARGS='--reply-port 9001' (replies and errors come back to [udpreceive 9001])."
+     "text": "Start oscserver with: make run ARGS='--reply-port 9002' (replies and errors come back to [udpreceive 9002])."
     }
    },
    {
@@ -1220,7 +1220,7 @@
       200,
       22
      ],
-     "text": "/lyria/listen 127.0.0.1 9001",
+     "text": "/lyria/listen 127.0.0.1 9002",
      "outlettype": [
       ""
      ]
@@ -1238,7 +1238,7 @@
       400,
       20
      ],
-     "text": "replies (oscserver --reply-port 9001, and /lyria/listen)"
+     "text": "replies (oscserver --reply-port 9002, and /lyria/listen)"
     }
    },
    {
@@ -1253,7 +1253,7 @@
       120,
       22
      ],
-     "text": "udpreceive 9001",
+     "text": "udpreceive 9002",
      "outlettype": [
       ""
      ]

@@ -1,7 +1,7 @@
 """oscserver -> TouchDesigner: the callbacks DAT of an OSC In DAT.
 
 Setup (see README.md): an OSC In DAT listening on the port oscserver replies to (start
-oscserver with ``--reply-port 9001`` and set the DAT's Network Port to 9001), with this file
+oscserver with ``--reply-port 9002`` and set the DAT's Network Port to 9002), with this file
 as its Callbacks DAT. It keeps the latest of everything oscserver says in a Table DAT named
 ``lyria_state`` (create it: two columns, address and value), which your network can read with
 ``op('lyria_state')['/lyria/bpm', 1]``; errors and refused prompts also go to the textport.
