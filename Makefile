@@ -1,7 +1,8 @@
 # oscserver: `make run` and `make test` set everything up themselves on a fresh Debian/Ubuntu machine.
 #
-#   make run    system packages + .venv, then the server on its embedded defaults
-#   make test   system packages + .venv, then ruff (format, lint), mypy and pytest
+#   make run    what running needs (system packages, .venv), then the server on its defaults
+#   make test   that, plus the test tools (Pd, sclang, the [dev] extra), then ruff (format,
+#               lint), mypy and pytest
 #   make lint   ruff and mypy only
 #   make bench  benchmarks that print figures (bench/)
 #   make docs   regenerate docs/osc.md from the address table (a test fails when it is stale)
@@ -15,13 +16,14 @@
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
-# Debian packages: jackd2 (JACK server and libjack), liblo-tools (oscsend, the independent OSC
-# sender used by the tests), libportaudio2 (for sounddevice), python3-venv (for the .venv),
-# gcc and libc6-dev (to build the C JACK callback, oscserver/adapters/audio/playout_native.c),
-# puredata-core and supercollider-language (to test patches/pd in Pd and patches/supercollider
-# in sclang).
-APT_PACKAGES := jackd2 liblo-tools libportaudio2 python3-venv gcc libc6-dev puredata-core \
-	supercollider-language
+# Debian packages. To run: jackd2 (JACK server and libjack), libportaudio2 (for sounddevice),
+# python3-venv (for the .venv), gcc and libc6-dev (to build the C JACK callback,
+# oscserver/adapters/audio/playout_native.c) and liblo-tools (oscsend and oscdump, which the
+# README and docs/quickstart.md use to talk to the server from a terminal).
+# To test, also: puredata-core and supercollider-language (the patches run in real Pd and
+# sclang). tests/test_setup.py checks that `make run` installs no more than RUN_APT.
+RUN_APT := jackd2 liblo-tools libportaudio2 python3-venv gcc libc6-dev
+TEST_APT := puredata-core supercollider-language
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The first interpreter that is Python >= 3.11.
 PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
@@ -29,23 +31,23 @@ PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	2>/dev/null && { echo $$p; break; }; done)
 ARGS ?=
 
-.PHONY: run test lint format bench docs fuzz soak faults soak-hour clean system-deps venv
+.PHONY: run test lint format bench docs fuzz soak faults soak-hour clean system-deps system-deps-dev venv
 
-run: venv
+run: $(VENV)/.installed
 	$(BIN)/oscserver $(ARGS)
 
-test: venv
+test: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check oscserver tests bench patches
 	$(BIN)/ruff check oscserver tests bench patches
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
-lint: venv
+lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check oscserver tests bench patches
 	$(BIN)/ruff check oscserver tests bench patches
 	$(BIN)/mypy
 
-bench: venv
+bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/engine_render.py
 	$(BIN)/python bench/xruns.py --seconds 15
 	$(BIN)/python bench/control_latency.py --count 100
@@ -55,48 +57,67 @@ FUZZ_SECONDS ?= 60
 FUZZ_EXAMPLES ?= 20000
 DATAGRAMS ?= 1000000
 
-fuzz: venv
+fuzz: $(VENV)/.installed-dev
 	HYPOTHESIS_PROFILE=explore FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q \
 		tests/test_fuzz_osc.py tests/test_osc_codec.py
 	$(BIN)/python bench/fuzz_osc.py -max_total_time=$(FUZZ_SECONDS)
 
-soak: venv
+soak: $(VENV)/.installed-dev
 	$(BIN)/python bench/osc_soak.py --datagrams $(DATAGRAMS)
 
-faults: venv
+faults: $(VENV)/.installed-dev
 	$(BIN)/python bench/faults.py
 
-soak-hour: venv
+soak-hour: $(VENV)/.installed-dev
 	$(BIN)/python bench/soak_resources.py --minutes 60 --sample 60 --output jack
 
-docs: venv
+docs: $(VENV)/.installed-dev
 	$(BIN)/oscserver addresses > docs/osc.md
 
-format: venv
+format: $(VENV)/.installed-dev
 	$(BIN)/ruff format oscserver tests bench patches
 	$(BIN)/ruff check --fix oscserver tests bench patches
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed-dev
 
-system-deps:
+# What is missing of a list of Debian packages, each found by what it installs.
+define apt_install
 	@missing=""; \
-	command -v jackd >/dev/null || missing="$$missing jackd2"; \
-	command -v oscsend >/dev/null || missing="$$missing liblo-tools"; \
-	ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || missing="$$missing libportaudio2"; \
-	command -v gcc >/dev/null && [ -e /usr/include/stdint.h ] || missing="$$missing gcc libc6-dev"; \
-	command -v pd >/dev/null || missing="$$missing puredata-core"; \
-	command -v sclang >/dev/null || missing="$$missing supercollider-language"; \
-	[ -n "$(PYTHON)" ] && $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	for pkg in $(1); do \
+		case $$pkg in \
+			jackd2) command -v jackd >/dev/null ;; \
+			liblo-tools) command -v oscsend >/dev/null && command -v oscdump >/dev/null ;; \
+			libportaudio2) ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 ;; \
+			python3-venv) [ -n "$(PYTHON)" ] && $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null ;; \
+			gcc) command -v gcc >/dev/null ;; \
+			libc6-dev) [ -e /usr/include/stdint.h ] ;; \
+			puredata-core) command -v pd >/dev/null ;; \
+			supercollider-language) command -v sclang >/dev/null ;; \
+			*) dpkg -s $$pkg >/dev/null 2>&1 ;; \
+		esac || missing="$$missing $$pkg"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
 
+system-deps:
+	$(call apt_install,$(RUN_APT))
+
+system-deps-dev: system-deps
+	$(call apt_install,$(TEST_APT))
+
+# Running needs the package and its runtime dependencies; testing adds the [dev] extra.
 $(VENV)/.installed: pyproject.toml oscserver/adapters/audio/playout_native.c | system-deps
 	@if [ -z "$(PYTHON)" ]; then echo "oscserver needs Python >= 3.11 (apt-get install python3)"; exit 1; fi
-	$(PYTHON) -m venv $(VENV)
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed | system-deps-dev
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 

@@ -48,7 +48,7 @@ def jack_server() -> Iterator[str]:
     from oscserver.adapters.jackd import PrivateJackd
 
     name = f"oscserver-test-{uuid.uuid4().hex[:8]}"
-    server = PrivateJackd(rate=48000, period=256, server_name=name)
+    server = PrivateJackd(rate=48000, period=256, server_name=name, realtime=False)
     server.start(timeout=timeout(20))
     try:
         yield name
@@ -65,7 +65,10 @@ def private_jackd():
 
     def start(name: str | None = None, rate: int = 48000, period: int = 256) -> PrivateJackd:
         server = PrivateJackd(
-            rate=rate, period=period, server_name=name or f"oscs-{uuid.uuid4().hex[:8]}"
+            rate=rate,
+            period=period,
+            server_name=name or f"oscs-{uuid.uuid4().hex[:8]}",
+            realtime=False,
         )
         server.start(timeout=timeout(20))
         started.append(server)

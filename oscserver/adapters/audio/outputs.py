@@ -119,7 +119,7 @@ def _open_sink(o: OutputOptions) -> Output:
     except OutputUnavailable:
         jackd.stop()
         raise
-    note = "no JACK server was running: started a private one (jackd -d dummy, 48 kHz)"
+    note = f"no JACK server was running: started a private one ({jackd.description})"
     return Output(sink, jackd=jackd, notes=[note])
 
 
