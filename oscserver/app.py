@@ -317,6 +317,7 @@ class App:
                     self._write(self._settle(frames))
             elif isinstance(event, PlaybackChanged):
                 self.sink.set_playing(event.playback is Playback.PLAYING)
+                self.feedback.changed([self.status().reply()])  # listeners hear it at once
             elif isinstance(event, PromptFiltered):
                 slot = event.slot or 0
                 log.warning("prompt %r was filtered: %s", event.text, event.reason)
@@ -448,9 +449,15 @@ class App:
     def status(self) -> Status:
         """A snapshot for the status line and logs."""
         stats = self.sink.stats()
+        link = self.link.status if self.link else "starting"
+        # What is heard, not what was asked: paused for want of a prompt, or stopped for good
+        # when the service refused to go on (a rejected key).
+        playback = self.session.audible.value if self.channel else self.state.playback.value
+        if link.startswith("stopped"):
+            playback = Playback.STOPPED.value
         return Status(
-            link=self.link.status if self.link else "starting",
-            playback=self.state.playback.value,
+            link=link,
+            playback=playback,
             buffer_seconds=stats.buffered_seconds,
             underruns=stats.underruns,
             xruns=stats.xruns,

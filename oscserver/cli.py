@@ -14,10 +14,12 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import math
+import shutil
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -28,6 +30,7 @@ from oscserver.adapters.osc_udp import IPNetwork
 from oscserver.app import App, Options, resolve_engine
 from oscserver.engine.faults import parse_fault
 from oscserver.engine.server import EngineOptions, EngineServer
+from oscserver.feedback import Status
 
 __all__ = ["main"]
 
@@ -277,29 +280,40 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 class StatusLine:
-    """One live line on a terminal (rewritten in place); a log line every 30 s otherwise."""
+    """One live line on a terminal (rewritten in place); a log line every 30 s otherwise.
 
-    def __init__(self, stream: TextIO) -> None:
+    The line is fitted to the terminal's width, read at each refresh (it never wraps, so it never
+    scrolls), and rewritten with a carriage return and spaces only: no ANSI escape, which old
+    Windows consoles print as text.
+    """
+
+    #: Seconds between two status lines in a log (journald, a file: no terminal).
+    LOG_EVERY = 30.0
+
+    def __init__(self, stream: TextIO, width: Callable[[], int] | None = None) -> None:
         self.stream = stream
         self.tty = stream.isatty()
-        self._shown = False
-        self._last_log = 0.0
+        self._width = width or (lambda: shutil.get_terminal_size().columns)
+        self._shown = 0  # characters of the line on screen
+        self._last_log = -math.inf
 
-    def show(self, text: str) -> None:
+    def show(self, status: Status) -> None:
         """Display the current status."""
         if self.tty:
-            self.stream.write("\r\033[K" + text)
+            # One column spare: some terminals wrap when the last column is written.
+            text = status.line(max(20, self._width() - 1))
+            self.stream.write("\r" + text.ljust(self._shown))
             self.stream.flush()
-            self._shown = True
-        elif time.monotonic() - self._last_log >= 30.0:
+            self._shown = len(text)
+        elif time.monotonic() - self._last_log >= self.LOG_EVERY:
             self._last_log = time.monotonic()
-            log.info("status: %s", text)
+            log.info("status: %s", status.line())
 
     def clear(self) -> None:
         """Remove the line so a log message can be printed."""
         if self._shown:
-            self.stream.write("\r\033[K")
-            self._shown = False
+            self.stream.write("\r" + " " * self._shown + "\r")
+            self._shown = 0
 
 
 class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -429,7 +443,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
                 else:
                     log.error("audio output: %s (OSC still works; waiting for it)", state)
                 last_state = state
-            status.show(app.status().line())
+            status.show(app.status())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
     finally:

@@ -58,15 +58,42 @@ class Status:
     osc_refused: int
     output: str = "running"
 
-    def line(self) -> str:
-        """One line, e.g. ``connected | playing | buffer 2.1 s | underruns 0 | ...``."""
+    def line(self, width: int | None = None) -> str:
+        """One line, e.g. ``connected | playing | buffer 2.1 s | underruns 0 | ...``.
+
+        Args:
+            width: The most characters the line may take (a terminal's width, so that it never
+                wraps). The least important fields go first (OSC counts, xruns, underruns,
+                peak, buffer), then the connection text is shortened; playback always stays.
+        """
         level = "-inf" if self.peak <= 1e-6 else f"{20 * math.log10(self.peak):.1f}"
-        output = "" if self.output == "running" else f"audio: {self.output} | "
-        return output + (
-            f"{self.link} | {self.playback} | buffer {self.buffer_seconds:.1f} s | "
-            f"underruns {self.underruns} | xruns {self.xruns} | peak {level} dBFS | "
-            f"osc {self.osc_messages} msgs, {self.osc_refused} refused"
-        )
+        # (field, importance: the lowest goes first when the line is too long)
+        fields = [
+            (f"audio: {self.output}" if self.output != "running" else "", 9),
+            (self.link, 8),
+            (self.playback, 10),
+            (f"buffer {self.buffer_seconds:.1f} s", 6),
+            (f"underruns {self.underruns}", 4),
+            (f"xruns {self.xruns}", 2),
+            (f"peak {level} dBFS", 5),
+            (f"osc {self.osc_messages} msgs, {self.osc_refused} refused", 1),
+        ]
+        fields = [f for f in fields if f[0]]
+        text = " | ".join(f for f, _ in fields)
+        if width is None or len(text) <= width:
+            return text
+        for floor in (1, 2, 4, 5, 6):  # drop the least important until the line fits
+            fields = [f for f in fields if f[1] > floor]
+            text = " | ".join(f for f, _ in fields)
+            if len(text) <= width:
+                return text
+        # Still too long: shorten the connection's text (a long reconnect reason).
+        over = len(text) - width
+        fields = [
+            (f if importance != 8 else _shorten(f, max(8, len(f) - over)), importance)
+            for f, importance in fields
+        ]
+        return " | ".join(f for f, _ in fields)[:width]
 
     def reply(self) -> tuple[str, list[Any]]:
         """The ``/lyria/status`` message (see docs/osc.md for its arguments)."""
@@ -79,6 +106,11 @@ class Status:
             self.osc_messages,
             self.osc_refused,
         ]
+
+
+def _shorten(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, ending with ``...`` when cut (ASCII: any console)."""
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 class Feedback:

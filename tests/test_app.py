@@ -68,7 +68,7 @@ async def client(app):
         (message("/lyria/bpm", "i", i32(300)), "/lyria/bpm: 300 is out of range 60..200"),
         (
             message("/lyria/bpm", "s", string("fast")),
-            "/lyria/bpm: bpm must be int 60..200 or N, got 'fast'",
+            "/lyria/bpm: bpm must be int 60..200 or auto, got 'fast'",
         ),
         (message("/lyria/volume", "f", f32(1)), "/lyria/volume: unknown address"),
         (message("/lyria/prompt/9/text", "s", string("x")), "N in 1..8"),

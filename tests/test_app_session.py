@@ -135,6 +135,33 @@ async def test_a_fatal_or_quota_close_is_explained_to_the_sender(jack_server, fa
         assert words in rig.app.status().link
 
 
+async def test_status_says_stopped_after_a_close_that_ends_it_for_good(jack_server):
+    async with Rig(jack_server, ("bad-key",)) as rig:
+        rig.send(message("/lyria/play", ""))
+        await until(lambda: rig.app.status().link.startswith("stopped: "))
+        rig.send(message("/lyria/status", ""))
+        args = await rig.reply_to("/lyria/status")
+        assert args[0].startswith("stopped: the engine wants an API key")
+        assert args[1] == "stopped"  # no music will come, whatever was asked
+
+
+async def test_status_says_paused_when_the_last_prompt_goes(jack_server):
+    """Weight 0 on the only prompt: the service cannot play, oscserver pauses and says so."""
+    async with Rig(jack_server) as rig:
+        rig.send(message("/lyria/play", ""))
+        await until(lambda: rig.sink.stats().playing)
+        rig.send(message("/lyria/listen", ""))
+        rig.send(message("/lyria/prompt/1/weight", "f", f32(0.0)))
+        error = await rig.reply_to("/lyria/error")
+        assert str(error[0]).startswith("pausing: no active prompt")
+        args = await rig.reply_to("/lyria/status")  # pushed to the listener
+        assert args[1] == "paused"
+        rig.send(message("/lyria/status", ""))
+        assert (await rig.reply_to("/lyria/status"))[1] == "paused"
+        await until(lambda: not rig.sink.stats().playing)
+        assert rig.app.status().peak == 0.0  # the meter falls with the sound, not frozen
+
+
 async def test_audio_recovers_after_the_session_is_cut_mid_stream(jack_server):
     async with Rig(jack_server, ("cap:1.5",), faulty=1) as rig:
         rig.send(message("/lyria/play", ""))

@@ -244,6 +244,15 @@ class Session:
             return []
         return self._sync(self.state, Update())
 
+    @property
+    def audible(self) -> Playback:
+        """What the audio output was last told to do: the playback the user hears.
+
+        It differs from the state's playback when the session holds playback back, e.g.
+        paused for want of an active prompt.
+        """
+        return self._audible
+
     def connection_lost(self) -> list[Event]:
         """Call when the WebSocket closed, for whatever reason.
 

@@ -182,7 +182,8 @@ class RingSink(AudioSink):
             underruns=int(h[F.UNDERRUNS]),
             xruns=int(h[F.XRUNS]),
             overflow_frames=int(h[F.OVERFLOW]),
-            peak=self.ring.peak_recent(rate // 10) if rate else 0.0,
+            # Of what was read last; silence when nothing is going out (paused, an underrun).
+            peak=self.ring.peak_recent(rate // 10) if rate and h[F.PLAYING] else 0.0,
             playing=bool(h[F.PLAYING]),
             state=STATE_NAMES[int(h[F.STATE])],
             blocksize=int(h[F.BLOCKSIZE]),
