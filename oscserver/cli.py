@@ -337,6 +337,22 @@ def _setup_logging(level: str, status: StatusLine | None) -> None:
 # --- the server -----------------------------------------------------------------------------------
 
 
+def stop_on_signals() -> asyncio.Event:
+    """An event set by Ctrl-C (SIGINT) or SIGTERM. Call on the running loop.
+
+    ``loop.add_signal_handler`` is POSIX only (it raises NotImplementedError on Windows); there
+    a plain ``signal.signal`` handler wakes the loop through ``call_soon_threadsafe``.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+    return stop
+
+
 def parse_allow(text: str) -> tuple[IPNetwork, ...]:
     """Read ``--allow``: comma-separated addresses or networks (``10.0.0.7``, ``fd00::/8``).
 
@@ -426,10 +442,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
     log.info("audio out: %s", output.sink.description)
     log.info("music from: %s", app.engine_label)
     log.info("press Ctrl-C to stop")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     last_state = "running"
     try:
         while not stop.is_set():
@@ -464,10 +477,6 @@ async def _engine_main(host: str, port: int, options: EngineOptions) -> int:
         log.error("cannot listen on %s:%d: %s", host, port, exc.strerror)
         return 1
     log.info("embedded Lyria engine at %s (Ctrl-C to stop)", engine_url(host, port))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    await stop_on_signals().wait()
     await server.close()
     return 0

@@ -101,18 +101,30 @@ def test_engine_command_explains_a_bad_fault():
     assert "bad fault 'explode:3': use close:S:CODE[:REASON]" in result.stderr
 
 
+# oscserver as on Windows, where asyncio's loop.add_signal_handler raises NotImplementedError.
+WINDOWS_LIKE = (
+    "import sys, asyncio.unix_events as u\n"
+    "def refuse(*args, **kwargs): raise NotImplementedError\n"
+    "u._UnixSelectorEventLoop.add_signal_handler = refuse\n"
+    "from oscserver.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+@pytest.mark.parametrize("windows_like", [False, True], ids=["posix", "no-add_signal_handler"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_a_stop_signal_ends_the_session_with_a_close_frame(sig, tmp_path):
+def test_a_stop_signal_ends_the_session_with_a_close_frame(sig, windows_like, tmp_path):
     """Ctrl-C or systemd's SIGTERM: oscserver ends its session properly (close 1000), as the
-    engine on the other end of the WebSocket sees it, and exits 0."""
+    engine on the other end of the WebSocket sees it, and exits 0; also where the event loop
+    cannot take signal handlers (Windows), for the server and the engine alike."""
+    oscserver = [sys.executable] + (["-c", WINDOWS_LIKE] if windows_like else ["-m", "oscserver"])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         engine_port = s.getsockname()[1]
     engine_log = tmp_path / "engine.log"
     with open(engine_log, "w") as log:
         engine = subprocess.Popen(
-            [sys.executable, "-m", "oscserver", "engine", "--port", str(engine_port),
-             "--log-level", "info"],
+            [*oscserver, "engine", "--port", str(engine_port), "--log-level", "info"],
             stderr=log, text=True,
         )  # fmt: skip
     server_log = tmp_path / "oscserver.log"
@@ -124,8 +136,8 @@ def test_a_stop_signal_ends_the_session_with_a_close_frame(sig, tmp_path):
         env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
         with open(server_log, "w") as log:
             server = subprocess.Popen(
-                [sys.executable, "-m", "oscserver", "--output", "null", "--no-oscquery",
-                 "--osc-port", str(free_udp_port()), "--engine", f"ws://127.0.0.1:{engine_port}"],
+                [*oscserver, "--output", "null", "--no-oscquery", "--osc-port",
+                 str(free_udp_port()), "--engine", f"ws://127.0.0.1:{engine_port}"],
                 stdout=log, stderr=subprocess.STDOUT, env=env,
             )  # fmt: skip
         try:
@@ -146,4 +158,5 @@ def test_a_stop_signal_ends_the_session_with_a_close_frame(sig, tmp_path):
         assert "Traceback" not in server_log.read_text()
     finally:
         engine.send_signal(signal.SIGINT)
-        engine.wait(timeout(10))
+        assert engine.wait(timeout(10)) == 0, engine_log.read_text()
+    assert "Traceback" not in engine_log.read_text()

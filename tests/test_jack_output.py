@@ -327,3 +327,48 @@ async def test_ports_disconnected_by_another_client_stay_as_the_user_left_them(p
             recorder.close()
     finally:
         await run.close()
+
+
+class ForkedJackSink(JackSink):
+    """A JackSink whose audio process is forked, so that it inherits the test's patches."""
+
+    def _start(self) -> None:
+        import multiprocessing
+
+        from oscserver.adapters.audio import jack_process
+
+        context = multiprocessing.get_context("fork")
+        self._process = context.Process(target=jack_process.run, args=self._args, daemon=True)
+        self._process.start()
+
+
+def test_when_the_c_callback_cannot_be_plugged_in_the_python_one_plays(private_jackd, monkeypatch):
+    """Windows' libjack64, a Homebrew libjack, an ABI we did not foresee: a failure to attach
+    the C callback falls back to the Python one; it never takes the audio away."""
+    from oscserver.adapters.audio import playout_native
+
+    if not playout_native.available():
+        pytest.skip("the C playout is not built here")
+
+    def refuse(*args: object) -> None:
+        raise OSError("no jack_port_get_buffer in this libjack")
+
+    monkeypatch.setattr(playout_native.NativePlayout, "attach", refuse)
+    server = private_jackd(rate=48000, period=256).server_name
+    sink = ForkedJackSink("fallback", server, preroll_seconds=0.1)
+    recorder = Recorder(server, ("fallback:out_left", "fallback:out_right"), 20)
+    try:
+        t = np.arange(48000 * 3) / 48000
+        tone = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+        sink.write(np.vstack([tone, tone]))
+        start = recorder.mark()
+        sink.set_playing(True)
+        deadline = time.monotonic() + timeout(10)
+        while np.abs(recorder.since(start)).max(initial=0.0) < 0.4:
+            assert time.monotonic() < deadline, "no sound from the Python fallback"
+            time.sleep(0.05)
+        stats = sink.stats()
+        assert not stats.native_callback and stats.state == "running"
+    finally:
+        recorder.close()
+        sink.close()

@@ -75,13 +75,28 @@ def _prepare_for_real_time(block: SharedBlock) -> None:
     with contextlib.suppress(OSError, AttributeError):  # no rights: stay as we are
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
     float(block.samples.sum())  # fault every page of the ring in now, not in the callback
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.mlockall(MCL_CURRENT | MCL_FUTURE)
+    if sys.platform != "win32":  # CDLL(None), the process's own symbols, is POSIX only
+        with contextlib.suppress(OSError, AttributeError, TypeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.mlockall(MCL_CURRENT | MCL_FUTURE)
     sys.setswitchinterval(0.0005)
     gc.collect()
     gc.freeze()
     gc.disable()
+
+
+class _AttachFailed(Exception):
+    """The C callback could not be made the client's process callback."""
+
+
+def _playout(block: SharedBlock, ramp: int) -> Playout | playout_native.NativePlayout:
+    """The C playout where it is built and loads, else the Python one (never fails for C)."""
+    if os.environ.get(FORCE_PYTHON) != "python" and playout_native.available():
+        try:
+            return playout_native.NativePlayout(block, ramp)
+        except (playout_native.NativeUnavailable, OSError, MemoryError):
+            pass
+    return Playout(block, ramp)
 
 
 def _quiet(_: str) -> None:
@@ -131,13 +146,18 @@ def run(
                 time.sleep(POLL)
                 continue
             if playout is None:
-                ramp = round(ramp_seconds * client.samplerate)
-                if playout_native.available() and os.environ.get(FORCE_PYTHON) != "python":
-                    playout = playout_native.NativePlayout(block, ramp)
-                    h[F.NATIVE] = 1
-                else:
-                    playout = Playout(block, ramp)
-            _serve(client, playout, h, port_names, connect, remembered, parent)
+                playout = _playout(block, round(ramp_seconds * client.samplerate))
+                h[F.NATIVE] = int(isinstance(playout, playout_native.NativePlayout))
+            try:
+                _serve(client, playout, h, port_names, connect, remembered, parent)
+            except _AttachFailed as exc:
+                # The C callback could not be plugged into this libjack: play with the Python
+                # callback rather than not at all (the client is closed; the loop opens anew).
+                sys.stderr.write(f"oscserver: the C JACK callback failed ({exc}); using Python\n")
+                assert isinstance(playout, playout_native.NativePlayout)
+                playout.close()
+                playout = Playout(block, playout.ramp)
+                h[F.NATIVE] = 0
     except Exception:
         h[F.STATE] = STATE_FAILED
         raise
@@ -202,7 +222,10 @@ def _run_client(
         header[F.RATE] = rate
 
     if isinstance(playout, playout_native.NativePlayout):
-        playout.attach(client, left, right)
+        try:
+            playout.attach(client, left, right)
+        except Exception as exc:  # anything: JackError, a cffi or ctypes error on this platform
+            raise _AttachFailed(str(exc) or type(exc).__name__) from exc
     else:
         client.set_process_callback(process)
     client.set_xrun_callback(xrun)

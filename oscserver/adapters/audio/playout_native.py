@@ -13,7 +13,6 @@ with libjack's own ``jack_set_process_callback`` through JACK-Client's cffi hand
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import importlib.util
 from typing import Any
 
@@ -113,6 +112,8 @@ class NativePlayout:
     def __init__(self, block: SharedBlock, ramp: int) -> None:
         self._lib = _load()
         self._block = block  # keeps the memory the C side points into alive
+        #: Frames of the gain ramp it was made with.
+        self.ramp = ramp
         self._ptr = self._lib.osc_playout_new(
             block.header.ctypes.data, block.samples.ctypes.data, block.capacity, max(1, ramp)
         )
@@ -143,7 +144,9 @@ class NativePlayout:
         import jack
 
         ffi, lib = jack._ffi, jack._lib
-        getter = ctypes.cast(_libjack().jack_port_get_buffer, ctypes.c_void_p).value
+        # libjack as JACK-Client loaded it (libjack64 on Windows, Homebrew's path on macOS...):
+        # the same library and function JACK-Client's own calls use, never a second search.
+        getter = _address(lib.jack_port_get_buffer)
         self._lib.osc_playout_set_ports(
             self._ptr, _address(left._ptr), _address(right._ptr), getter
         )
@@ -161,8 +164,3 @@ class NativePlayout:
         if self._ptr:
             self._lib.osc_playout_free(self._ptr)
             self._ptr = None
-
-
-def _libjack() -> ctypes.CDLL:
-    name = ctypes.util.find_library("jack") or "libjack.so.0"
-    return ctypes.CDLL(name)
