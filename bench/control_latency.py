@@ -16,7 +16,7 @@ Two relays are measured, each as a process of its own:
 - ``baseline``: the least a relay can do: an asyncio UDP endpoint that decodes the datagram
   and sends one clientContent frame on a WebSocket, nothing else.
 
-Target (issue #5): oscserver's p99 <= 2 ms on this machine.
+Target: oscserver's p99 <= 2 ms on this machine.
 """
 
 from __future__ import annotations

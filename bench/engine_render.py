@@ -5,7 +5,7 @@ Run: .venv/bin/python bench/engine_render.py [seconds]
 Prints the render speed as a multiple of real time on one core (CPU time; baseline: real time
 itself, 1.0x means the engine would just keep up) for the default and the busiest music, and
 the latency from PLAY to the first decoded chunk over a real WebSocket connection, against the
-targets of issue #3 (50x, 300 ms). Also run by `make bench`.
+targets (50x, 300 ms). Also run by `make bench`.
 """
 
 from __future__ import annotations

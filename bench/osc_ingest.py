@@ -16,7 +16,7 @@ asks for the count (oscserver: ``/lyria/status``; python-osc: a ``/count`` handl
 for the answer before the next window. Throughput is messages over the time to the last
 answer; every message must have been counted, and the last value must be the one in force.
 
-Target (issue #6): oscserver >= 3x python-osc.
+Target: oscserver >= 3x python-osc.
 """
 
 from __future__ import annotations

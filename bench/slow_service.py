@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/slow_service.py [--pace 0.98] [--minutes 6] [--preroll 2]
 
-The protocol reference measured Lyria RealTime generating at 0.97 to 0.99 of real time on
+docs/protocol.md sums up measurements of Lyria RealTime generating at 0.97 to 0.99 of real time on
 average. The embedded engine reproduces that (fault ``slow:0:PACE``); oscserver plays to the null
 output (paced in real time) with Google's pre-roll (2 s), the watchdog at its defaults, and no
 rotation. Printed: each underrun as it happens, and the count. At 0.98 the buffer loses 0.02 s

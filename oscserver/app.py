@@ -338,7 +338,7 @@ class App:
         rate, channels = chunk.format  # validated when the frame was decoded
         frames = pcm16_to_float(chunk.data, channels)
         if rate != STREAM_RATE:
-            # Sinks take 48 kHz, Lyria's rate; the protocol reference says to trust the
+            # Sinks take 48 kHz, Lyria's rate; docs/protocol.md says to trust the
             # mimeType, so another rate is converted first (one converter per rate and stream).
             if rate not in channel.converters:
                 log.warning("the service sent %d Hz audio: converting it to 48000 Hz", rate)

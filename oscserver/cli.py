@@ -163,7 +163,7 @@ def _run_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="PATTERN",
         help="connect the outputs to the first two input ports matching this, e.g. "
-        "'system:playback_*' (restored after a JACK restart)",
+        "'system:playback_.*' (restored after a JACK restart)",
     )
     audio.add_argument(
         "--no-start-jack",

@@ -41,7 +41,7 @@ async def engine():
 
 def client_for(port: int, key: str = "test-key") -> genai.Client:
     client = genai.Client(api_key=key, http_options={"api_version": "v1alpha"})
-    # The SDK's private hook for its WebSocket base URL (protocol reference); it then requests
+    # The SDK's private hook for its WebSocket base URL (docs/engine.md); it then requests
     # ws://127.0.0.1:PORT//ws/google.ai...BidiGenerateMusic, doubled slash included.
     client._api_client._websocket_base_url = lambda *a, **k: f"ws://127.0.0.1:{port}"
     return client

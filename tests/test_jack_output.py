@@ -214,7 +214,7 @@ async def test_pause_and_play_ramp_in_the_recording(private_jackd, jack_server):
 async def test_a_restarted_jack_server_gets_the_ports_and_connections_back(private_jackd):
     first = private_jackd(rate=48000)
     name = first.server_name
-    run = Running(name, "survivor", connect="system:playback_*")
+    run = Running(name, "survivor", connect="system:playback_.*")
     await run.start()
     try:
         probe = jack.Client("probe", no_start_server=True, servername=name)
@@ -304,7 +304,7 @@ async def test_ports_disconnected_by_another_client_stay_as_the_user_left_them(p
     """Someone re-patches in a patchbay: oscserver does not fight it, keeps running, and plays
     into the new connection."""
     name = private_jackd(rate=48000).server_name
-    run = Running(name, "repatched", connect="system:playback_*")
+    run = Running(name, "repatched", connect="system:playback_.*")
     await run.start()
     try:
         left, right = run.sink.port_names

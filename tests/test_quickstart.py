@@ -35,7 +35,10 @@ def test_the_quickstart_gets_music_into_a_recording(jack_server, tmp_path):
     assert commands("make run") == ["make run"]
     [record] = commands("jack_rec ")
     sends = commands("oscsend ")
-    assert len(sends) >= 3 and sends[-1].endswith("/lyria/play")
+    [dump] = commands("oscdump ")
+    play = [line.endswith("/lyria/play") for line in sends].index(True)
+    sends, listen = sends[: play + 1], sends[play + 1 :]
+    assert len(sends) >= 3 and len(listen) == 1 and dump.endswith(" 9002")
     port = free_udp_port()
     env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
     env["JACK_DEFAULT_SERVER"] = jack_server  # the test's private jackd stands for `make run`'s
@@ -65,6 +68,24 @@ def test_the_quickstart_gets_music_into_a_recording(jack_server, tmp_path):
             argv = shlex.split(line.replace("localhost 9000", f"localhost {port}"))
             subprocess.run(argv, check=True, timeout=timeout(10), env=env)
         recorder.wait(timeout(30))
+        # Step 5 as written, on a free port: oscdump shows the values and the status.
+        reply_port = str(free_udp_port())
+        argv = shlex.split(dump.replace("9002", reply_port))
+        argv.insert(1, "-L")  # line-buffered into the file, as on a terminal
+        dumped = tmp_path / "oscdump.txt"
+        with open(dumped, "wb") as out:
+            dumper = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        time.sleep(0.5)
+        argv = shlex.split(listen[0].replace("localhost 9000", f"localhost {port}"))
+        subprocess.run([*argv[:-1], reply_port], check=True, timeout=timeout(10), env=env)
+        deadline = time.monotonic() + timeout(10)
+        while "/lyria/status ssfiiii" not in dumped.read_text(errors="replace"):
+            assert time.monotonic() < deadline, dumped.read_text(errors="replace")
+            time.sleep(0.05)
+        dumper.terminate()
+        text = dumped.read_text(errors="replace")
+        assert "/lyria/bpm i 124" in text and "/lyria/mute_drums i 0" in text, text
+        assert "/lyria/density s " in text and "auto" in text, text
     finally:
         if recorder is not None and recorder.poll() is None:
             recorder.kill()

@@ -31,13 +31,13 @@ __all__ = ["GOOGLE_URL", "MUSIC_PATH", "LyriaLink", "engine_url"]
 
 log = logging.getLogger(__name__)
 
-#: The service path (protocol reference, "Connection").
+#: The service path (docs/protocol.md, "Connection").
 MUSIC_PATH = "/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateMusic"
 GOOGLE_URL = "wss://generativelanguage.googleapis.com" + MUSIC_PATH
 
 #: Audio chunks are ~512 KB of base64 for 2 s; allow far more than the 1 MiB default.
 MAX_FRAME = 16 * 1024 * 1024
-#: The SDK waits forever for setupComplete; we do not (protocol reference, "Handshake").
+#: The SDK waits forever for setupComplete; we do not (docs/protocol.md, "Handshake").
 SETUP_TIMEOUT = 10.0
 #: Seconds to wait for the service's answer to our close frame when stopping.
 CLOSE_TIMEOUT = 2.0

@@ -48,7 +48,7 @@ __all__ = [
 #: Prompt slots are numbered 1..PROMPT_SLOTS in addresses (``/lyria/prompt/1/text``).
 PROMPT_SLOTS = 8
 
-#: Lyria RealTime scales (protocol reference, musicGenerationConfig.scale); each names a major
+#: Lyria RealTime scales (docs/protocol.md, "Config fields"); each names a major
 #: key and its relative minor. The order is the documented index order.
 SCALES: tuple[str, ...] = (
     "SCALE_UNSPECIFIED",
@@ -216,7 +216,7 @@ _TEXT = Arg("text", Kind.STRING, rest=True)
 _WEIGHT = Arg("weight", Kind.FLOAT, minimum=-2.0, maximum=2.0)
 
 #: Every OSC address oscserver understands. Ranges and defaults are the Lyria RealTime ones
-#: (protocol reference, "musicGenerationConfig fields").
+#: (docs/protocol.md, "Config fields").
 TABLE: tuple[Address, ...] = (
     Address(
         "/lyria/prompt/{slot}/text",

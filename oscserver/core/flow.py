@@ -1,7 +1,7 @@
 """Is the service keeping up? A watch over the audio arriving while the session plays.
 
 Plain code, no clock: the caller passes the time. The service generates at about real time
-(protocol reference, "Behaviour seen in practice": 0.97 to 0.99 of it on average, 0.77 to 1.03
+(docs/protocol.md, "How the service behaves": 0.97 to 0.99 of it on average, 0.77 to 1.03
 over a minute, a chunk once 17 s late), so the jitter buffer absorbs ordinary variation. Two
 failures it cannot absorb:
 

@@ -3,7 +3,7 @@
 Plain functions, no I/O and no clock: the WebSocket adapter asks :func:`describe_close` about
 each close and takes its delays from :func:`backoff`.
 
-Close codes (protocol reference, "Behaviour seen in practice"): 1007 is a rejected API key when
+Close codes (docs/protocol.md, "How the service behaves"): 1007 is a rejected API key when
 its reason is about the key ("API key not valid..."), else a request the service found invalid
 ("Request contains an invalid argument.": Google's Live APIs use 1007 for both); 1008 a refused
 session (retrying cannot help); 1011 ends a session at the ~600 s cap or on an

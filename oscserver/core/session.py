@@ -12,7 +12,7 @@ protocol objects::
 
 The session remembers what it last told the service (prompts, config, playback) and reconciles
 that with the musical state: only differences are sent, and after a reconnect everything is
-replayed. Rules it follows, all from the protocol reference:
+replayed. Rules it follows, all from docs/protocol.md:
 
 - setup first, nothing else before setupComplete;
 - the full config in every musicGenerationConfig (the service resets omitted fields);

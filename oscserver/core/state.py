@@ -65,7 +65,7 @@ class Config:
     music_generation_mode: str = "QUALITY"
 
 
-#: Config fields that only take effect after RESET_CONTEXT (protocol reference).
+#: Config fields that only take effect after RESET_CONTEXT (docs/protocol.md).
 RESET_FIELDS = frozenset({"bpm", "scale"})
 
 

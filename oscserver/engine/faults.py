@@ -2,7 +2,7 @@
 
 Each :class:`Fault` is plain data; :func:`parse_fault` reads the ``--fault`` syntax. Times count
 from the session's setupComplete. Close codes and reasons follow what the service sends
-(protocol reference, "Behaviour seen in practice").
+(docs/protocol.md, "How the service behaves").
 
 ========================  ==================================================================
 ``close:S:CODE[:REASON]``  close the session after S seconds with CODE (and REASON)

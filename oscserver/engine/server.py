@@ -1,12 +1,12 @@
 """The embedded engine's WebSocket server: the Lyria RealTime protocol, served locally.
 
-It speaks exactly the service's protocol (../shared/design/lyria-protocol.md, summarised in
-docs/engine.md): the same path (a doubled slash tolerated, as Google's SDK requests
+It speaks exactly the service's protocol (docs/protocol.md; docs/engine.md
+for the engine): the same path (a doubled slash tolerated, as Google's SDK requests
 ``//ws/...``), the API key as header or query, setup then setupComplete, camelCase or snake_case
 client messages, and ~2 s chunks of 48 kHz stereo s16le audio in serverContent frames, paced at
 real time after a lead, with optional jitter.
 
-Playback follows the protocol reference: PLAY starts (a fresh context when stopped) or resumes;
+Playback follows docs/protocol.md: PLAY starts (a fresh context when stopped) or resumes;
 PAUSE keeps the position; STOP ends the context, keeping prompts and config; RESET_CONTEXT starts
 a new context without stopping, which is when bpm and scale take effect. Prompts with a word on
 the blocklist are answered with filteredPrompt and ignored. Each audio chunk carries
@@ -59,7 +59,7 @@ __all__ = ["BLOCKLIST", "FILTER_REASON", "MODELS", "EngineOptions", "EngineServe
 
 log = logging.getLogger(__name__)
 
-#: The last path segment of the service endpoint (protocol reference, "Connection").
+#: The last path segment of the service endpoint (docs/protocol.md, "Connection").
 SERVICE_METHOD = "GenerativeService.BidiGenerateMusic"
 #: Client frames are small; refuse anything larger.
 MAX_CLIENT_FRAME = 1024 * 1024

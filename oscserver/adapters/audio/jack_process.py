@@ -2,7 +2,7 @@
 
 The event loop, OSC parsing and base64/JSON decoding all run in the main interpreter; with the
 JACK callback in the same interpreter they delay it through the GIL, and small periods xrun
-(issue #4's measurements; docs/performance.md). So the callback runs here, in a process of its
+(docs/performance.md has the measurements). So the callback runs here, in a process of its
 own started with ``spawn``, that does nothing else: it attaches the
 :class:`~oscserver.adapters.audio.shared.SharedBlock` by name and makes the C playout
 (:mod:`~oscserver.adapters.audio.playout_native`) JACK's process callback, so the process thread
@@ -120,7 +120,7 @@ def run(
         client_name: JACK client name.
         server_name: JACK server name (None: the default server).
         port_names: Names of the left and right output ports.
-        connect: Port pattern to connect the outputs to (e.g. ``system:playback_*``), or None.
+        connect: Port pattern to connect the outputs to (e.g. ``system:playback_.*``), or None.
         ramp_seconds: Length of the play/pause gain ramp.
     """
     # The parent decides when audio stops (after it has faded out and closed the session): the

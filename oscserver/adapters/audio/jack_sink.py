@@ -69,7 +69,7 @@ class JackSink(RingSink):
         client_name: The JACK client name (the part before ``:`` in port names).
         server_name: The JACK server to use; None for the default one.
         port_names: Names of the left and right ports.
-        connect: A port pattern to connect to, e.g. ``system:playback_*``; None for none.
+        connect: A port pattern to connect to, e.g. ``system:playback_.*``; None for none.
         preroll_seconds: Wait after audio arrives before playing, and after an underrun.
         ramp_seconds: Gain ramp on play, pause and stop.
         start_timeout: Seconds to wait for the JACK client to run.
