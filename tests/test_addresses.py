@@ -210,9 +210,13 @@ def test_prompt_text_joins_words_and_numbers():
 def test_nil_hands_back_to_the_model_only_where_allowed():
     bpm, _ = lookup("/lyria/bpm")
     assert coerce_args(bpm, "/lyria/bpm", [None]) == (None,)
+    assert coerce_args(bpm, "/lyria/bpm", ["auto"]) == (None,)  # what replies say; Pd can send it
+    assert coerce_args(bpm, "/lyria/bpm", [" AUTO "]) == (None,)
     guidance, _ = lookup("/lyria/guidance")
     with pytest.raises(BadArguments, match="got N"):
         coerce_args(guidance, "/lyria/guidance", [None])
+    with pytest.raises(BadArguments, match=r"guidance must be float 0\.\.6, got 'auto'"):
+        coerce_args(guidance, "/lyria/guidance", ["auto"])
 
 
 def test_triggers_take_no_argument_or_a_boolean():

@@ -52,7 +52,7 @@ async def test_senders_outside_the_allowlist_are_dropped_unanswered():
     app = await running(allow=parse_allow("10.0.0.7, 127.0.0.0/8"))
     try:
         sock = await open_socket(app.osc_address)
-        assert await ask_bpm(sock) == ("/lyria/bpm", [None])
+        assert await ask_bpm(sock) == ("/lyria/bpm", ["auto"])
     finally:
         await stop(app)
 
@@ -76,7 +76,7 @@ async def test_oversized_datagrams_are_refused_counted_and_answered():
         address, args = await sock.next()
         assert address == "/lyria/error" and "over the limit of 1024" in str(args[0])
         assert app.udp.stats.oversized == 1
-        assert await ask_bpm(sock) == ("/lyria/bpm", [None])  # still serving
+        assert await ask_bpm(sock) == ("/lyria/bpm", ["auto"])  # still serving
     finally:
         await stop(app)
 
@@ -98,6 +98,6 @@ async def test_a_flood_of_bad_input_is_answered_but_the_log_stays_short(caplog):
         assert app.udp.stats.malformed + app.refused >= 900
         lines = [r for r in caplog.records if r.levelno == logging.WARNING]
         assert 50 <= len(lines) <= 55, len(lines)  # a burst, then 2 a second with counts
-        assert await ask_bpm(sock) == ("/lyria/bpm", [None])
+        assert await ask_bpm(sock) == ("/lyria/bpm", ["auto"])
     finally:
         await stop(app)

@@ -3,6 +3,7 @@ WebEngine, mypy, hypothesis...); testing adds them. Read from what make would do
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -18,12 +19,15 @@ TEST_ONLY = {"puredata-core", "supercollider-language"}
 def planned(target: str, tmp_path: Path) -> str:
     """The commands `make TARGET` would run in a checkout with no virtualenv yet."""
     assert shutil.which("make")
+    # As from a shell, also when the suite itself runs under `make test` (no sub-make flags).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     result = subprocess.run(
-        ["make", "-n", target, f"VENV={tmp_path / 'venv'}"],
+        ["make", "--no-print-directory", "-n", target, f"VENV={tmp_path / 'venv'}"],
         cwd=REPO,
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     return result.stdout
 

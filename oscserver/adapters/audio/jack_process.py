@@ -186,78 +186,65 @@ def _serve(
     """
     gone = threading.Event()
     try:
-        _run_client(client, playout, header, port_names, connect, remembered, parent, gone)
+        left = client.outports.register(port_names[0])
+        right = client.outports.register(port_names[1])
+
+        def process(frames: int) -> None:
+            # The Python fallback. Real-time: only the copy from the ring (see playout.py).
+            playout.process(left.get_array(), right.get_array(), frames)
+
+        def xrun(delay: float) -> None:
+            header[F.XRUNS] += 1
+
+        def blocksize(frames: int) -> None:
+            header[F.BLOCKSIZE] = frames
+
+        def samplerate(rate: int) -> None:
+            header[F.RATE] = rate
+
+        if isinstance(playout, playout_native.NativePlayout):
+            try:
+                playout.attach(client, left, right)
+            except Exception as exc:  # anything: JackError, a cffi or ctypes error on this platform
+                raise _AttachFailed(str(exc) or type(exc).__name__) from exc
+        else:
+            client.set_process_callback(process)
+        client.set_xrun_callback(xrun)
+        client.set_shutdown_callback(lambda status, reason: gone.set())
+        client.set_blocksize_callback(blocksize)
+        client.set_samplerate_callback(samplerate)
+        client.activate()
+        header[F.RATE] = client.samplerate
+        header[F.BLOCKSIZE] = client.blocksize
+        _connect(client, (left, right), connect, remembered)
+        header[F.STATE] = STATE_RUNNING
+        # After a restart, keep trying the remembered connections for a while, as the clients at
+        # the other end (system ports, a DAW) come back; then follow what the user does.
+        restore_until = time.monotonic() + RESTORE_SECONDS if remembered else 0.0
+        while not gone.is_set() and not header[F.STOP]:
+            time.sleep(POLL)
+            if os.getppid() != parent:  # oscserver died without stopping us: do not linger
+                header[F.STOP] = 1
+                break
+            header[F.HEARTBEAT] += 1
+            if gone.is_set():
+                break
+            with contextlib.suppress(jack.JackError):
+                if time.monotonic() < restore_until:
+                    _connect(client, (left, right), None, remembered)
+                else:
+                    for port in (left, right):
+                        names = {p.name for p in client.get_all_connections(port)}
+                        remembered[port.shortname] = names
+        if gone.is_set():
+            header[F.STATE] = STATE_SERVER_GONE
+            header[F.RESTARTS] += 1
     finally:
         if not gone.is_set():
             with contextlib.suppress(jack.JackError):
                 client.deactivate()  # returns once the callback has run for the last time
         with contextlib.suppress(jack.JackError):
             client.close()
-
-
-def _run_client(
-    client: jack.Client,
-    playout: Playout | playout_native.NativePlayout,
-    header: npt.NDArray[np.int64],
-    port_names: Sequence[str],
-    connect: str | None,
-    remembered: dict[str, set[str]],
-    parent: int,
-    gone: threading.Event,
-) -> None:
-    left = client.outports.register(port_names[0])
-    right = client.outports.register(port_names[1])
-
-    def process(frames: int) -> None:
-        # The Python fallback. Real-time: only the copy from the ring (see playout.py).
-        playout.process(left.get_array(), right.get_array(), frames)
-
-    def xrun(delay: float) -> None:
-        header[F.XRUNS] += 1
-
-    def blocksize(frames: int) -> None:
-        header[F.BLOCKSIZE] = frames
-
-    def samplerate(rate: int) -> None:
-        header[F.RATE] = rate
-
-    if isinstance(playout, playout_native.NativePlayout):
-        try:
-            playout.attach(client, left, right)
-        except Exception as exc:  # anything: JackError, a cffi or ctypes error on this platform
-            raise _AttachFailed(str(exc) or type(exc).__name__) from exc
-    else:
-        client.set_process_callback(process)
-    client.set_xrun_callback(xrun)
-    client.set_shutdown_callback(lambda status, reason: gone.set())
-    client.set_blocksize_callback(blocksize)
-    client.set_samplerate_callback(samplerate)
-    client.activate()
-    header[F.RATE] = client.samplerate
-    header[F.BLOCKSIZE] = client.blocksize
-    _connect(client, (left, right), connect, remembered)
-    header[F.STATE] = STATE_RUNNING
-    # After a restart, keep trying the remembered connections for a while, as the clients at
-    # the other end (system ports, a DAW) come back; then follow what the user does.
-    restore_until = time.monotonic() + RESTORE_SECONDS if remembered else 0.0
-    while not gone.is_set() and not header[F.STOP]:
-        time.sleep(POLL)
-        if os.getppid() != parent:  # oscserver died without stopping us: do not linger
-            header[F.STOP] = 1
-            break
-        header[F.HEARTBEAT] += 1
-        if gone.is_set():
-            break
-        with contextlib.suppress(jack.JackError):
-            if time.monotonic() < restore_until:
-                _connect(client, (left, right), None, remembered)
-            else:
-                for port in (left, right):
-                    names = {p.name for p in client.get_all_connections(port)}
-                    remembered[port.shortname] = names
-    if gone.is_set():
-        header[F.STATE] = STATE_SERVER_GONE
-        header[F.RESTARTS] += 1
 
 
 def _connect(
