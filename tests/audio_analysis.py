@@ -130,3 +130,18 @@ def onsets_per_grid(audio: np.ndarray, rate: int, bpm: float, ratio: float = 2.0
         count += bool(after > ratio * before)
         k += 1
     return count
+
+
+def frequency_hz(mono: np.ndarray, rate: int) -> float:
+    """The frequency of the strongest partial, to a small fraction of a cent for a steady tone
+    of a few seconds (Hann window, 8x zero-padding, parabolic interpolation of the log peak)."""
+    n = len(mono)
+    spectrum_ = np.abs(np.fft.rfft(mono * np.hanning(n), 8 * n))
+    k = int(np.argmax(spectrum_[1:-1])) + 1
+    a, b, c = np.log(spectrum_[k - 1 : k + 2] + 1e-30)
+    return float((k + 0.5 * (a - c) / (a - 2 * b + c)) * rate / (8 * n))
+
+
+def cents(frequency: float, reference: float) -> float:
+    """How far ``frequency`` is from ``reference``, in cents (100 to a semitone)."""
+    return float(1200 * np.log2(frequency / reference))

@@ -1,0 +1,99 @@
+"""The stretch stage with signals of known truth: a tone keeps its pitch, a click track takes
+the tempo the ratio asks for, the output is as long as the ratio says, and nothing clicks where
+blocks join or the ratio changes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from audio_analysis import cents, frequency_hz, tempo_bpm
+
+from oscserver.dsp import stretch
+from oscserver.dsp.stretch import Stretcher
+
+pytestmark = pytest.mark.skipif(not stretch.available(), reason="no pylibrb on this platform")
+
+RATE = 48000
+CHUNK = 2 * RATE  # the service's chunks: the feeder stretches one at a time
+
+
+def tone(seconds: float, hz: float = 440.0) -> np.ndarray:
+    t = np.arange(round(seconds * RATE)) / RATE
+    mono = (0.5 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+    return np.vstack([mono, mono])
+
+
+def clicks(seconds: float, bpm: float) -> np.ndarray:
+    """A kick-like click on every beat: a decaying 60 Hz burst, 80 ms long."""
+    out = np.zeros(round(seconds * RATE), dtype=np.float32)
+    burst = np.arange(round(0.08 * RATE)) / RATE
+    kick = (0.8 * np.sin(2 * np.pi * 60 * burst) * np.exp(-burst * 40)).astype(np.float32)
+    for beat in np.arange(0, seconds, 60 / bpm):
+        start = round(beat * RATE)
+        out[start : start + len(kick)] += kick[: len(out) - start]
+    return np.vstack([out, out])
+
+
+def stretched(audio: np.ndarray, ratios) -> np.ndarray:
+    """The audio through one stretcher in 2 s chunks, a ratio per chunk."""
+    s = Stretcher(RATE)
+    pieces = [
+        s.process(audio[:, i : i + CHUNK], ratio)
+        for i, ratio in zip(range(0, audio.shape[1], CHUNK), ratios, strict=False)
+    ]
+    return np.concatenate(pieces, axis=1)
+
+
+@pytest.mark.parametrize("ratio", [0.94, 1.0, 1.03, 1.06])
+def test_a_tone_keeps_its_pitch_within_two_cents_at_any_ratio_up_to_the_limit(ratio):
+    out = stretched(tone(12.0), [ratio] * 6)
+    steady = out[0, RATE : RATE + 4 * RATE]
+    assert abs(cents(frequency_hz(steady, RATE), 440.0)) < 2.0
+    # As long as the ratio says, less what is still inside the stretcher.
+    assert out.shape[1] == pytest.approx(12.0 * RATE * ratio, abs=0.15 * RATE)
+
+
+def test_the_length_follows_the_ratio_chunk_by_chunk_and_held_counts_the_rest():
+    s = Stretcher(RATE)
+    audio = tone(20.0)
+    total = 0
+    ratios = [1.0, 1.06, 1.06, 0.94, 0.94, 1.02, 1.0, 0.97, 1.05, 1.0]
+    for i, ratio in enumerate(ratios):
+        total += s.process(audio[:, i * CHUNK : (i + 1) * CHUNK], ratio).shape[1]
+    expected = sum(CHUNK * r for r in ratios)
+    assert total + s.held * s.ratio == pytest.approx(expected, abs=0.02 * RATE)
+    assert 0 < s.held < 0.25 * RATE  # the stretcher's own latency: a fraction of a second
+
+
+def test_no_click_where_blocks_join_or_the_ratio_changes():
+    ratios = [1.0, 1.06, 0.94, 1.06, 1.0, 0.94]
+    out = stretched(tone(12.0), ratios)
+    steady = out[0, RATE // 2 : -RATE // 2]
+    step = np.abs(np.diff(steady)).max()
+    largest_in_the_tone = 0.5 * 2 * np.pi * 440 / RATE  # the tone's own steepest slope
+    assert step <= 1.05 * largest_in_the_tone
+
+
+@pytest.mark.parametrize("ratio", [0.95, 1.05])
+def test_a_click_track_takes_the_tempo_the_ratio_asks_for(ratio):
+    out = stretched(clicks(20.0, 120.0), [ratio] * 10)
+    assert tempo_bpm(out[:, RATE:], RATE) == pytest.approx(120.0 / ratio, abs=0.5)
+
+
+def test_after_a_reset_nothing_old_comes_out():
+    s = Stretcher(RATE)
+    s.process(tone(2.0), 1.0)
+    s.reset()
+    quiet = np.zeros((2, CHUNK), dtype=np.float32)
+    out = np.concatenate([s.process(quiet, 1.0), s.process(quiet, 1.0)], axis=1)
+    assert np.abs(out).max() < 1e-6
+
+
+def test_bad_input_is_refused():
+    s = Stretcher(RATE)
+    with pytest.raises(ValueError, match="shaped"):
+        s.process(np.zeros((1, 100), dtype=np.float32), 1.0)
+    with pytest.raises(ValueError, match="above 0"):
+        s.process(np.zeros((2, 100), dtype=np.float32), 0.0)
+    with pytest.raises(ValueError, match="engine must be one of finer, faster"):
+        Stretcher(RATE, engine="fastest")
