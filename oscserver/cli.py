@@ -220,7 +220,8 @@ def _engine_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--realistic",
         action="store_true",
-        help="behave like the service: 600 s session cap (close 1011) and 0.5 s of jitter",
+        help="behave like the service: 600 s session cap (close 1011), 0.5 s of jitter, and a "
+        "pace that wanders (wander:0: 0.77 to 1.03 of real time, 0.98 on average)",
     )
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     return p
@@ -237,6 +238,8 @@ def engine_options(ns: argparse.Namespace) -> EngineOptions:
     if ns.realistic:
         if not any(f.kind == "close" for f in faults):
             faults.append(parse_fault("cap:600"))
+        if not any(f.kind in ("slow", "wander") for f in faults):
+            faults.append(parse_fault("wander:0"))
         jitter = jitter or 0.5
     return EngineOptions(
         chunk_seconds=ns.chunk,

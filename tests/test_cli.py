@@ -95,6 +95,18 @@ def test_engine_command_serves_the_protocol_standalone():
         assert proc.wait(timeout(10)) == 0
 
 
+def test_realistic_means_the_cap_jitter_and_a_wandering_pace_unless_told_otherwise():
+    from oscserver.cli import _engine_parser, engine_options
+
+    options = engine_options(_engine_parser().parse_args(["--realistic"]))
+    kinds = {f.kind: f for f in options.faults}
+    assert kinds["close"].after == 600 and kinds["close"].code == 1011
+    assert (kinds["wander"].factor, kinds["wander"].low, kinds["wander"].high) == (0.98, 0.77, 1.03)
+    assert options.jitter_seconds == 0.5
+    steady = engine_options(_engine_parser().parse_args(["--realistic", "--fault", "slow:0:1"]))
+    assert [f.kind for f in steady.faults] == ["slow", "close"]  # a pace given wins
+
+
 def test_engine_command_explains_a_bad_fault():
     result = run("engine", "--fault", "explode:3")
     assert result.returncode == 2

@@ -219,6 +219,49 @@ async def chunk_arrivals(count: int, **options) -> list[float]:
     return arrivals
 
 
+def pace_of(arrivals: list[float], skip: int = 2) -> float:
+    """Seconds of audio per second, from chunk arrival times (the lead's burst skipped)."""
+    return (len(arrivals) - 1 - skip) * CHUNK / (arrivals[-1] - arrivals[skip])
+
+
+async def test_a_service_faster_than_real_time():
+    arrivals = await chunk_arrivals(14, faults=(parse_fault("slow:0:1.5"),))
+    assert pace_of(arrivals) == pytest.approx(1.5, rel=0.1)
+
+
+async def test_a_wandering_service_keeps_its_mean_pace():
+    """Ten periods of 0.5 s at paces between 0.6 and 1.0, averaging 0.8."""
+    arrivals = await chunk_arrivals(24, faults=(parse_fault("wander:0:0.8:0.6:1.0:0.5"),))
+    assert pace_of(arrivals) == pytest.approx(0.8, abs=0.06)
+    gaps = np.diff(arrivals[2:])
+    assert max(gaps) / min(gaps) > 1.2  # the pace really changes from period to period
+
+
+def test_wander_paces_are_seeded_bounded_and_average_the_mean():
+    from itertools import islice
+
+    from oscserver.engine.faults import wander_rates
+
+    rates = list(islice(wander_rates(3, 0.98, 0.77, 1.03), 100))
+    assert rates == list(islice(wander_rates(3, 0.98, 0.77, 1.03), 100))
+    assert min(rates) >= 0.77 and max(rates) <= 1.03 and max(rates) - min(rates) > 0.1
+    for block in range(0, 100, 10):
+        assert sum(rates[block : block + 10]) / 10 == pytest.approx(0.98, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("wander:0:1.2:0.8:1.0", "LOW <= MEAN <= HIGH"),
+        ("wander:0:0.9:0.8:1.0:0", "period must be above 0"),
+        ("wander:0:0.9:0.8", "use close:S:CODE"),
+    ],
+)
+def test_bad_wander_faults_are_explained(text, words):
+    with pytest.raises(ValueError, match=words):
+        parse_fault(text)
+
+
 async def test_late_chunks_arrive_late():
     arrivals = await chunk_arrivals(6, faults=(parse_fault("late:3:0.5"),))
     gaps = np.diff(arrivals)

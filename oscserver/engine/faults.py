@@ -14,7 +14,12 @@ from the session's setupComplete. Close codes and reasons follow what the servic
 ``quota[:S]``              quota exhausted: close 1011 "resource exhausted" after S seconds
 ``busy``                   try again later: close 1013 right after setup
 ``stall:S``                stop sending audio after S seconds; the connection stays open
-``slow:S:FACTOR``          after S seconds, generate at FACTOR of real time (e.g. 0.4)
+``slow:S:FACTOR``          after S seconds, generate at FACTOR of real time (e.g. 0.4, or 1.2:
+                           faster than real time)
+``wander:S[:MEAN[:LOW:HIGH[:PERIOD]]]``
+                           after S seconds, the pace the service was measured at: a new
+                           seeded rate each PERIOD seconds (60), between LOW and HIGH (0.77,
+                           1.03), averaging MEAN (0.98) over every ten periods
 ``drip:S[:BPS]``           after S seconds, trickle each frame in small fragments at BPS bytes
                            a second (2000; the audio needs about 256,000)
 ``reset[:S]``              drop the TCP connection after S seconds, no close frame (1006)
@@ -27,9 +32,11 @@ from the session's setupComplete. Close codes and reasons follow what the servic
 
 from __future__ import annotations
 
+import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["BAD_KEY_REASON", "Fault", "parse_fault"]
+__all__ = ["BAD_KEY_REASON", "Fault", "parse_fault", "wander_rates"]
 
 BAD_KEY_REASON = "API key not valid. Please pass a valid API key."
 QUOTA_REASON = "Resource has been exhausted (e.g. check quota)."
@@ -40,6 +47,10 @@ INVALID_REASON = "Request contains an invalid argument."
 MALFORMED_KINDS = ("json", "type", "mime", "odd")
 #: Bytes a second of a dripping connection, by default.
 DRIP_RATE = 2000.0
+#: The service's pace as measured (docs/protocol.md): its mean, and its range over a minute.
+WANDER = (0.98, 0.77, 1.03)
+#: How many periods of ``wander`` share the mean exactly.
+WANDER_BLOCK = 10
 
 
 @dataclass(frozen=True)
@@ -55,7 +66,11 @@ class Fault:
         every: Every Nth chunk (``late``).
         delay: Seconds late (``late``).
         frame: The kind of bad frame (``malformed``).
-        factor: Share of real time (``slow``), bytes a second (``drip``).
+        factor: Share of real time (``slow``; the mean for ``wander``), bytes a second
+            (``drip``).
+        low: The slowest pace of ``wander``.
+        high: The fastest pace of ``wander``.
+        period: Seconds between two paces of ``wander``.
     """
 
     kind: str
@@ -66,6 +81,28 @@ class Fault:
     delay: float = 0.0
     frame: str = "json"
     factor: float = 1.0
+    low: float = WANDER[1]
+    high: float = WANDER[2]
+    period: float = 60.0
+
+
+def wander_rates(seed: int, mean: float, low: float, high: float) -> Iterator[float]:
+    """Paces between ``low`` and ``high``, seeded, whose mean over each ten is ``mean``.
+
+    >>> rates = wander_rates(1, 0.98, 0.77, 1.03)
+    >>> block = [next(rates) for _ in range(10)]
+    >>> round(sum(block) / 10, 9), min(block) >= 0.77, max(block) <= 1.03
+    (0.98, True, True)
+    """
+    rng = random.Random(seed)
+    while True:
+        block = [rng.uniform(low, high) for _ in range(WANDER_BLOCK)]
+        for _ in range(200):  # shift toward the mean; clipping slows it, repeating converges
+            shift = mean - sum(block) / WANDER_BLOCK
+            if abs(shift) < 1e-12:
+                break
+            block = [min(high, max(low, rate + shift)) for rate in block]
+        yield from block
 
 
 def _seconds(text: str, what: str) -> float:
@@ -113,6 +150,19 @@ def parse_fault(text: str) -> Fault:
             if not 0 < factor <= 10:
                 raise ValueError("the factor must be above 0 and at most 10")
             return Fault("slow", _seconds(args[0], "slow time"), factor=factor)
+        if name == "wander" and len(args) in (1, 2, 4, 5):
+            mean, low, high = WANDER
+            if len(args) >= 2:
+                mean = float(args[1])
+            if len(args) >= 4:
+                low, high = float(args[2]), float(args[3])
+            period = _seconds(args[4], "period") if len(args) == 5 else 60.0
+            if not 0 < low <= mean <= high <= 10:
+                raise ValueError("the paces must be 0 < LOW <= MEAN <= HIGH <= 10")
+            if period <= 0:
+                raise ValueError("the period must be above 0")
+            after = _seconds(args[0], "wander time")
+            return Fault("wander", after, factor=mean, low=low, high=high, period=period)
         if name == "drip" and 1 <= len(args) <= 2:
             rate = float(args[1]) if len(args) == 2 else DRIP_RATE
             if rate < 1:
@@ -127,6 +177,7 @@ def parse_fault(text: str) -> Fault:
         raise ValueError(f"bad fault {text!r}: {exc}") from None
     raise ValueError(
         f"bad fault {text!r}: use close:S:CODE[:REASON], cap[:S], bad-key, refused, invalid[:S], "
-        "quota[:S], busy, reset[:S], huge[:S], stall:S, slow:S:FACTOR, drip:S[:BPS], late:N:S or "
+        "quota[:S], busy, reset[:S], huge[:S], stall:S, slow:S:FACTOR, "
+        "wander:S[:MEAN[:LOW:HIGH[:PERIOD]]], drip:S[:BPS], late:N:S or "
         f"malformed:{'|'.join(MALFORMED_KINDS)}[:S]"
     )

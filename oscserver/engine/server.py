@@ -52,7 +52,7 @@ from oscserver.core.lyria import (
     WeightedPrompt,
     decode_client,
 )
-from oscserver.engine.faults import BAD_KEY_REASON, Fault
+from oscserver.engine.faults import BAD_KEY_REASON, Fault, wander_rates
 from oscserver.engine.synth import SAMPLE_RATE, Synth
 
 __all__ = ["BLOCKLIST", "FILTER_REASON", "MODELS", "EngineOptions", "EngineServer"]
@@ -243,6 +243,11 @@ class _Session:
             self.stalled = True
         elif fault.kind == "slow":
             self.pace = fault.factor
+        elif fault.kind == "wander":
+            seed = self.options.seed * 7919 + self.number
+            for pace in wander_rates(seed, fault.factor, fault.low, fault.high):
+                self.pace = pace
+                await asyncio.sleep(fault.period)
         elif fault.kind == "drip":
             self.drip = fault.factor
         elif fault.kind == "malformed":
