@@ -465,4 +465,5 @@ class App:
             osc_messages=self.udp.stats.messages,
             osc_refused=self.intake.refused + self.udp.stats.malformed,
             output=stats.state,
+            stretch=stats.stretch_ratio,
         )

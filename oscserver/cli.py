@@ -25,9 +25,12 @@ from typing import TextIO
 
 from oscserver import __version__
 from oscserver.adapters.audio.outputs import OUTPUTS, OutputOptions, OutputUnavailable, open_output
+from oscserver.adapters.audio.stretching import StretchingSink
 from oscserver.adapters.lyria_ws import GOOGLE_URL
 from oscserver.adapters.osc_udp import IPNetwork
 from oscserver.app import App, Options, resolve_engine
+from oscserver.core.continuity import Settings
+from oscserver.dsp.stretch import StretchUnavailable
 from oscserver.engine.faults import parse_fault
 from oscserver.engine.server import EngineOptions, EngineServer
 from oscserver.feedback import Status
@@ -180,6 +183,27 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     audio.add_argument(
         "--record", type=Path, default=None, metavar="FILE", help="also record the stream to a WAV"
+    )
+    audio.add_argument(
+        "--continuity",
+        choices=("stretch", "off"),
+        default="off",
+        help="stretch: play the stream up to --max-stretch slower or faster, pitch kept, so "
+        "that the buffer holds --target-buffer whatever the service's pace (off: as it comes)",
+    )
+    audio.add_argument(
+        "--target-buffer",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="with --continuity stretch: seconds of audio to hold at the lowest (the pre-roll)",
+    )
+    audio.add_argument(
+        "--max-stretch",
+        type=float,
+        default=0.06,
+        metavar="FRACTION",
+        help="with --continuity stretch: the most the speed may change (0.06: 6 %%)",
     )
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     return p
@@ -402,6 +426,19 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         return 1
     for note in output.notes:
         log.info("%s", note)
+    if ns.continuity == "stretch":
+        try:
+            settings = Settings(target=ns.target_buffer or preroll, max_stretch=ns.max_stretch)
+            output.sink = StretchingSink(output.sink, settings)
+        except (ValueError, StretchUnavailable) as exc:
+            log.error("--continuity stretch: %s", exc)
+            output.close()
+            return 2
+        log.info(
+            "continuity: the stream is stretched up to %.0f %% to hold %.1f s of audio",
+            settings.max_stretch * 100,
+            settings.target,
+        )
     options = Options(
         osc_host=ns.osc_host,
         osc_port=ns.osc_port,

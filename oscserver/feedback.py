@@ -46,6 +46,8 @@ class Status:
         osc_messages: OSC messages received.
         osc_refused: OSC messages and datagrams refused.
         output: The audio output's state (``running``, ``JACK server gone``...).
+        stretch: The time ratio the stream is played at (1.0: as it comes; 1.04: 4 % slower,
+            to refill the buffer).
     """
 
     link: str
@@ -57,6 +59,7 @@ class Status:
     osc_messages: int
     osc_refused: int
     output: str = "running"
+    stretch: float = 1.0
 
     def line(self, width: int | None = None) -> str:
         """One line, e.g. ``connected | playing | buffer 2.1 s | underruns 0 | ...``.
@@ -74,6 +77,7 @@ class Status:
             (self.playback, 10),
             (f"buffer {self.buffer_seconds:.1f} s", 6),
             (f"underruns {self.underruns}", 4),
+            (f"stretch x{self.stretch:.3f}" if self.stretch != 1.0 else "", 3),
             (f"xruns {self.xruns}", 2),
             (f"peak {level} dBFS", 5),
             (f"osc {self.osc_messages} msgs, {self.osc_refused} refused", 1),
@@ -82,7 +86,7 @@ class Status:
         text = " | ".join(f for f, _ in fields)
         if width is None or len(text) <= width:
             return text
-        for floor in (1, 2, 4, 5, 6):  # drop the least important until the line fits
+        for floor in (1, 2, 3, 4, 5, 6):  # drop the least important until the line fits
             fields = [f for f in fields if f[1] > floor]
             text = " | ".join(f for f, _ in fields)
             if len(text) <= width:
@@ -105,6 +109,7 @@ class Status:
             self.xruns,
             self.osc_messages,
             self.osc_refused,
+            round(self.stretch, 4),
         ]
 
 

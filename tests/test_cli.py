@@ -172,3 +172,33 @@ def test_a_stop_signal_ends_the_session_with_a_close_frame(sig, windows_like, tm
         engine.send_signal(signal.SIGINT)
         assert engine.wait(timeout(10)) == 0, engine_log.read_text()
     assert "Traceback" not in engine_log.read_text()
+
+
+def test_continuity_stretch_is_announced_and_bad_limits_are_refused(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
+    bad = run("--output", "null", "--no-oscquery", "--osc-port", str(free_udp_port()),
+              "--continuity", "stretch", "--max-stretch", "0.7", env=env)  # fmt: skip
+    assert bad.returncode == 2
+    assert "--continuity stretch: target must be above 0 and max_stretch within 0..0.5" in (
+        bad.stderr
+    )
+    log = tmp_path / "out.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "oscserver", "--output", "null", "--no-oscquery",
+             "--osc-port", str(free_udp_port()), "--continuity", "stretch"],
+            stdout=out, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + timeout(30)
+        while "press Ctrl-C to stop" not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout(15)) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "continuity: the stream is stretched up to 6 % to hold 0.5 s of audio" in (
+        log.read_text()
+    )

@@ -44,6 +44,7 @@ class SinkStats:
     blocksize: int = 0
     cost_p99_ms: float = 0.0
     native_callback: bool = False  # the callback is the C playout (JACK), not Python
+    stretch_ratio: float = 1.0  # the time ratio of a stretching feeder in front, if any
 
     @property
     def buffered_seconds(self) -> float:

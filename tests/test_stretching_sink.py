@@ -1,0 +1,126 @@
+"""The stretching feeder's bookkeeping, in front of an in-memory sink: order, pauses, what it
+counts as buffered, and that a failure of the stretcher never loses the music."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from oscserver.adapters.audio.base import AudioSink, SinkStats
+from oscserver.adapters.audio.stretching import StretchingSink
+from oscserver.core.continuity import Settings
+from oscserver.dsp import stretch
+
+pytestmark = pytest.mark.skipif(not stretch.available(), reason="no pylibrb on this platform")
+
+
+class Memory(AudioSink):
+    """Keeps what is written; plays nothing."""
+
+    def __init__(self) -> None:
+        self.chunks: list[np.ndarray] = []
+        self.playing: list[bool] = []
+        self.closed = False
+
+    @property
+    def sample_rate(self) -> int:
+        return 48000
+
+    @property
+    def description(self) -> str:
+        return "memory"
+
+    def write(self, frames: np.ndarray) -> None:
+        self.chunks.append(frames)
+
+    def set_playing(self, playing: bool) -> None:
+        self.playing.append(playing)
+
+    def stats(self) -> SinkStats:
+        frames = sum(c.shape[1] for c in self.chunks)
+        return SinkStats(48000, frames, 0, 0, 0, 0.0, True)
+
+    def close(self) -> None:
+        self.closed = True
+
+    @property
+    def frames(self) -> int:
+        return sum(c.shape[1] for c in self.chunks)
+
+
+def chunk(seconds: float = 2.0) -> np.ndarray:
+    t = np.arange(round(seconds * 48000)) / 48000
+    mono = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    return np.vstack([mono, mono])
+
+
+def wait_for(predicate, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def test_chunks_come_out_stretched_in_order_and_waiting_audio_counts_as_buffered():
+    inner = Memory()
+    sink = StretchingSink(inner, Settings(target=2.0))
+    try:
+        for _ in range(3):
+            sink.write(chunk())
+        assert sink.buffered_seconds() > 5.0  # queued audio is waiting to be heard too
+        wait_for(lambda: sink.stream_seconds == pytest.approx(6.0))
+        # Everything is out but what the stretcher holds (its own latency).
+        assert inner.frames + sink._stretcher.held == pytest.approx(6.0 * 48000, abs=480)
+        assert sink.stats().buffered_frames == pytest.approx(6.0 * 48000, abs=480)
+        assert sink.stats().stretch_ratio == 1.0  # the level was never low for a window
+    finally:
+        sink.close()
+    assert inner.closed
+
+
+def test_a_pause_drops_what_waits_and_starts_afresh():
+    inner = Memory()
+    sink = StretchingSink(inner, Settings(target=2.0))
+    gate = threading.Event()
+    real = sink._stretch
+
+    def slow_stretch(generation, frames):
+        gate.wait(10)
+        real(generation, frames)
+
+    sink._stretch = slow_stretch  # hold the thread on the first chunk
+    try:
+        for _ in range(4):
+            sink.write(chunk())
+        sink.set_playing(False)
+        gate.set()
+        wait_for(lambda: sink._queue.empty())
+        time.sleep(0.2)
+        assert inner.frames == 0  # nothing made before the pause reaches the output
+        assert inner.playing == [False]
+        sink.set_playing(True)
+        sink.write(chunk())
+        wait_for(lambda: inner.frames > 0)
+    finally:
+        sink.close()
+
+
+def test_a_failing_stretcher_lets_the_chunk_through_unstretched(caplog):
+    inner = Memory()
+    sink = StretchingSink(inner, Settings(target=2.0))
+
+    def broken(frames, ratio):
+        raise RuntimeError("boom")
+
+    sink._stretcher.process = broken
+    try:
+        sink.write(chunk(1.0))
+        wait_for(lambda: inner.frames == 48000)
+        sink.write(chunk(1.0))
+        wait_for(lambda: inner.frames == 2 * 48000)  # the thread is still alive
+    finally:
+        sink.close()
+    assert "time stretching failed; this chunk plays unstretched" in caplog.text
