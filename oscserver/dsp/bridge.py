@@ -1,0 +1,148 @@
+"""The musical bridge: when the stream runs dry, loop its last bar until new audio comes.
+
+Stretching (:mod:`oscserver.dsp.stretch`) covers a service a few percent slow; it cannot cover
+a chunk many seconds late. Then, rather than fade to silence, the music that just played goes
+on: its last bar (or beat) is looped, cut on the beat grid so the groove keeps its phase, with
+an equal-power crossfade wherever two pieces of audio meet, until the stream is back.
+
+Two small objects, numpy in and out:
+
+- :class:`Splicer` holds back the last few milliseconds of everything that passes, so that
+  whatever comes next (the bridge, or the stream after it) can be crossfaded into it instead
+  of butting against it. It costs that much latency (:data:`FADE`, 20 ms).
+- :class:`Looper` keeps the recent music and, on demand, continues it by looping its last
+  ``loop`` frames. The loop's own seam (its end back to its start) is crossfaded once, with
+  the audio that preceded its start, so every repeat joins without a step.
+
+Equal-power crossfades (sin/cos gains, whose squares sum to 1) keep the loudness of two
+uncorrelated signals through the join; linear ones would dip by 3 dB in the middle.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["FADE", "Looper", "Splicer", "equal_power"]
+
+Samples = npt.NDArray[np.float32]
+
+#: Frames of every crossfade at 48 kHz: 20 ms, short enough to keep a kick's attack.
+FADE = 960
+
+
+def equal_power(frames: int) -> tuple[Samples, Samples]:
+    """Gains ``(fade_out, fade_in)`` over ``frames``: cos and sin of a quarter turn.
+
+    >>> out, in_ = equal_power(4)
+    >>> bool(np.allclose(out**2 + in_**2, 1.0))
+    True
+    """
+    phase = (np.arange(frames, dtype=np.float64) + 0.5) / frames * (np.pi / 2)
+    return np.cos(phase).astype(np.float32), np.sin(phase).astype(np.float32)
+
+
+class Splicer:
+    """Passes audio on, always holding back its last ``fade`` frames for the next join.
+
+    Args:
+        channels: Channels of the audio.
+        fade: Frames held back, and the length of a crossfade.
+    """
+
+    def __init__(self, channels: int = 2, fade: int = FADE) -> None:
+        self.fade = fade
+        self._held = np.zeros((channels, 0), dtype=np.float32)
+        self._out, self._in = equal_power(fade)
+
+    @property
+    def held(self) -> int:
+        """Frames held back now."""
+        return int(self._held.shape[1])
+
+    def follow(self, frames: Samples) -> Samples:
+        """``frames`` continue what came before: pass on all but the last ``fade`` frames."""
+        joined = np.concatenate([self._held, frames], axis=1)
+        cut = max(0, joined.shape[1] - self.fade)
+        self._held = joined[:, cut:]
+        return joined[:, :cut]
+
+    def cut_to(self, frames: Samples) -> Samples:
+        """``frames`` are other audio: crossfade the held frames into their head, then pass on.
+
+        The held frames fade out while the first ``fade`` frames of ``frames`` fade in.
+        """
+        n = min(self.held, frames.shape[1])
+        if n == 0:
+            return self.follow(frames)
+        out, in_ = (self._out, self._in) if n == self.fade else equal_power(n)
+        head = self._held[:, :n] * out + frames[:, :n] * in_
+        self._held = self._held[:, :0]
+        return self.follow(np.concatenate([head, frames[:, n:]], axis=1))
+
+    def flush(self) -> Samples:
+        """Give out what is held (the stream ends or pauses)."""
+        held, self._held = self._held, self._held[:, :0]
+        return held
+
+
+class Looper:
+    """Remembers the recent music; continues it by looping its last ``loop`` frames.
+
+    Args:
+        capacity: Frames of music remembered (enough for the longest loop and its seam).
+        channels: Channels of the audio.
+        fade: Frames of the crossfade at the loop's seam.
+    """
+
+    def __init__(self, capacity: int, channels: int = 2, fade: int = FADE) -> None:
+        self.capacity = capacity
+        self.fade = fade
+        self._history = np.zeros((channels, 0), dtype=np.float32)
+        self._body: Samples | None = None
+        self._position = 0
+
+    @property
+    def remembered(self) -> int:
+        """Frames of music remembered."""
+        return int(self._history.shape[1])
+
+    @property
+    def looping(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._body is not None
+
+    def remember(self, frames: Samples) -> None:
+        """Keep music that was played (not the loop's own output)."""
+        joined = np.concatenate([self._history, frames], axis=1)
+        self._history = joined[:, -self.capacity :]
+
+    def start(self, loop: int) -> bool:
+        """Begin looping the last ``loop`` frames remembered.
+
+        Returns:
+            False when not enough music is remembered for that loop and its seam.
+        """
+        history = self._history
+        if loop <= self.fade or history.shape[1] < loop + self.fade:
+            return False
+        body = history[:, -loop:].copy()
+        before = history[:, -loop - self.fade : -loop]  # what led into the loop's first frame
+        out, in_ = equal_power(self.fade)
+        # The seam: the loop's end turns into what preceded its start, so the jump back is a
+        # continuation of the music, not a step.
+        body[:, -self.fade :] = body[:, -self.fade :] * out + before * in_
+        self._body, self._position = body, 0
+        return True
+
+    def next(self, frames: int) -> Samples:
+        """The next ``frames`` of the loop (call :meth:`start` first)."""
+        body = self._body
+        assert body is not None, "start() first"
+        idx = (self._position + np.arange(frames)) % body.shape[1]
+        self._position = int((self._position + frames) % body.shape[1])
+        return body[:, idx]
+
+    def stop(self) -> None:
+        """End the loop; the music remembered stays."""
+        self._body = None
