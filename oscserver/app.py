@@ -466,4 +466,5 @@ class App:
             osc_refused=self.intake.refused + self.udp.stats.malformed,
             output=stats.state,
             stretch=stats.stretch_ratio,
+            bridged=stats.bridged_seconds,
         )

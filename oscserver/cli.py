@@ -199,6 +199,14 @@ def _run_parser() -> argparse.ArgumentParser:
         help="with --continuity stretch: seconds of audio to hold at the lowest (the pre-roll)",
     )
     audio.add_argument(
+        "--bridge-limit",
+        type=float,
+        default=20.0,
+        metavar="SECONDS",
+        help="with --continuity stretch: when the stream is late, loop its last bar for at most "
+        "this long before falling silent (20; 0: never)",
+    )
+    audio.add_argument(
         "--max-stretch",
         type=float,
         default=0.06,
@@ -429,7 +437,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
     if ns.continuity == "stretch":
         try:
             settings = Settings(target=ns.target_buffer or preroll, max_stretch=ns.max_stretch)
-            output.sink = StretchingSink(output.sink, settings)
+            output.sink = StretchingSink(output.sink, settings, max(0.0, ns.bridge_limit))
         except (ValueError, StretchUnavailable) as exc:
             log.error("--continuity stretch: %s", exc)
             output.close()
@@ -458,6 +466,8 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         throttle=max(0.0, ns.throttle),
     )
     app = App(options, output.sink, output.recorder)
+    if isinstance(output.sink, StretchingSink):  # the bridge loops a bar at the session's bpm
+        output.sink.bpm = lambda: app.state.config.bpm
     try:
         await app.start()
     except (OSError, RuntimeError) as exc:

@@ -48,6 +48,7 @@ class Status:
         output: The audio output's state (``running``, ``JACK server gone``...).
         stretch: The time ratio the stream is played at (1.0: as it comes; 1.04: 4 % slower,
             to refill the buffer).
+        bridged: Seconds the last bar was looped while the stream was late, in all.
     """
 
     link: str
@@ -60,6 +61,7 @@ class Status:
     osc_refused: int
     output: str = "running"
     stretch: float = 1.0
+    bridged: float = 0.0
 
     def line(self, width: int | None = None) -> str:
         """One line, e.g. ``connected | playing | buffer 2.1 s | underruns 0 | ...``.
@@ -78,6 +80,7 @@ class Status:
             (f"buffer {self.buffer_seconds:.1f} s", 6),
             (f"underruns {self.underruns}", 4),
             (f"stretch x{self.stretch:.3f}" if self.stretch != 1.0 else "", 3),
+            (f"bridged {self.bridged:.1f} s" if self.bridged else "", 3),
             (f"xruns {self.xruns}", 2),
             (f"peak {level} dBFS", 5),
             (f"osc {self.osc_messages} msgs, {self.osc_refused} refused", 1),
@@ -110,6 +113,7 @@ class Status:
             self.osc_messages,
             self.osc_refused,
             round(self.stretch, 4),
+            round(self.bridged, 3),
         ]
 
 

@@ -1,6 +1,7 @@
-"""Continuity on a real JACK server: against an engine generating at 0.94 of real time, the
-stretching feeder keeps the music going; the same run without it falls silent. What a listener
-hears is judged from a JACK recording (silent 60 ms blocks), with the sink's underrun count."""
+"""Continuity on a real JACK server: against an engine generating at 0.94 of real time, or
+sending chunks seconds late, the continuity feeder keeps the music going (stretching, then
+bridging with the last bar); the same runs without it fall silent. What a listener hears is
+judged from a JACK recording (silent 60 ms blocks, steps at the joins), with the underruns."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from conftest import until
 from jack_recorder import Recorder
 from oscbytes import message
 
+from oscserver.adapters.audio.base import SinkStats
 from oscserver.adapters.audio.jack_sink import JackSink
 from oscserver.adapters.audio.stretching import StretchingSink
 from oscserver.app import App, Options
@@ -38,16 +40,18 @@ def silent_blocks(audio: np.ndarray, block: int = round(0.06 * 48000)) -> int:
     return int((rms < 10 ** (-60 / 20)).sum())
 
 
-async def play_for(server: str, continuity: bool) -> tuple[np.ndarray, int, float]:
-    """Play SECONDS of a slow engine; the recording, the underruns, the final stretch ratio."""
-    engine = EngineServer(EngineOptions(faults=(parse_fault(f"slow:0:{PACE}"),)))
+async def play_for(
+    server: str, continuity: bool, fault: str = f"slow:0:{PACE}", seconds: float = SECONDS
+) -> tuple[np.ndarray, int, SinkStats]:
+    """Play ``seconds`` of a faulty engine; the recording, the underruns, the last stats."""
+    engine = EngineServer(EngineOptions(faults=(parse_fault(fault),)))
     host, port = await engine.start()
     name = "continuous" if continuity else "as-it-comes"
     jack = JackSink(name, server, preroll_seconds=2.0)
     sink = StretchingSink(jack, Settings(target=2.0, max_stretch=0.08)) if continuity else jack
     app = App(Options(osc_port=0, engine=f"ws://{host}:{port}"), sink)
     await app.start()
-    recorder = Recorder(server, jack.port_names, SECONDS + 20)
+    recorder = Recorder(server, jack.port_names, seconds + 20)
     loop = asyncio.get_running_loop()
     udp, _ = await loop.create_datagram_endpoint(
         asyncio.DatagramProtocol, remote_addr=app.osc_address
@@ -56,9 +60,9 @@ async def play_for(server: str, continuity: bool) -> tuple[np.ndarray, int, floa
         udp.sendto(message("/lyria/play", ""))
         await until(lambda: jack.stats().playing, 15)
         start = recorder.mark()
-        await asyncio.sleep(SECONDS)  # a measurement, not a wait: not scaled
+        await asyncio.sleep(seconds)  # a measurement, not a wait: not scaled
         audio = recorder.since(start)
-        return audio, sink.stats().underruns, sink.stats().stretch_ratio
+        return audio, jack.stats().underruns, sink.stats()
     finally:
         udp.close()
         recorder.close()
@@ -72,12 +76,39 @@ async def test_a_slow_service_plays_without_a_gap_only_when_stretched(private_ja
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     server = private_jackd(rate=48000, period=256).server_name
 
-    audio, underruns, ratio = await play_for(server, continuity=True)
+    audio, underruns, stats = await play_for(server, continuity=True)
     assert audio.shape[1] >= (SECONDS - 1) * 48000
     assert underruns == 0
     assert silent_blocks(audio) == 0
-    assert ratio > 1.03  # it had to play slower to keep up with 0.94
+    assert stats.stretch_ratio > 1.03  # it had to play slower to keep up with 0.94
 
-    audio, underruns, ratio = await play_for(server, continuity=False)
+    audio, underruns, stats = await play_for(server, continuity=False)
     assert underruns >= 1 and silent_blocks(audio) > 10  # the same service, as it comes
-    assert ratio == 1.0
+    assert stats.stretch_ratio == 1.0
+
+
+def largest_step(audio: np.ndarray) -> float:
+    return float(np.abs(np.diff(audio, axis=1)).max())
+
+
+async def test_chunks_seconds_late_are_bridged_with_the_music_itself(private_jackd, monkeypatch):
+    """Every 4th chunk 3 s late: the buffer (2 s at its lowest) cannot cover it; the bridge
+    loops the last bar instead of falling silent, and its joins are no steeper than the music."""
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    server = private_jackd(rate=48000, period=256).server_name
+
+    audio, underruns, stats = await play_for(server, True, "late:4:3", 40.0)
+    assert stats.bridged_seconds >= 0.5  # the bridge was needed
+    assert underruns == 0
+    assert silent_blocks(audio) == 0
+    sound = audio[:, int(np.argmax(np.abs(audio[0]) > 0.01)) :]
+    second = 48000
+    steps = [
+        largest_step(sound[:, i : i + second]) for i in range(0, sound.shape[1] - second, second)
+    ]
+    # No click: no second of the recording has a step far beyond what the music itself has.
+    assert max(steps) <= 1.5 * float(np.median(steps))
+
+    audio, underruns, stats = await play_for(server, False, "late:4:3", 40.0)
+    assert underruns >= 1 and silent_blocks(audio) > 5  # the same lateness, as it comes

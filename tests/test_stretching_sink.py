@@ -13,6 +13,7 @@ from oscserver.adapters.audio.base import AudioSink, SinkStats
 from oscserver.adapters.audio.stretching import StretchingSink
 from oscserver.core.continuity import Settings
 from oscserver.dsp import stretch
+from oscserver.dsp.bridge import FADE
 
 pytestmark = pytest.mark.skipif(not stretch.available(), reason="no pylibrb on this platform")
 
@@ -72,8 +73,11 @@ def test_chunks_come_out_stretched_in_order_and_waiting_audio_counts_as_buffered
             sink.write(chunk())
         assert sink.buffered_seconds() > 5.0  # queued audio is waiting to be heard too
         wait_for(lambda: sink.stream_seconds == pytest.approx(6.0))
-        # Everything is out but what the stretcher holds (its own latency).
-        assert inner.frames + sink._stretcher.held == pytest.approx(6.0 * 48000, abs=480)
+        # Everything is out but what the stretcher holds (its own latency) and the 20 ms held
+        # back for the next crossfade.
+        waiting = sink._stretcher.held + sink._splicer.held
+        assert sink._splicer.held == FADE
+        assert inner.frames + waiting == pytest.approx(6.0 * 48000, abs=480)
         assert sink.stats().buffered_frames == pytest.approx(6.0 * 48000, abs=480)
         assert sink.stats().stretch_ratio == 1.0  # the level was never low for a window
     finally:
@@ -118,9 +122,56 @@ def test_a_failing_stretcher_lets_the_chunk_through_unstretched(caplog):
     sink._stretcher.process = broken
     try:
         sink.write(chunk(1.0))
-        wait_for(lambda: inner.frames == 48000)
+        wait_for(lambda: inner.frames == 48000 - FADE)  # all but the 20 ms held for a join
         sink.write(chunk(1.0))
-        wait_for(lambda: inner.frames == 2 * 48000)  # the thread is still alive
+        wait_for(lambda: inner.frames == 2 * 48000 - FADE)  # the thread is still alive
     finally:
         sink.close()
     assert "time stretching failed; this chunk plays unstretched" in caplog.text
+
+
+class Draining(Memory):
+    """Plays at real time: what it holds drains with the clock."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.start = time.monotonic()
+
+    def buffered_seconds(self) -> float:
+        return max(0.0, self.frames / 48000 - (time.monotonic() - self.start))
+
+
+def test_a_late_stream_is_bridged_with_its_last_bar_and_picked_up_when_back():
+    inner = Draining()
+    sink = StretchingSink(inner, Settings(target=2.0), bridge_limit=1.5)
+    sink.bpm = lambda: 240.0  # a bar is 1 s
+    try:
+        sink.set_playing(True)
+        sink.write(chunk(2.0))
+        wait_for(lambda: sink.bridged_seconds >= 0.5, 10)  # the stream is late: the bar loops
+        assert sink.bridges == 1
+        assert inner.buffered_seconds() > 0.0  # the output never ran dry
+        wait_for(lambda: sink.bridged_seconds >= 1.5, 10)
+        time.sleep(0.5)
+        assert sink.bridged_seconds == 1.5  # the limit: then silence, as before
+        sink.write(chunk(2.0))
+        wait_for(lambda: sink.stream_seconds == 4.0)
+        assert sink._gap == 0.0 and not sink._looper.looping  # back to the stream
+        assert sink.stats().bridged_seconds == 1.5
+    finally:
+        sink.close()
+
+
+def test_no_bridge_while_paused_or_before_there_is_music_to_loop():
+    inner = Draining()
+    sink = StretchingSink(inner, Settings(target=2.0))
+    try:
+        sink.set_playing(True)
+        time.sleep(0.3)  # nothing played yet: nothing to loop
+        sink.write(chunk(2.0))
+        wait_for(lambda: sink.stream_seconds == 2.0)
+        sink.set_playing(False)
+        time.sleep(2.5)  # drained, but paused
+        assert sink.bridged_seconds == 0.0
+    finally:
+        sink.close()

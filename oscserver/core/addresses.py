@@ -361,7 +361,7 @@ QUERIES: tuple[Address, ...] = (
         "status",
         None,
         "Replies /lyria/status <connection> <playback> <buffered seconds> <underruns> <xruns> "
-        "<OSC messages received> <OSC messages refused> <stretch ratio>.",
+        "<OSC messages received> <OSC messages refused> <stretch ratio> <seconds bridged>.",
     ),
     Address(
         "/lyria/listen",

@@ -48,9 +48,10 @@ that sets it. Replies use only the OSC 1.0 types `i`, `f` and `s`, which Pd vani
 "the model decides" is the word `auto`;
 `/lyria/get` answers every value; `/lyria/status` answers
 `/lyria/status <connection> <playback> <buffered seconds> <underruns> <xruns> <OSC messages
-received> <OSC messages refused> <stretch ratio>` (new arguments are only ever added at the end,
-so a patch that reads them by position keeps working; the stretch ratio is 1 unless
-`--continuity stretch` plays the stream slower or faster to hold the buffer).
+received> <OSC messages refused> <stretch ratio> <seconds bridged>` (new arguments are only ever
+added at the end, so a patch that reads them by position keeps working; with `--continuity
+stretch`, the ratio the stream is played at and the seconds its last bar was looped while it was
+late; else 1 and 0).
 `/lyria/listen` (or `/lyria/listen <host> <port>`) subscribes to every change, whoever made
 it: first a snapshot of all values and the status, then each change at its own address as it
 happens (the latest value per address at most every 20 ms) and the status when playback

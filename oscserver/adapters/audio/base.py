@@ -45,6 +45,7 @@ class SinkStats:
     cost_p99_ms: float = 0.0
     native_callback: bool = False  # the callback is the C playout (JACK), not Python
     stretch_ratio: float = 1.0  # the time ratio of a stretching feeder in front, if any
+    bridged_seconds: float = 0.0  # seconds its bridge played the last bar again, in all
 
     @property
     def buffered_seconds(self) -> float:

@@ -1,4 +1,4 @@
-"""The stretching feeder: an audio sink in front of another that holds its buffer at a target.
+"""The continuity feeder: an audio sink in front of another that keeps the music going.
 
 Each chunk written is time-stretched (:mod:`oscserver.dsp.stretch`, pitch kept) by the ratio
 the playout controller decides (:mod:`oscserver.core.continuity`) from the level of the sink
@@ -6,6 +6,12 @@ behind it, so that a service slower or faster than real time neither runs the ou
 piles up latency. The stretch costs tens of milliseconds of CPU per chunk, so it runs in a
 thread of its own, never on the event loop (OSC stays answered at once) and never in the audio
 callback (which only copies). Rubber Band releases the GIL while it computes.
+
+When a chunk is so late that the buffer is about to run dry anyway, the feeder bridges the gap
+with the music itself (:mod:`oscserver.dsp.bridge`): it loops the last bar (from the session's
+bpm; two seconds when the model decides the tempo) until audio comes again, then crossfades into
+it; after ``bridge_limit`` seconds of one gap it lets the output fall silent (the stall
+watchdog and the reconnect take over). Every join goes through a 20 ms crossfade.
 
 Ordering and pauses: chunks are stretched in the order written. A pause (``set_playing(False)``)
 drops what waits to be stretched and starts a new generation: whatever the thread was making
@@ -25,6 +31,7 @@ from dataclasses import replace
 from oscserver.adapters.audio.base import STREAM_RATE, AudioSink, SinkStats
 from oscserver.adapters.audio.ring import Samples
 from oscserver.core.continuity import PlayoutController, Settings
+from oscserver.dsp.bridge import Looper, Splicer
 from oscserver.dsp.stretch import Stretcher
 
 __all__ = ["StretchingSink"]
@@ -33,6 +40,14 @@ log = logging.getLogger(__name__)
 
 #: Frames stretched and written at a time: the output grows smoothly while a chunk is worked on.
 PIECE = 4096
+#: Seconds between two looks at the level while no chunk comes.
+TICK = 0.05
+#: Below this many seconds waiting in the output, with nothing queued, the bridge plays.
+BRIDGE_BELOW = 0.3
+#: Seconds of bridge written at a time.
+BRIDGE_PIECE = 0.25
+#: Seconds of music remembered for the bridge: a bar at 60 bpm, slowed by the stretch, and more.
+REMEMBER = 6.0
 
 
 class StretchingSink(AudioSink):
@@ -41,6 +56,7 @@ class StretchingSink(AudioSink):
     Args:
         inner: The sink that plays (JACK, sound card, null); closed with this one.
         settings: The controller's target and limits.
+        bridge_limit: Most seconds one gap is bridged (0: never bridge).
         clock: Monotonic seconds (the controller's ``now``).
 
     Raises:
@@ -51,9 +67,20 @@ class StretchingSink(AudioSink):
         self,
         inner: AudioSink,
         settings: Settings,
+        bridge_limit: float = 20.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.inner = inner
+        self.bridge_limit = bridge_limit
+        #: Where the music's tempo is read when a bridge starts (None: not known).
+        self.bpm: Callable[[], float | None] = lambda: None
+        self._splicer = Splicer()
+        self._looper = Looper(round(REMEMBER * STREAM_RATE))
+        self._playing = False
+        self._gap = 0.0  # seconds bridged in the gap under way
+        #: Seconds bridged in all, and gaps bridged.
+        self.bridged_seconds = 0.0
+        self.bridges = 0
         self.controller = PlayoutController(settings)
         self._stretcher = Stretcher(STREAM_RATE)
         self._clock = clock
@@ -89,6 +116,7 @@ class StretchingSink(AudioSink):
 
     def set_playing(self, playing: bool) -> None:
         """Play, or pause: a pause drops what waits, here and in the inner sink."""
+        self._playing = playing
         if playing:
             self.inner.set_playing(True)
             return
@@ -104,6 +132,7 @@ class StretchingSink(AudioSink):
             stats,
             buffered_frames=stats.buffered_frames + extra,
             stretch_ratio=self.controller.ratio,
+            bridged_seconds=self.bridged_seconds,
         )
 
     def buffered_seconds(self) -> float:
@@ -126,12 +155,16 @@ class StretchingSink(AudioSink):
     # --- the stretching thread ---------------------------------------------------------------
 
     def _waiting_frames(self) -> float:
-        return max(0, self._queued) + self._stretcher.held
+        return max(0, self._queued) + self._stretcher.held + self._splicer.held
 
     def _run(self) -> None:
         generation = self._generation
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=TICK)
+            except queue.Empty:
+                self._maybe_bridge(generation)
+                continue
             if item is None:
                 return
             made_for, frames = item
@@ -142,6 +175,9 @@ class StretchingSink(AudioSink):
                 generation = made_for
                 self._stretcher.reset()
                 self.controller.reset()
+                self._splicer = Splicer()
+                self._looper.stop()
+                self._gap = 0.0
             self._stretch(generation, frames)
 
     def _stretch(self, generation: int, frames: Samples) -> None:
@@ -159,12 +195,63 @@ class StretchingSink(AudioSink):
                     log.exception("time stretching failed; this chunk plays unstretched")
                 failed, out = True, piece
             self._queued -= piece.shape[1]
-            with self._lock:
-                if generation != self._generation:  # paused meanwhile: not to be heard
-                    self._queued -= frames.shape[1] - start - piece.shape[1]
-                    return
-                if out.shape[1]:
-                    self.inner.write(out)
+            if not self._emit(generation, out, music=True):
+                self._queued -= frames.shape[1] - start - piece.shape[1]
+                return  # paused meanwhile: not to be heard
             made += out.shape[1]
         self.stream_seconds += frames.shape[1] / STREAM_RATE
         self.output_seconds += made / STREAM_RATE
+
+    def _emit(self, generation: int, out: Samples, music: bool) -> bool:
+        """Write through the splicer: music follows music; a change of source is crossfaded.
+
+        Returns False (and writes nothing) when a pause came since ``generation``.
+        """
+        if music and self._gap:  # the stream is back: out of the bridge
+            self._looper.stop()
+            log.info("the stream is back after %.2f s of bridge", self._gap)
+            self._gap = 0.0
+            joined = self._splicer.cut_to(out)
+        elif not music and not self._gap:  # into the bridge
+            joined = self._splicer.cut_to(out)
+        else:
+            joined = self._splicer.follow(out)
+        with self._lock:
+            if generation != self._generation:
+                return False
+            if joined.shape[1]:
+                self.inner.write(joined)
+        if music:
+            self._looper.remember(joined)
+        return True
+
+    def _maybe_bridge(self, generation: int) -> None:
+        """Nothing came: if the output is about to run dry, play on from the last bar."""
+        if (
+            not self._playing
+            or self.bridge_limit <= 0
+            or generation != self._generation
+            or self._queued > 0
+            or self._gap >= self.bridge_limit
+            or self.inner.buffered_seconds() >= BRIDGE_BELOW
+        ):
+            return
+        if not self._looper.looping:
+            if not self._looper.start(self._loop_frames()):
+                return  # not enough music yet to loop
+            self.bridges += 1
+            log.info("the stream is late: bridging with the last bar")
+        piece = round(BRIDGE_PIECE * STREAM_RATE)
+        if not self._emit(generation, self._looper.next(piece), music=False):
+            return
+        self._gap += BRIDGE_PIECE
+        self.bridged_seconds += BRIDGE_PIECE
+        if self._gap >= self.bridge_limit:
+            log.warning(
+                "bridged %.0f s: the output falls silent until the stream is back", self._gap
+            )
+
+    def _loop_frames(self) -> int:
+        """One bar at the music's tempo, as played (the stretch included)."""
+        bpm = self.bpm() or 120.0
+        return round(4 * 60.0 / bpm * STREAM_RATE * self.controller.ratio)
