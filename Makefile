@@ -11,6 +11,7 @@
 #   make soak   1,000,000 random and mutated datagrams at a running server (docs/reliability.md)
 #   make faults every failure of the service, one after the other: what is told, what is heard
 #   make soak-hour  an hour of compressed rotations on JACK: memory, fds, tasks (docs/reliability.md)
+#   make continuity an hour of the service's pace, compressed, with and without --continuity stretch
 #   make clean  remove the virtualenv and caches
 
 SHELL := /bin/bash
@@ -31,7 +32,8 @@ PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	2>/dev/null && { echo $$p; break; }; done)
 ARGS ?=
 
-.PHONY: run test lint format bench docs fuzz soak faults soak-hour clean system-deps system-deps-dev venv
+.PHONY: run test lint format bench docs fuzz soak faults soak-hour continuity clean system-deps \
+	system-deps-dev venv
 
 run: $(VENV)/.installed
 	$(BIN)/oscserver $(ARGS)
@@ -71,6 +73,9 @@ faults: $(VENV)/.installed-dev
 
 soak-hour: $(VENV)/.installed-dev
 	$(BIN)/python bench/soak_resources.py --minutes 60 --sample 60 --output jack
+
+continuity: $(VENV)/.installed-dev
+	$(BIN)/python bench/continuity.py --minutes 6 --compress 10
 
 docs: $(VENV)/.installed-dev
 	$(BIN)/oscserver addresses > docs/osc.md

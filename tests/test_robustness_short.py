@@ -3,6 +3,7 @@ soak against oscserver as a process, and the coverage-guided fuzz target."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +89,18 @@ def test_the_benchmarks_run_and_print_their_figures(script, args, figure):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert figure in result.stdout, result.stdout
+
+
+async def test_the_continuity_bench_in_short():
+    """bench/continuity.py for 20 s: the chunk 17 s late is bridged with stretch, silent without."""
+    pytest.importorskip("pylibrb")
+    from continuity import play
+
+    faults = ("wander:0:0.98:0.77:1.03:2", "late:5:17")
+    stretched, plain = await asyncio.gather(
+        play("stretch", True, faults, 20.0), play("off", False, faults, 20.0)
+    )
+    assert stretched.silence == 0.0 and stretched.underruns == 0
+    assert stretched.bridged >= 5.0
+    assert plain.silence >= 5.0 and plain.underruns >= 1
+    assert stretched.cpu_per_second > 0.0

@@ -89,9 +89,11 @@ class StretchingSink(AudioSink):
         self._lock = threading.Lock()  # a write to ``inner`` and a new generation exclude
         self._generation = 0
         self._closed = False
-        #: Seconds of stream stretched, and of output made from them (their ratio is the mean).
+        #: Seconds of stream stretched, of output made from them (their ratio is the mean), and
+        #: of CPU time the stretching took.
         self.stream_seconds = 0.0
         self.output_seconds = 0.0
+        self.cpu_seconds = 0.0
         self._thread = threading.Thread(target=self._run, name="oscserver-stretch", daemon=True)
         self._thread.start()
 
@@ -188,12 +190,14 @@ class StretchingSink(AudioSink):
         made, failed = 0, False
         for start in range(0, frames.shape[1], PIECE):
             piece = frames[:, start : start + PIECE]
+            began = time.thread_time()
             try:
                 out = self._stretcher.process(piece, ratio)
             except Exception:  # never lose the music, nor this thread: play it as it is
                 if not failed:
                     log.exception("time stretching failed; this chunk plays unstretched")
                 failed, out = True, piece
+            self.cpu_seconds += time.thread_time() - began
             self._queued -= piece.shape[1]
             if not self._emit(generation, out, music=True):
                 self._queued -= frames.shape[1] - start - piece.shape[1]
