@@ -85,7 +85,8 @@ class StretchingSink(AudioSink):
         self._stretcher = Stretcher(STREAM_RATE)
         self._clock = clock
         self._queue: queue.SimpleQueue[tuple[int, Samples] | None] = queue.SimpleQueue()
-        self._queued = 0  # frames waiting in the queue
+        self._queued = 0  # frames waiting in the queue (changed by two threads: _count)
+        self._count_lock = threading.Lock()
         self._lock = threading.Lock()  # a write to ``inner`` and a new generation exclude
         self._generation = 0
         self._closed = False
@@ -113,7 +114,7 @@ class StretchingSink(AudioSink):
         """Queue a chunk (``(2, n)`` at 48 kHz) to be stretched; returns at once."""
         if self._closed:
             return
-        self._queued += frames.shape[1]
+        self._count(frames.shape[1])
         self._queue.put((self._generation, frames))
 
     def set_playing(self, playing: bool) -> None:
@@ -156,6 +157,11 @@ class StretchingSink(AudioSink):
 
     # --- the stretching thread ---------------------------------------------------------------
 
+    def _count(self, frames: int) -> None:
+        """Add to the frames queued (``+=`` on an attribute is not atomic across threads)."""
+        with self._count_lock:
+            self._queued += frames
+
     def _waiting_frames(self) -> float:
         return max(0, self._queued) + self._stretcher.held + self._splicer.held
 
@@ -171,7 +177,7 @@ class StretchingSink(AudioSink):
                 return
             made_for, frames = item
             if made_for != self._generation:
-                self._queued -= frames.shape[1]
+                self._count(-frames.shape[1])
                 continue  # queued before a pause
             if made_for != generation:  # the first chunk after a pause: start afresh
                 generation = made_for
@@ -198,9 +204,9 @@ class StretchingSink(AudioSink):
                     log.exception("time stretching failed; this chunk plays unstretched")
                 failed, out = True, piece
             self.cpu_seconds += time.thread_time() - began
-            self._queued -= piece.shape[1]
+            self._count(-piece.shape[1])
             if not self._emit(generation, out, music=True):
-                self._queued -= frames.shape[1] - start - piece.shape[1]
+                self._count(-(frames.shape[1] - start - piece.shape[1]))
                 return  # paused meanwhile: not to be heard
             made += out.shape[1]
         self.stream_seconds += frames.shape[1] / STREAM_RATE
