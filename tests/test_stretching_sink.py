@@ -66,8 +66,8 @@ def wait_for(predicate, seconds: float = 20.0) -> None:
 
 
 def test_chunks_come_out_stretched_in_order_and_waiting_audio_counts_as_buffered():
-    inner = Memory()
-    sink = StretchingSink(inner, Settings(target=2.0))
+    inner = Memory()  # never drains: a target above all it will hold, so nothing is cut
+    sink = StretchingSink(inner, Settings(target=10.0))
     try:
         for _ in range(3):
             sink.write(chunk())
@@ -173,5 +173,38 @@ def test_no_bridge_while_paused_or_before_there_is_music_to_loop():
         sink.set_playing(False)
         time.sleep(2.5)  # drained, but paused
         assert sink.bridged_seconds == 0.0
+    finally:
+        sink.close()
+
+
+def test_a_burst_far_above_the_target_is_cut_back_in_whole_beats():
+    inner = Draining()
+    sink = StretchingSink(inner, Settings(target=2.0))
+    sink.bpm = lambda: 120.0  # a beat is 0.5 s
+    try:
+        sink.set_playing(True)
+        sink.write(chunk(6.0))  # a burst: 6 s at once, 4 s above the target
+        wait_for(lambda: sink.stream_seconds == 6.0)
+        assert sink.skipped_seconds == 0.0  # the first chunk went in whole (nothing waited)
+        sink.write(chunk(2.0))
+        wait_for(lambda: sink.stream_seconds > 6.0)
+        # About 4 s above the target: whole beats dropped, at most all but one beat of the chunk.
+        assert sink.skipped_seconds == 1.5  # three beats: 1.5 s of the 2 s chunk, one beat kept
+        assert sink.skipped_seconds % 0.5 == 0.0
+        assert sink.buffered_seconds() < 6.0 + 2.0 - 1.0
+    finally:
+        sink.close()
+
+
+def test_a_chunk_near_the_target_is_never_cut():
+    inner = Draining()
+    sink = StretchingSink(inner, Settings(target=2.0))
+    try:
+        sink.set_playing(True)
+        for _ in range(3):
+            sink.write(chunk(1.0))
+            time.sleep(0.9)
+        wait_for(lambda: sink.stream_seconds == 3.0)
+        assert sink.skipped_seconds == 0.0
     finally:
         sink.close()

@@ -7,6 +7,12 @@ piles up latency. The stretch costs tens of milliseconds of CPU per chunk, so it
 thread of its own, never on the event loop (OSC stays answered at once) and never in the audio
 callback (which only copies). Rubber Band releases the GIL while it computes.
 
+When a burst (the chunks held up behind a late one, a new session's head start) lifts the
+buffer more than a second above its target, 6 % of speed would take half a minute to bring it
+back, with every control heard that much later meanwhile: the feeder drops the stale audio at
+the head of the new chunk instead, in whole beats (from the session's bpm, so the beat keeps its
+place), and crossfades across the cut.
+
 When a chunk is so late that the buffer is about to run dry anyway, the feeder bridges the gap
 with the music itself (:mod:`oscserver.dsp.bridge`): it loops the last bar (from the session's
 bpm; two seconds when the model decides the tempo) until audio comes again, then crossfades into
@@ -48,6 +54,8 @@ BRIDGE_BELOW = 0.3
 BRIDGE_PIECE = 0.25
 #: Seconds of music remembered for the bridge: a bar at 60 bpm, slowed by the stretch, and more.
 REMEMBER = 6.0
+#: Seconds above the target at which the stretch alone is too slow: whole beats are dropped.
+SKIP_ABOVE = 1.0
 
 
 class StretchingSink(AudioSink):
@@ -81,6 +89,9 @@ class StretchingSink(AudioSink):
         #: Seconds bridged in all, and gaps bridged.
         self.bridged_seconds = 0.0
         self.bridges = 0
+        #: Seconds of stale stream dropped after bursts, in all.
+        self.skipped_seconds = 0.0
+        self._cut = False  # the next output follows a cut: crossfade into it
         self.controller = PlayoutController(settings)
         self._stretcher = Stretcher(STREAM_RATE)
         self._clock = clock
@@ -192,6 +203,7 @@ class StretchingSink(AudioSink):
         """Stretch one chunk and write it on, piece by piece."""
         # The level before this chunk is written: the bottom of the buffer's sawtooth.
         level = self.inner.buffered_seconds() + self._stretcher.held / STREAM_RATE
+        frames = self._skip_stale(frames, level)
         ratio = self.controller.update(self._clock(), level)
         made, failed = 0, False
         for start in range(0, frames.shape[1], PIECE):
@@ -212,15 +224,47 @@ class StretchingSink(AudioSink):
         self.stream_seconds += frames.shape[1] / STREAM_RATE
         self.output_seconds += made / STREAM_RATE
 
+    def _skip_stale(self, frames: Samples, level: float) -> Samples:
+        """Drop whole beats from the head of a chunk when the buffer is far above its target.
+
+        What the stretcher holds (the end of the previous chunk) is dropped too, and counted in
+        the beats, so that the music after the cut is on the same beat grid as before it.
+        """
+        excess = level - self.controller.settings.target
+        if excess < SKIP_ABOVE:
+            return frames
+        beat = round(60.0 / (self.bpm() or 120.0) * STREAM_RATE)
+        held = round(self._stretcher.held)
+        beats = int(excess * STREAM_RATE // beat)
+        while beats and beats * beat - held > frames.shape[1] - beat:  # keep a beat of it
+            beats -= 1
+        drop = beats * beat - held
+        if beats == 0 or drop < 0:
+            return frames
+        self._count(-drop)
+        self._stretcher.reset()
+        self._cut = True
+        self.skipped_seconds += beats * beat / STREAM_RATE
+        log.info(
+            "%.1f s of audio was waiting: dropped %d beats (%.2f s) of it to catch up",
+            level,
+            beats,
+            beats * beat / STREAM_RATE,
+        )
+        return frames[:, drop:]
+
     def _emit(self, generation: int, out: Samples, music: bool) -> bool:
         """Write through the splicer: music follows music; a change of source is crossfaded.
 
         Returns False (and writes nothing) when a pause came since ``generation``.
         """
-        if music and self._gap:  # the stream is back: out of the bridge
-            self._looper.stop()
-            log.info("the stream is back after %.2f s of bridge", self._gap)
-            self._gap = 0.0
+        if music and (self._cut or self._gap) and out.shape[1]:
+            # The first audio after dropped beats, or the stream back after a bridge.
+            if self._gap:
+                self._looper.stop()
+                log.info("the stream is back after %.2f s of bridge", self._gap)
+                self._gap = 0.0
+            self._cut = False
             joined = self._splicer.cut_to(out)
         elif not music and not self._gap:  # into the bridge
             joined = self._splicer.cut_to(out)
