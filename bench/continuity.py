@@ -25,12 +25,11 @@ import logging
 from dataclasses import dataclass, field
 
 import numpy as np
-from in_process import oscserver_on
+from in_process import oscserver_on, send_play
 
 from oscserver.adapters.audio.null_sink import NullSink
 from oscserver.adapters.audio.stretching import StretchingSink
 from oscserver.core.continuity import Settings
-from oscserver.core.osc_codec import encode_message
 from oscserver.engine.faults import parse_fault
 from oscserver.engine.server import EngineOptions
 
@@ -65,26 +64,20 @@ async def play(name: str, stretch: bool, faults: tuple[str, ...], seconds: float
     figures = Figures(name)
     async with oscserver_on(options, sink) as (app, _):
         loop = asyncio.get_running_loop()
-        udp, _ = await loop.create_datagram_endpoint(
-            asyncio.DatagramProtocol, remote_addr=app.osc_address
-        )
-        try:
-            udp.sendto(encode_message("/lyria/play"))
-            while not null.stats().playing:
-                await asyncio.sleep(TICK)
-            start = loop.time()
-            while loop.time() - start < seconds:
-                await asyncio.sleep(TICK)
-                stats = sink.stats()
-                figures.silence += 0.0 if null.stats().playing else TICK
-                figures.ratios.append(stats.stretch_ratio)
-                figures.levels.append(sink.buffered_seconds())
+        await send_play(app)
+        while not null.stats().playing:
+            await asyncio.sleep(TICK)
+        start = loop.time()
+        while loop.time() - start < seconds:
+            await asyncio.sleep(TICK)
             stats = sink.stats()
-            figures.underruns, figures.bridged = stats.underruns, stats.bridged_seconds
-            if isinstance(sink, StretchingSink) and sink.stream_seconds:
-                figures.cpu_per_second = sink.cpu_seconds / sink.stream_seconds
-        finally:
-            udp.close()
+            figures.silence += 0.0 if null.stats().playing else TICK
+            figures.ratios.append(stats.stretch_ratio)
+            figures.levels.append(sink.buffered_seconds())
+        stats = sink.stats()
+        figures.underruns, figures.bridged = stats.underruns, stats.bridged_seconds
+        if isinstance(sink, StretchingSink) and sink.stream_seconds:
+            figures.cpu_per_second = sink.cpu_seconds / sink.stream_seconds
     return figures
 
 

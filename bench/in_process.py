@@ -4,6 +4,7 @@ bench/soak_resources.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from oscserver.adapters.audio.base import AudioSink
 from oscserver.adapters.lyria_ws import engine_url
 from oscserver.app import App, Options
+from oscserver.core.osc_codec import encode_message
 from oscserver.engine.server import EngineOptions, EngineServer
 
 
@@ -34,3 +36,13 @@ async def oscserver_on(
         await app.stop()
         sink.close()
         await engine.close()
+
+
+async def send_play(app: App) -> None:
+    """Send ``/lyria/play`` to ``app`` over UDP, as a patch would."""
+    loop = asyncio.get_running_loop()
+    udp, _ = await loop.create_datagram_endpoint(
+        asyncio.DatagramProtocol, remote_addr=app.osc_address
+    )
+    udp.sendto(encode_message("/lyria/play"))
+    udp.close()

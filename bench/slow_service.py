@@ -7,7 +7,8 @@ average. The embedded engine reproduces that (fault ``slow:0:PACE``); oscserver 
 output (paced in real time) with Google's pre-roll (2 s), the watchdog at its defaults, and no
 rotation. Printed: each underrun as it happens, and the count. At 0.98 the buffer loses 0.02 s
 a second, so a 2 s pre-roll lasts about 100 s; each underrun is a fade out, then silence for
-the pre-roll, then a fade in. oscserver does not compensate yet (docs/audio.md).
+the pre-roll, then a fade in. This is oscserver without ``--continuity stretch``;
+bench/continuity.py compares the two.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ import argparse
 import asyncio
 import logging
 
-from in_process import oscserver_on
+from in_process import oscserver_on, send_play
 
 from oscserver.adapters.audio.null_sink import NullSink
-from oscserver.core.osc_codec import encode_message
 from oscserver.engine.faults import parse_fault
 from oscserver.engine.server import EngineOptions
 
@@ -30,21 +30,15 @@ async def run(pace: float, minutes: float, preroll: float) -> int:
     sink = NullSink(preroll_seconds=preroll)
     async with oscserver_on(engine_options, sink) as (app, _):
         loop = asyncio.get_running_loop()
-        udp, _ = await loop.create_datagram_endpoint(
-            asyncio.DatagramProtocol, remote_addr=app.osc_address
-        )
-        try:
-            udp.sendto(encode_message("/lyria/play"))
-            start, seen = loop.time(), 0
-            while loop.time() - start < minutes * 60:
-                await asyncio.sleep(1.0)
-                underruns = sink.stats().underruns
-                if underruns != seen:
-                    seen = underruns
-                    print(f"{loop.time() - start:6.0f} s  underrun {underruns}", flush=True)
-            return sink.stats().underruns
-        finally:
-            udp.close()
+        await send_play(app)
+        start, seen = loop.time(), 0
+        while loop.time() - start < minutes * 60:
+            await asyncio.sleep(1.0)
+            underruns = sink.stats().underruns
+            if underruns != seen:
+                seen = underruns
+                print(f"{loop.time() - start:6.0f} s  underrun {underruns}", flush=True)
+        return sink.stats().underruns
 
 
 def main() -> None:
