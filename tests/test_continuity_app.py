@@ -1,0 +1,41 @@
+"""The continuity feeder inside oscserver: session rotations (their crossfade written through
+it, their level hold reading its buffer) play on without an underrun."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+from oscserver.adapters.audio.null_sink import NullSink
+from oscserver.adapters.audio.stretching import StretchingSink
+from oscserver.core.continuity import Settings
+from oscserver.dsp import stretch
+from oscserver.engine.faults import parse_fault
+from oscserver.engine.server import EngineOptions
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from in_process import oscserver_on, send_play
+
+pytestmark = pytest.mark.skipif(not stretch.available(), reason="no pylibrb on this platform")
+
+
+async def test_rotations_through_the_feeder_play_on(monkeypatch):
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    null = NullSink(preroll_seconds=0.5)
+    sink = StretchingSink(null, Settings(target=0.5))
+    engine = EngineOptions(faults=(parse_fault("cap:15"),))  # the service's cap, compressed
+    async with oscserver_on(engine, sink, rotate_after=6.0, crossfade=2.0) as (app, _):
+        await send_play(app)
+        for _ in range(300):
+            await asyncio.sleep(0.1)
+            if app.rotations >= 2:
+                break
+        assert app.rotations >= 2
+        await asyncio.sleep(2.0)  # the music after the second handover
+        assert null.stats().underruns == 0 and null.stats().playing
+        assert app.status().playback == "playing"
+        assert sink.stream_seconds > 10.0
