@@ -68,8 +68,9 @@ class Status:
 
         Args:
             width: The most characters the line may take (a terminal's width, so that it never
-                wraps). The least important fields go first (OSC counts, xruns, underruns,
-                peak, buffer), then the connection text is shortened; playback always stays.
+                wraps). The least important fields go first (OSC counts, xruns, stretch and
+                bridge, underruns, peak, buffer), then the connection text is shortened;
+                playback always stays.
         """
         level = "-inf" if self.peak <= 1e-6 else f"{20 * math.log10(self.peak):.1f}"
         # (field, importance: the lowest goes first when the line is too long)

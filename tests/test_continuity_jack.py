@@ -6,12 +6,13 @@ judged from a JACK recording (silent 60 ms blocks, steps at the joins), with the
 from __future__ import annotations
 
 import asyncio
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import until
 from jack_recorder import Recorder
-from oscbytes import message
 
 from oscserver.adapters.audio.base import SinkStats
 from oscserver.adapters.audio.jack_sink import JackSink
@@ -21,6 +22,9 @@ from oscserver.core.continuity import Settings
 from oscserver.dsp import stretch
 from oscserver.engine.faults import parse_fault
 from oscserver.engine.server import EngineOptions, EngineServer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from in_process import send_play
 
 pytestmark = [
     pytest.mark.jack,
@@ -52,19 +56,14 @@ async def play_for(
     app = App(Options(osc_port=0, engine=f"ws://{host}:{port}"), sink)
     await app.start()
     recorder = Recorder(server, jack.port_names, seconds + 20)
-    loop = asyncio.get_running_loop()
-    udp, _ = await loop.create_datagram_endpoint(
-        asyncio.DatagramProtocol, remote_addr=app.osc_address
-    )
     try:
-        udp.sendto(message("/lyria/play", ""))
+        await send_play(app)
         await until(lambda: jack.stats().playing, 15)
         start = recorder.mark()
         await asyncio.sleep(seconds)  # a measurement, not a wait: not scaled
         audio = recorder.since(start)
         return audio, jack.stats().underruns, sink.stats()
     finally:
-        udp.close()
         recorder.close()
         await app.stop()
         sink.close()

@@ -3,18 +3,21 @@ and a recording JACK client that must hear one continuous stream (no gap, no cli
 
 from __future__ import annotations
 
-import asyncio
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import until
 from jack_recorder import Recorder
-from oscbytes import message
 
 from oscserver.adapters.audio.jack_sink import JackSink
 from oscserver.app import App, Options
 from oscserver.engine.faults import parse_fault
 from oscserver.engine.server import EngineOptions, EngineServer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from in_process import send_play
 
 pytestmark = pytest.mark.jack
 
@@ -41,12 +44,8 @@ async def test_rotation_before_the_cap_is_one_continuous_stream(private_jackd, m
     )
     await app.start()
     recorder = Recorder(server, sink.port_names, 40)
-    loop = asyncio.get_running_loop()
-    udp, _ = await loop.create_datagram_endpoint(
-        asyncio.DatagramProtocol, remote_addr=app.osc_address
-    )
     try:
-        udp.sendto(message("/lyria/play", ""))
+        await send_play(app)
         await until(lambda: sink.stats().playing, 10)
         await until(lambda: app.rotation is not None and app.rotation.fading, ROTATE_AFTER + 10)
         fade_begins = recorder.frames
@@ -60,7 +59,6 @@ async def test_rotation_before_the_cap_is_one_continuous_stream(private_jackd, m
         got = recorder.since(0)
         stats = sink.stats()
     finally:
-        udp.close()
         recorder.close()
         await app.stop()
         sink.close()

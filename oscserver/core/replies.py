@@ -20,7 +20,7 @@ from typing import Any
 from oscserver.core.addresses import AUTO, TABLE, Address, Effect
 from oscserver.core.state import MusicalState, Query
 
-__all__ = ["AUTO", "Coalescer", "Mirror", "answer", "portable", "snapshot", "value_args"]
+__all__ = ["Coalescer", "Mirror", "answer", "portable", "snapshot", "value_args"]
 
 Addr = tuple[str, int]
 Reply = tuple[str, list[Any]]

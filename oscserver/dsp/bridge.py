@@ -103,11 +103,6 @@ class Looper:
         self._position = 0
 
     @property
-    def remembered(self) -> int:
-        """Frames of music remembered."""
-        return int(self._history.shape[1])
-
-    @property
     def looping(self) -> bool:
         """True between :meth:`start` and :meth:`stop`."""
         return self._body is not None

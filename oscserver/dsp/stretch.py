@@ -73,7 +73,6 @@ class Stretcher:
             options=option.PROCESS_REALTIME | which,
         )
         self._rb.set_max_process_size(block)
-        self._fed = 0  # input frames given since the last reset
         self._out = 0.0  # output frames expected from them (the sum of frames x ratio)
         self._given = 0  # output frames given back
         self._skip = self._rb.get_start_delay()
@@ -112,7 +111,6 @@ class Stretcher:
         for start in range(0, frames.shape[1], self.block):
             part = np.ascontiguousarray(frames[:, start : start + self.block], dtype=np.float32)
             rb.process(part)
-            self._fed += part.shape[1]
             self._out += part.shape[1] * ratio
             ready = rb.available()
             if ready > 0:
@@ -130,6 +128,6 @@ class Stretcher:
     def reset(self) -> None:
         """Forget everything fed (after a pause or a jump in the stream)."""
         self._rb.reset()
-        self._fed = self._given = 0
+        self._given = 0
         self._out = 0.0
         self._skip = self._rb.get_start_delay()

@@ -101,10 +101,8 @@ class StretchingSink(AudioSink):
         self._lock = threading.Lock()  # a write to ``inner`` and a new generation exclude
         self._generation = 0
         self._closed = False
-        #: Seconds of stream stretched, of output made from them (their ratio is the mean), and
-        #: of CPU time the stretching took.
+        #: Seconds of stream stretched, and of CPU time the stretching took.
         self.stream_seconds = 0.0
-        self.output_seconds = 0.0
         self.cpu_seconds = 0.0
         self._thread = threading.Thread(target=self._run, name="oscserver-stretch", daemon=True)
         self._thread.start()
@@ -205,7 +203,7 @@ class StretchingSink(AudioSink):
         level = self.inner.buffered_seconds() + self._stretcher.held / STREAM_RATE
         frames = self._skip_stale(frames, level)
         ratio = self.controller.update(self._clock(), level)
-        made, failed = 0, False
+        failed = False
         for start in range(0, frames.shape[1], PIECE):
             piece = frames[:, start : start + PIECE]
             began = time.thread_time()
@@ -220,9 +218,7 @@ class StretchingSink(AudioSink):
             if not self._emit(generation, out, music=True):
                 self._count(-(frames.shape[1] - start - piece.shape[1]))
                 return  # paused meanwhile: not to be heard
-            made += out.shape[1]
         self.stream_seconds += frames.shape[1] / STREAM_RATE
-        self.output_seconds += made / STREAM_RATE
 
     def _skip_stale(self, frames: Samples, level: float) -> Samples:
         """Drop whole beats from the head of a chunk when the buffer is far above its target.
