@@ -32,7 +32,9 @@ pytestmark = [
 ]
 
 PACE = 0.94  # the service's slowest minutes are slower still (0.77): see docs/protocol.md
-SECONDS = 70.0  # without stretching, the buffer (1 s lead + 2 s pre-roll) is dry after ~50 s
+# Without stretching the buffer (1 s lead + 2 s pre-roll, more when a loaded machine starts late
+# or JACK's dummy clock loses periods) is dry after 50-70 s: 80 s leaves a margin.
+SECONDS = 80.0
 
 
 def silent_blocks(audio: np.ndarray, block: int = round(0.06 * 48000)) -> int:
@@ -91,13 +93,15 @@ def largest_step(audio: np.ndarray) -> float:
 
 
 async def test_chunks_seconds_late_are_bridged_with_the_music_itself(private_jackd, monkeypatch):
-    """Every 4th chunk 3 s late: the buffer (2 s at its lowest) cannot cover it; the bridge
-    loops the last bar instead of falling silent, and its joins are no steeper than the music."""
+    """Every 4th chunk 6 s late: the buffer cannot cover it (2 s at its target; without
+    stretching 3 s, or a little more when a loaded machine starts late: CI once saw a 3 s delay
+    covered); the bridge loops the last bar instead of falling silent, and its joins are no
+    steeper than the music."""
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     server = private_jackd(rate=48000, period=256).server_name
 
-    audio, underruns, stats = await play_for(server, True, "late:4:3", 40.0)
+    audio, underruns, stats = await play_for(server, True, "late:4:6", 40.0)
     assert stats.bridged_seconds >= 0.5  # the bridge was needed
     assert underruns == 0
     assert silent_blocks(audio) == 0
@@ -109,5 +113,5 @@ async def test_chunks_seconds_late_are_bridged_with_the_music_itself(private_jac
     # No click: no second of the recording has a step far beyond what the music itself has.
     assert max(steps) <= 1.5 * float(np.median(steps))
 
-    audio, underruns, stats = await play_for(server, False, "late:4:3", 40.0)
+    audio, underruns, stats = await play_for(server, False, "late:4:6", 40.0)
     assert underruns >= 1 and silent_blocks(audio) > 5  # the same lateness, as it comes
