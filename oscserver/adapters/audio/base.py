@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import abc
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +20,7 @@ import numpy as np
 from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.audio.ring import Samples, StereoRing
 from oscserver.adapters.audio.shared import STATE_NAMES, F, SharedBlock
+from oscserver.dsp.bridge import FADE, equal_power
 
 __all__ = ["AudioSink", "RingSink", "SinkStats", "pcm16_to_float"]
 
@@ -27,6 +30,12 @@ log = logging.getLogger(__name__)
 STREAM_RATE = 48000
 #: At most this much audio waits for the output (the ring is larger; see RingSink.write).
 HIGH_WATER_SECONDS = 10.0
+#: A snap never replaces audio due within this many seconds: the consumer reads a period at a
+#: time and must not reach the audio being replaced while the producer replaces it.
+SNAP_MARGIN = 0.15
+
+#: Called with the monotonic time (``time.monotonic()``) at which a chunk's first frame is heard.
+Heard = Callable[[float], None]
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,24 @@ class AudioSink(abc.ABC):
         """Call now and then from the event loop; returns a message when something happened."""
         return None
 
+    def write_fresh(self, frames: Samples, beat: float | None, heard: Heard | None) -> None:
+        """Queue a chunk that first reflects a control change (see :mod:`oscserver.core.heard`).
+
+        Args:
+            frames: As for :meth:`write`.
+            beat: Seconds of a beat as played, to snap: the audio waiting before this chunk is
+                dropped in whole beats (the beat keeps its place) and crossfaded into it. None:
+                it plays after everything waiting, as :meth:`write` would.
+            heard: Called, from any thread, with the monotonic time at which the chunk's first
+                frame will be heard.
+
+        This default cannot snap: it writes, and estimates the time from the level.
+        """
+        waiting = self.buffered_seconds()
+        self.write(frames)
+        if heard is not None:
+            heard(time.monotonic() + waiting)
+
     def buffered_seconds(self) -> float:
         """Audio waiting to be played, in seconds: the output's latency right now."""
         return self.stats().buffered_seconds
@@ -112,6 +139,9 @@ class RingSink(AudioSink):
         self.stream_rate = stream_rate
         self._resampler: Resampler | None = None
         self._rate = 0
+        #: Snaps made, and seconds of older audio they dropped.
+        self.snaps = 0
+        self.snapped_seconds = 0.0
 
     def _release(self) -> None:
         """Drop this side's views of the shared block, so that it can be freed."""
@@ -142,7 +172,52 @@ class RingSink(AudioSink):
         if self._resampler is None:
             self._h[F.OVERFLOW] += frames.shape[1]
             return
-        out = self._resampler.process(frames)
+        self._append(self._resampler.process(frames))
+
+    def write_fresh(self, frames: Samples, beat: float | None, heard: Heard | None) -> None:
+        """Queue a chunk that first reflects a change; with ``beat``, snap to it.
+
+        The snap: the audio waiting in the ring is cut back by as many whole beats as leave
+        :data:`SNAP_MARGIN` seconds before the cut, and the chunk is written from the cut, its
+        first 20 ms crossfaded (equal power) with the audio it replaces. The audio played
+        before the cut is untouched, and the one after it is the chunk, a whole number of beats
+        earlier than it would have come: the beat keeps its place. Nothing is cut while the
+        output is not playing, nor when less than a beat waits beyond the margin.
+        """
+        self._poll_rate()
+        rate = self._rate
+        if self._resampler is None or not rate:
+            self._h[F.OVERFLOW] += frames.shape[1]
+            return
+        out = np.array(self._resampler.process(frames), dtype=np.float32)  # ours to change
+        h = self._h
+        read, at = self.ring.positions()
+        beats = 0
+        if beat and h[F.GATE] and h[F.PLAYING]:
+            length = round(beat * rate)
+            beats = max(0, (at - read - round(SNAP_MARGIN * rate)) // length) if length else 0
+            if beats:
+                at -= beats * length
+                fade = min(round(FADE * rate / self.stream_rate), out.shape[1])
+                fade_out, fade_in = equal_power(fade)
+                out[:, :fade] = self.ring.frames_at(at, fade) * fade_out + out[:, :fade] * fade_in
+                self.ring.rewind(at)
+        self._append(out)
+        read_now = self.ring.positions()[0]
+        if beats:
+            self.snaps += 1
+            self.snapped_seconds += beats * length / rate
+            if read_now > at:  # the producer was held up for longer than the margin
+                log.warning("a snap came %d frames late: it may be heard as a click", read_now - at)
+            log.info(
+                "snapped to a change: %d beats (%.2f s) of older audio dropped",
+                beats,
+                beats * length / rate,
+            )
+        if heard is not None:
+            heard(time.monotonic() + max(0, at - read_now) / rate)
+
+    def _append(self, out: Samples) -> None:
         # High-water mark: past it (a burst after a stall), new audio is dropped, so that the
         # latency between the service and the output stays bounded.
         room = max(0, round(HIGH_WATER_SECONDS * self._rate) - self.ring.available())

@@ -62,6 +62,29 @@ class StereoRing:
         self._h[F.WRITE] = write + n  # publish only after the samples are in place
         return n
 
+    def positions(self) -> tuple[int, int]:
+        """``(read, write)``: where the consumer will read next, and where the producer writes."""
+        h = self._h
+        return int(max(h[F.READ], h[F.DISCARD])), int(h[F.WRITE])
+
+    def frames_at(self, position: int, frames: int) -> Samples:
+        """A copy of ``frames`` frames written from ``position`` on (not yet read)."""
+        idx = (position + np.arange(frames)) % self.capacity
+        return self._buf[:, idx]
+
+    def rewind(self, position: int) -> None:
+        """Take back what was written after ``position``: the next write goes there.
+
+        Only the producer may call this, and only with ``position`` far enough ahead of the
+        consumer that it cannot read that far before the new audio is in place: the consumer
+        reads from its position up to the write position it saw, at most a period at a time,
+        so audio it has not reached may be replaced (see ``RingSink.write_fresh``).
+        """
+        read, write = self.positions()
+        if not read <= position <= write:
+            raise ValueError("rewind only to a position between the read and write positions")
+        self._h[F.WRITE] = position
+
     def discard(self) -> None:
         """Make the consumer drop everything written so far. Only the producer may call this."""
         self._h[F.DISCARD] = self._h[F.WRITE]

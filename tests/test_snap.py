@@ -1,0 +1,124 @@
+"""Snapping to a change: the ring's waiting audio is cut back in whole beats and crossfaded into
+the chunk that first reflects the change (RingSink.write_fresh), the callback driven by hand as
+JACK would, with the Python and the C playout."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from oscserver.adapters.audio import playout_native
+from oscserver.adapters.audio.base import SNAP_MARGIN, RingSink
+from oscserver.adapters.audio.playout import Playout
+from oscserver.adapters.audio.shared import SharedBlock
+from oscserver.dsp.bridge import FADE
+
+RATE = 48000
+BEAT = 0.5  # 120 bpm
+IMPLEMENTATIONS = {"python": Playout, "c": playout_native.NativePlayout}
+
+
+class Sink(RingSink):
+    description = "test"
+
+    def __init__(self, playout: type) -> None:
+        super().__init__(SharedBlock(10 * RATE), preroll_seconds=0.0)
+        self._rate_known(RATE)
+        self.playout = playout(self.block, 32)
+
+    def close(self) -> None:
+        pass
+
+    def play(self, frames: int, period: int = 256) -> np.ndarray:
+        out = []
+        for start in range(0, frames, period):
+            n = min(period, frames - start)
+            left, right = np.zeros(n, np.float32), np.zeros(n, np.float32)
+            self.playout.process(left, right, n)
+            out.append(left)
+        return np.concatenate(out)
+
+
+@pytest.fixture(params=sorted(IMPLEMENTATIONS))
+def sink(request: pytest.FixtureRequest) -> Sink:
+    return Sink(IMPLEMENTATIONS[request.param])
+
+
+def counting(start: int, n: int) -> np.ndarray:
+    """Frames whose value is their index in the stream (scaled), so positions can be read back."""
+    values = (np.arange(start, start + n, dtype=np.float64) * 1e-6).astype(np.float32)
+    return np.vstack([values, values])
+
+
+def started(sink: Sink, seconds: float) -> None:
+    """``seconds`` of the old stream written, the first 0.5 s of it played."""
+    sink.set_playing(True)
+    sink.write(counting(0, round(seconds * RATE)))
+    sink.play(RATE // 2)
+
+
+def test_a_snap_drops_whole_beats_of_what_waits_and_plays_the_change_after_the_margin(sink):
+    started(sink, 3.5)  # 3 s wait: 5 whole beats can go and leave 0.5 s >= the margin
+    times: list[float] = []
+    fresh = np.full((2, 2 * RATE), 0.25, dtype=np.float32)
+    before = time.monotonic()
+    sink.write_fresh(fresh, BEAT, times.append)
+    after = time.monotonic()
+
+    assert sink.snaps == 1 and sink.snapped_seconds == pytest.approx(5 * BEAT)
+    assert sink.buffered_seconds() == pytest.approx(0.5 + 2.0)
+    heard = sink.play(round(1.5 * RATE))  # (not to the end: the ring's last frames fade out)
+    # The old stream plays on untouched up to the cut, half a second on...
+    assert np.array_equal(heard[: RATE // 2], counting(RATE // 2, RATE // 2)[0])
+    # ...then the change, crossfaded in over 20 ms, then exactly as it came.
+    assert np.array_equal(heard[RATE // 2 + FADE :], fresh[0, FADE:RATE])
+    join = heard[RATE // 2 - 1 : RATE // 2 + FADE + 1]
+    assert np.all(np.abs(np.diff(join)) < 0.25 / FADE * 2)  # a ramp, not a step
+    # The caller is told when its first frame is heard: half a second after the write.
+    assert before + 0.5 <= times[0] <= after + 0.5
+
+
+def test_a_beat_that_does_not_fit_before_the_margin_is_not_cut(sink):
+    started(sink, 0.5 + SNAP_MARGIN + BEAT - 0.01)
+    sink.write_fresh(np.full((2, RATE), 0.25, dtype=np.float32), BEAT, None)
+    assert sink.snaps == 0
+    heard = sink.play(round((SNAP_MARGIN + BEAT - 0.01) * RATE))
+    assert np.array_equal(heard, counting(RATE // 2, len(heard))[0])  # all the old, in order
+
+
+def test_without_a_beat_the_change_plays_after_everything_waiting(sink):
+    started(sink, 2.5)
+    times: list[float] = []
+    before = time.monotonic()
+    sink.write_fresh(np.full((2, RATE), 0.25, dtype=np.float32), None, times.append)
+    assert sink.snaps == 0
+    assert sink.buffered_seconds() == pytest.approx(3.0)
+    assert times[0] >= before + 2.0
+    heard = sink.play(round(2.9 * RATE))
+    assert np.array_equal(heard[: 2 * RATE], counting(RATE // 2, 2 * RATE)[0])
+    assert np.all(heard[2 * RATE :] == 0.25)
+
+
+def test_nothing_is_cut_while_the_output_does_not_play(sink):
+    sink.write(counting(0, 3 * RATE))  # the gate is closed: nothing plays, nothing is cut
+    sink.write_fresh(np.full((2, RATE), 0.25, dtype=np.float32), BEAT, None)
+    assert sink.snaps == 0
+    assert sink.buffered_seconds() == pytest.approx(4.0)
+
+
+def test_a_snap_between_two_tones_has_no_click(sink):
+    t = np.arange(4 * RATE) / RATE
+    old = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    sink.set_playing(True)
+    sink.write(np.vstack([old, old]))
+    sink.play(RATE // 2)
+    new = (0.5 * np.sin(2 * np.pi * 330 * t[: 2 * RATE] + 1.0)).astype(np.float32)
+    sink.write_fresh(np.vstack([new, new]), BEAT, None)
+    assert sink.snaps == 1
+    heard = sink.play(2 * RATE)
+    music = np.abs(np.diff(old[: RATE // 2])).max()
+    # A cut would step by up to the tones' whole swing (1.0); the crossfade of two unrelated
+    # tones swells by up to 3 dB (equal power), so its steps stay within 1.5 x the music's.
+    assert np.abs(np.diff(heard)).max() <= 1.5 * music
