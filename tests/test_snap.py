@@ -13,6 +13,9 @@ from oscserver.adapters.audio import playout_native
 from oscserver.adapters.audio.base import SNAP_MARGIN, RingSink
 from oscserver.adapters.audio.playout import Playout
 from oscserver.adapters.audio.shared import SharedBlock
+from oscserver.adapters.audio.stretching import StretchingSink
+from oscserver.core.continuity import Settings
+from oscserver.dsp import stretch
 from oscserver.dsp.bridge import FADE
 
 RATE = 48000
@@ -122,3 +125,61 @@ def test_a_snap_between_two_tones_has_no_click(sink):
     # A cut would step by up to the tones' whole swing (1.0); the crossfade of two unrelated
     # tones swells by up to 3 dB (equal power), so its steps stay within 1.5 x the music's.
     assert np.abs(np.diff(heard)).max() <= 1.5 * music
+
+
+def tone(seconds: float, hz: float, phase: float = 0.0) -> np.ndarray:
+    t = np.arange(round(seconds * RATE)) / RATE
+    mono = (0.4 * np.sin(2 * np.pi * hz * t + phase)).astype(np.float32)
+    return np.vstack([mono, mono])
+
+
+def until(predicate, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def loudness_of(audio: np.ndarray, hz: float) -> np.ndarray:
+    """How much of a tone is in each 10 ms block (a one-bin DFT)."""
+    block = RATE // 100
+    n = len(audio) // block * block
+    t = np.arange(n) / RATE
+    probe = np.exp(-2j * np.pi * hz * t)
+    return np.abs((audio[:n] * probe).reshape(-1, block).sum(axis=1)) / block * 2
+
+
+@pytest.mark.skipif(not stretch.available(), reason="no pylibrb on this platform")
+@pytest.mark.parametrize("snap", [True, False])
+def test_the_continuity_feeder_snaps_to_a_change_or_plays_it_after_what_waits(snap):
+    inner = Sink(Playout)
+    # A target far above what it will hold: the ratio stays 1 and nothing is cut for the level.
+    feeder = StretchingSink(inner, Settings(target=20.0), bridge_limit=0)
+    try:
+        feeder.set_playing(True)
+        feeder.write(tone(2.0, 440))
+        feeder.write(tone(2.0, 440, phase=2 * np.pi * 440 * 2.0))
+        until(lambda: feeder.stream_seconds == 4.0)
+        before = inner.play(RATE // 2)
+        times: list[float] = []
+        sent = time.monotonic()
+        feeder.write_fresh(tone(2.0, 330), BEAT if snap else None, times.append)
+        until(lambda: feeder.stream_seconds == 6.0 and times)
+        heard = np.concatenate([before, inner.play(round(5.0 * RATE))])
+    finally:
+        feeder.close()
+    old, new = loudness_of(heard, 440), loudness_of(heard, 330)
+    switch = int(np.argmax(new > old)) / 100  # seconds into the recording
+    waited = 3.5 - feeder._stretcher.held / RATE - FADE / RATE  # in the ring at the write
+    if snap:
+        # Cut back in whole beats: at most one beat (and the margin) of the old is heard.
+        assert inner.snaps == 1
+        assert inner.snapped_seconds == pytest.approx(round(waited / BEAT - 0.5) * BEAT, abs=BEAT)
+        assert 0.5 + SNAP_MARGIN <= switch <= 0.5 + SNAP_MARGIN + BEAT + 0.03
+    else:
+        assert inner.snaps == 0
+        # After all of the old; Rubber Band's analysis window (85 ms) smears the boundary.
+        assert switch == pytest.approx(4.0, abs=0.06)
+    # The feeder said when it would be heard, against the clock the test played it by.
+    assert times[0] - sent == pytest.approx(switch - 0.5, abs=0.06)
+    assert np.abs(np.diff(heard[RATE // 4 : round((switch + 1.0) * RATE)])).max() < 0.06

@@ -89,6 +89,26 @@ def test_after_a_reset_nothing_old_comes_out():
     assert np.abs(out).max() < 1e-6
 
 
+@pytest.mark.parametrize("ratio", [0.94, 1.06])
+def test_a_flush_gives_out_what_was_held_and_the_tone_goes_on_to_its_end(ratio):
+    s = Stretcher(RATE)
+    body = s.process(tone(4.0), ratio)
+    held = s.held
+    rest = s.flush()
+    out = np.concatenate([body, rest], axis=1)
+    assert rest.shape[1] == round(held * ratio)
+    assert out.shape[1] == pytest.approx(4.0 * RATE * ratio, abs=2)  # nothing held back
+    # The tone goes on to the end, but for R3's last window (~2048 frames), which it tapers:
+    # the feeder only flushes audio that a snap then drops from its end in whole beats.
+    body = rest[0, : -round(2400 * ratio)]
+    assert np.sqrt((body**2).mean()) == pytest.approx(0.5 / np.sqrt(2), rel=0.05)
+    assert abs(cents(frequency_hz(body, RATE), 440.0)) < 2.0
+    assert s.held == 0
+    # Afresh, as after a reset: what is fed next comes out alone.
+    quiet = np.zeros((2, CHUNK), dtype=np.float32)
+    assert np.abs(np.concatenate([s.process(quiet, 1.0), s.process(quiet, 1.0)], 1)).max() < 1e-6
+
+
 def test_bad_input_is_refused():
     s = Stretcher(RATE)
     with pytest.raises(ValueError, match="shaped"):

@@ -91,9 +91,9 @@ def test_a_pause_drops_what_waits_and_starts_afresh():
     gate = threading.Event()
     real = sink._stretch
 
-    def slow_stretch(generation, frames):
+    def slow_stretch(generation, frames, fresh):
         gate.wait(10)
-        real(generation, frames)
+        real(generation, frames, fresh)
 
     sink._stretch = slow_stretch  # hold the thread on the first chunk
     try:

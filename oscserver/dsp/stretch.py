@@ -125,6 +125,26 @@ class Stretcher:
         self._given += out.shape[1]
         return out
 
+    def flush(self) -> Samples:
+        """Give out everything fed that is not out yet, then start afresh (as :meth:`reset`).
+
+        Rubber Band is told the input has ended (``process(..., final=True)``); it then gives
+        the rest of the stretched audio and some padding, which is cut off: exactly the frames
+        :attr:`held` stood for come out. R3 tapers the last of them (its last analysis window,
+        about 2048 frames) toward silence: flush audio that will be cut, or faded, there.
+        """
+        rb = self._rb
+        wanted = round(self.held * self.ratio)
+        rb.process(np.zeros((self.channels, 0), dtype=np.float32), final=True)
+        pieces = []
+        while (ready := rb.available()) > 0:
+            pieces.append(rb.retrieve(ready))
+        out = np.concatenate(pieces, axis=1) if pieces else np.zeros((self.channels, 0), np.float32)
+        if self._skip:
+            out = out[:, min(self._skip, out.shape[1]) :]
+        self.reset()
+        return np.ascontiguousarray(out[:, :wanted], dtype=np.float32)
+
     def reset(self) -> None:
         """Forget everything fed (after a pause or a jump in the stream)."""
         self._rb.reset()

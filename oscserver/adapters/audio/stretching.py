@@ -32,9 +32,11 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from oscserver.adapters.audio.base import STREAM_RATE, AudioSink, SinkStats
+import numpy as np
+
+from oscserver.adapters.audio.base import SNAP_MARGIN, STREAM_RATE, AudioSink, Heard, SinkStats
 from oscserver.adapters.audio.ring import Samples
 from oscserver.core.continuity import PlayoutController, Settings
 from oscserver.dsp.bridge import Looper, Splicer
@@ -56,6 +58,17 @@ BRIDGE_PIECE = 0.25
 REMEMBER = 6.0
 #: Seconds above the target at which the stretch alone is too slow: whole beats are dropped.
 SKIP_ABOVE = 1.0
+#: A snap is tried only when a whole beat waits beyond the sink's margin and this much more
+#: (the output plays on while the stretcher is flushed into it).
+SNAP_SLACK = 0.05
+
+
+@dataclass(frozen=True)
+class _Fresh:
+    """A chunk that first reflects a change: snap to it (``beat`` seconds) or not; who to tell."""
+
+    beat: float | None
+    heard: Heard | None
 
 
 class StretchingSink(AudioSink):
@@ -95,7 +108,9 @@ class StretchingSink(AudioSink):
         self.controller = PlayoutController(settings)
         self._stretcher = Stretcher(STREAM_RATE)
         self._clock = clock
-        self._queue: queue.SimpleQueue[tuple[int, Samples] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[int, Samples, _Fresh | None] | None] = (
+            queue.SimpleQueue()
+        )
         self._queued = 0  # frames waiting in the queue (changed by two threads: _count)
         self._count_lock = threading.Lock()
         self._lock = threading.Lock()  # a write to ``inner`` and a new generation exclude
@@ -124,7 +139,19 @@ class StretchingSink(AudioSink):
         if self._closed:
             return
         self._count(frames.shape[1])
-        self._queue.put((self._generation, frames))
+        self._queue.put((self._generation, frames, None))
+
+    def write_fresh(self, frames: Samples, beat: float | None, heard: Heard | None) -> None:
+        """Queue a chunk that first reflects a change; with ``beat`` (seconds), snap to it.
+
+        The snap happens when the chunk is stretched: what the stretcher holds is flushed into
+        the inner sink, which then cuts the waiting audio back in whole beats (as played, the
+        stretch included) and crossfades into the chunk (:meth:`RingSink.write_fresh`).
+        """
+        if self._closed:
+            return
+        self._count(frames.shape[1])
+        self._queue.put((self._generation, frames, _Fresh(beat, heard)))
 
     def set_playing(self, playing: bool) -> None:
         """Play, or pause: a pause drops what waits, here and in the inner sink."""
@@ -184,7 +211,7 @@ class StretchingSink(AudioSink):
                 continue
             if item is None:
                 return
-            made_for, frames = item
+            made_for, frames, fresh = item
             if made_for != self._generation:
                 self._count(-frames.shape[1])
                 continue  # queued before a pause
@@ -195,14 +222,17 @@ class StretchingSink(AudioSink):
                 self._splicer = Splicer()
                 self._looper.stop()
                 self._gap = 0.0
-            self._stretch(generation, frames)
+            self._stretch(generation, frames, fresh)
 
-    def _stretch(self, generation: int, frames: Samples) -> None:
+    def _stretch(self, generation: int, frames: Samples, fresh: _Fresh | None) -> None:
         """Stretch one chunk and write it on, piece by piece."""
         # The level before this chunk is written: the bottom of the buffer's sawtooth.
         level = self.inner.buffered_seconds() + self._stretcher.held / STREAM_RATE
-        frames = self._skip_stale(frames, level)
         ratio = self.controller.update(self._clock(), level)
+        if fresh is not None:
+            fresh = self._prepare_snap(generation, fresh, ratio)
+        if fresh is None or fresh.beat is None:
+            frames = self._skip_stale(frames, level)
         failed = False
         for start in range(0, frames.shape[1], PIECE):
             piece = frames[:, start : start + PIECE]
@@ -215,6 +245,12 @@ class StretchingSink(AudioSink):
                 failed, out = True, piece
             self.cpu_seconds += time.thread_time() - began
             self._count(-piece.shape[1])
+            if fresh is not None and out.shape[1]:
+                fresh, this = None, fresh
+                if not self._emit(generation, out, music=True, fresh=this):
+                    self._count(-(frames.shape[1] - start - piece.shape[1]))
+                    return
+                continue
             if not self._emit(generation, out, music=True):
                 self._count(-(frames.shape[1] - start - piece.shape[1]))
                 return  # paused meanwhile: not to be heard
@@ -249,10 +285,42 @@ class StretchingSink(AudioSink):
         )
         return frames[:, drop:]
 
-    def _emit(self, generation: int, out: Samples, music: bool) -> bool:
+    def _prepare_snap(self, generation: int, fresh: _Fresh, ratio: float) -> _Fresh:
+        """Make ready to snap to a fresh chunk: the returned spec says how it is written.
+
+        When a whole beat (as played) and the margin wait, the stretcher and the splicer are
+        flushed into the inner sink, so that all the older audio is there to be cut in whole
+        beats; the beat is then the played one. Otherwise no snap (``beat`` None), and the time
+        the chunk is heard is put back by what the stretcher holds ahead of it.
+        """
+        held = self._stretcher.held * ratio + self._splicer.held  # output frames
+        heard = fresh.heard
+        if fresh.beat:
+            played = fresh.beat * ratio
+            waiting = self.inner.buffered_seconds() + held / STREAM_RATE
+            if waiting - SNAP_MARGIN - SNAP_SLACK >= played:
+                flushed = self._splicer.follow(self._stretcher.flush())
+                tail = np.concatenate([flushed, self._splicer.flush()], axis=1)
+                with self._lock:
+                    if generation != self._generation:
+                        return _Fresh(None, None)
+                    if tail.shape[1]:
+                        self.inner.write(tail)
+                self._looper.remember(tail)
+                return _Fresh(played, heard)
+        if heard is not None:
+            late = held / STREAM_RATE
+            return _Fresh(None, lambda at: heard(at + late))
+        return _Fresh(None, None)
+
+    def _emit(
+        self, generation: int, out: Samples, music: bool, fresh: _Fresh | None = None
+    ) -> bool:
         """Write through the splicer: music follows music; a change of source is crossfaded.
 
-        Returns False (and writes nothing) when a pause came since ``generation``.
+        ``fresh``: ``out`` begins the chunk that first reflects a change (see
+        :meth:`write_fresh`). Returns False (and writes nothing) when a pause came since
+        ``generation``.
         """
         if music and (self._cut or self._gap) and out.shape[1]:
             # The first audio after dropped beats, or the stream back after a bridge.
@@ -269,7 +337,9 @@ class StretchingSink(AudioSink):
         with self._lock:
             if generation != self._generation:
                 return False
-            if joined.shape[1]:
+            if fresh is not None:
+                self.inner.write_fresh(joined, fresh.beat, fresh.heard)
+            elif joined.shape[1]:
                 self.inner.write(joined)
         if music:
             self._looper.remember(joined)
