@@ -85,6 +85,10 @@ class App:
         self._settling: tuple[int, float] | None = None
         #: Frames of new sessions' head starts skipped after rotations (latency kept).
         self.skipped_frames = 0
+        #: Seconds from the last control change to the arrival of the first chunk reflecting
+        #: it (the service's delay), and to when that chunk is heard (0: not measured yet).
+        self.change_arrived = 0.0
+        self.change_heard = 0.0
         self._url = ""
         self.glides = Glides()
         self._glide_handle: asyncio.TimerHandle | None = None
@@ -313,6 +317,8 @@ class App:
                 if self.rotation is not None:
                     self.rotation.audio(self.channel, frames)
                     self._after_rotation_audio()
+                elif event.change_made_at is not None:
+                    self._write_fresh(self._settle(frames), event.change_made_at)
                 else:
                     self._write(self._settle(frames))
             elif isinstance(event, PlaybackChanged):
@@ -348,6 +354,25 @@ class App:
 
     def _write(self, frames: Samples) -> None:
         self.sink.write(frames)
+        if self.recorder is not None:
+            self.recorder.write(frames)
+
+    def _write_fresh(self, frames: Samples, made: float) -> None:
+        """Write the first chunk that reflects a change made at ``made`` (loop time).
+
+        With ``--snap``, the audio waiting before it is dropped in whole beats (the bpm asked
+        for; 120 when the model decides, as the bridge assumes). Either way, the sink says
+        when it will be heard: that is the change-to-heard latency.
+        """
+        now = asyncio.get_running_loop().time()
+        self.change_arrived = now - made
+        bpm = self.state.config.bpm or 120
+        beat = 60.0 / bpm if self.options.snap else None
+
+        def heard(at: float) -> None:  # on the loop's clock (monotonic); from any thread
+            self.change_heard = at - made
+
+        self.sink.write_fresh(frames, beat, heard)
         if self.recorder is not None:
             self.recorder.write(frames)
 
@@ -467,4 +492,5 @@ class App:
             output=stats.state,
             stretch=stats.stretch_ratio,
             bridged=stats.bridged_seconds,
+            heard=self.change_heard,
         )

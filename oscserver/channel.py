@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Callable
 
 from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.lyria_ws import LyriaLink
 from oscserver.core.flow import AudioWatch, FlowVerdict
+from oscserver.core.heard import ChangeTracker
 from oscserver.core.session import AudioReceived, Event, Phase, Session
 from oscserver.core.state import MusicalState, Playback, Update
 
@@ -49,6 +51,8 @@ class Channel:
         self.link = LyriaLink(self.session, url, key, self._from_link)
         #: Watches the audio arriving against real time (stalls, a starved stream).
         self.watch = AudioWatch(0.0)
+        #: Which chunk first reflects each change (it marks that chunk's AudioReceived).
+        self.tracker = ChangeTracker()
         #: Resamplers for audio the service sends at another rate than 48 kHz, by rate.
         self.converters: dict[int, Resampler] = {}
         self._task: asyncio.Task[None] | None = None
@@ -56,11 +60,24 @@ class Channel:
 
     def _from_link(self, events: list[Event]) -> None:
         now = asyncio.get_running_loop().time()
-        for event in events:
+        self._track(now)
+        for i, event in enumerate(events):
             if isinstance(event, AudioReceived):
                 rate = event.chunk.format[0]
                 self.watch.audio(now, event.chunk.frames / rate)
+                made = self.tracker.chunk(now, event.chunk.source_metadata)
+                if made is not None:
+                    events[i] = dataclasses.replace(event, change_made_at=made)
         self._on_events(self, events)
+
+    def _track(self, now: float) -> None:
+        """Tell the tracker what the session has told the service; forget across silences."""
+        session = self.session
+        if session.phase is not Phase.READY or session.told_playback is not Playback.PLAYING:
+            self.tracker.reset()  # the first audio after a start reflects everything anyway
+        told = session.told
+        if told is not None:
+            self.tracker.sent(now, told)
 
     def check_flow(self, now: float, timeout: float) -> FlowVerdict | None:
         """Is the service keeping up? Call it now and then (see :mod:`oscserver.core.flow`).
@@ -102,6 +119,7 @@ class Channel:
     def state_changed(self, state: MusicalState, update: Update, now: float) -> list[Event]:
         """Hand a state change to the session; returns its immediate events for the caller."""
         events = self.session.state_changed(state, update, now)
+        self._track(now)
         self._after_session()
         return events
 
@@ -114,7 +132,9 @@ class Channel:
 
     def _flush(self) -> None:
         self._flush_handle = None
-        events = self.session.poll(asyncio.get_running_loop().time())
+        now = asyncio.get_running_loop().time()
+        events = self.session.poll(now)
+        self._track(now)
         if events:
             self._on_events(self, events)
         self._after_session()

@@ -213,6 +213,14 @@ def _run_parser() -> argparse.ArgumentParser:
         metavar="FRACTION",
         help="with --continuity stretch: the most the speed may change (0.06: 6 %%)",
     )
+    audio.add_argument(
+        "--snap",
+        choices=("on", "off"),
+        default="off",
+        help="on: when the first audio reflecting a change arrives, drop the older audio "
+        "waiting before it in whole beats (at /lyria/bpm) and crossfade into it, so changes are "
+        "heard sooner (off: they are heard after everything already waiting)",
+    )
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     return p
 
@@ -464,6 +472,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         crossfade=max(0.1, ns.crossfade),
         prompt=ns.prompt,
         throttle=max(0.0, ns.throttle),
+        snap=ns.snap == "on",
     )
     app = App(options, output.sink, output.recorder)
     if isinstance(output.sink, StretchingSink):  # the bridge loops a bar at the session's bpm

@@ -49,6 +49,8 @@ class Status:
         stretch: The time ratio the stream is played at (1.0: as it comes; 1.04: 4 % slower,
             to refill the buffer).
         bridged: Seconds the last bar was looped while the stream was late, in all.
+        heard: Seconds from the last control change (a prompt, a weight, a config value) to
+            when the first audio reflecting it is heard; 0 until one has been measured.
     """
 
     link: str
@@ -62,6 +64,7 @@ class Status:
     output: str = "running"
     stretch: float = 1.0
     bridged: float = 0.0
+    heard: float = 0.0
 
     def line(self, width: int | None = None) -> str:
         """One line, e.g. ``connected | playing | buffer 2.1 s | underruns 0 | ...``.
@@ -82,6 +85,7 @@ class Status:
             (f"underruns {self.underruns}", 4),
             (f"stretch x{self.stretch:.3f}" if self.stretch != 1.0 else "", 3),
             (f"bridged {self.bridged:.1f} s" if self.bridged else "", 3),
+            (f"change heard in {self.heard:.1f} s" if self.heard else "", 3),
             (f"xruns {self.xruns}", 2),
             (f"peak {level} dBFS", 5),
             (f"osc {self.osc_messages} msgs, {self.osc_refused} refused", 1),
@@ -115,6 +119,7 @@ class Status:
             self.osc_refused,
             round(self.stretch, 4),
             round(self.bridged, 3),
+            round(self.heard, 3),
         ]
 
 

@@ -86,6 +86,9 @@ class Options:
         rotate_after: Seconds after a session starts to hand over to a fresh one, before the
             service's ~600 s cap (0: never).
         crossfade: Seconds of the equal-power crossfade of a rotation.
+        snap: When the first audio reflecting a control change arrives, drop the older audio
+            waiting before it in whole beats and crossfade into it (see ``write_fresh`` in
+            :mod:`oscserver.adapters.audio.base`), so the change is heard sooner.
     """
 
     osc_host: str = "127.0.0.1"
@@ -106,3 +109,4 @@ class Options:
     stall_timeout: float = 15.0
     rotate_after: float = 540.0
     crossfade: float = 4.0
+    snap: bool = False

@@ -132,7 +132,7 @@ async def test_a_toggle_turns_listening_on_and_off(app):
     assert app.feedback.mirror.subscribers[0][0] == "127.0.0.1"
     sock.transport.sendto(message("/lyria/bpm", "i", i32(101)))
     assert await sock.next("/lyria/bpm") == ("/lyria/bpm", [101])
-    assert {tags_of(datagram) for datagram in sock.raw} <= {",s", ",f", ",i", ",sf", ",ssfiiiiff"}
+    assert {tags_of(datagram) for datagram in sock.raw} <= {",s", ",f", ",i", ",sf", ",ssfiiiifff"}
     sock.transport.sendto(message("/lyria/listen", "i", i32(0)))
     await asyncio.sleep(0.1)
     assert app.feedback.mirror.subscribers == []

@@ -361,7 +361,8 @@ QUERIES: tuple[Address, ...] = (
         "status",
         None,
         "Replies /lyria/status <connection> <playback> <buffered seconds> <underruns> <xruns> "
-        "<OSC messages received> <OSC messages refused> <stretch ratio> <seconds bridged>.",
+        "<OSC messages received> <OSC messages refused> <stretch ratio> <seconds bridged> "
+        "<seconds from the last change to hearing it, 0 until measured>.",
     ),
     Address(
         "/lyria/listen",

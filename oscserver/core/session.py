@@ -67,9 +67,16 @@ class Phase(enum.Enum):
 
 @dataclass(frozen=True)
 class AudioReceived:
-    """Audio to play."""
+    """Audio to play.
+
+    Attributes:
+        chunk: The audio.
+        change_made_at: When the control change this chunk is the first to reflect was made,
+            if it is one (set by the caller's :class:`~oscserver.core.heard.ChangeTracker`).
+    """
 
     chunk: AudioChunk
+    change_made_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -171,6 +178,13 @@ class Session:
     def told_playback(self) -> Playback:
         """What the service was last told to do (PLAYING only once PLAY went out)."""
         return self._told_playback
+
+    @property
+    def told(self) -> tuple[tuple[WeightedPrompt, ...], MusicGenerationConfig] | None:
+        """The prompts and config the service was last told (None until both went out)."""
+        if self._told_prompts is None or self._told_config is None:
+            return None
+        return self._told_prompts, self._told_config
 
     # --- inputs ------------------------------------------------------------------------------
 
