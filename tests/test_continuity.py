@@ -90,6 +90,7 @@ def simulate(pace: float, seconds: float, start: float = 2.0, chunk: float = 2.0
         if t >= next_chunk:
             level += chunk
             next_chunk += chunk / pace
+            c.arrived(t, chunk)
         ratio = c.update(t, level)
         level -= dt / ratio
         floors.append(level)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from oscserver.adapters.audio.base import AudioSink, SinkStats
+from oscserver.adapters.audio.null_sink import NullSink
 from oscserver.adapters.audio.stretching import StretchingSink
 from oscserver.core.continuity import Settings
 from oscserver.dsp import stretch
@@ -177,8 +178,8 @@ def test_no_bridge_while_paused_or_before_there_is_music_to_loop():
         sink.close()
 
 
-def test_a_burst_far_above_the_target_is_cut_back_in_whole_beats():
-    inner = Draining()
+def test_a_burst_far_above_the_target_is_cut_back_to_it_in_whole_beats():
+    inner = NullSink(preroll_seconds=0.0)  # plays at real time, and can cut what waits
     sink = StretchingSink(inner, Settings(target=2.0))
     sink.bpm = lambda: 120.0  # a beat is 0.5 s
     try:
@@ -186,12 +187,16 @@ def test_a_burst_far_above_the_target_is_cut_back_in_whole_beats():
         sink.write(chunk(6.0))  # a burst: 6 s at once, 4 s above the target
         wait_for(lambda: sink.stream_seconds == 6.0)
         assert sink.skipped_seconds == 0.0  # the first chunk went in whole (nothing waited)
+        assert sink.latencies[-1][1] < 0.1
         sink.write(chunk(2.0))
-        wait_for(lambda: sink.stream_seconds > 6.0)
-        # About 4 s above the target: whole beats dropped, at most all but one beat of the chunk.
-        assert sink.skipped_seconds == 1.5  # three beats: 1.5 s of the 2 s chunk, one beat kept
-        assert sink.skipped_seconds % 0.5 == 0.0
-        assert sink.buffered_seconds() < 6.0 + 2.0 - 1.0
+        wait_for(lambda: sink.stream_seconds == 8.0)
+        # The older audio waiting was cut in whole beats, to within a quarter of a second of
+        # the target: that is how long the new chunk waits to be heard.
+        assert sink.skipped_seconds >= 3.0 and sink.skipped_seconds % 0.5 == 0.0
+        assert inner.snaps == 1
+        _, ahead, after_bridge = sink.latencies[-1]
+        assert 2.0 - 0.25 <= ahead < 2.0 + 0.25 + 0.05 and not after_bridge
+        assert sink.buffered_seconds() < 2.0 + 2.0 + 0.55  # (less what played since)
     finally:
         sink.close()
 

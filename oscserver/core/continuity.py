@@ -17,12 +17,16 @@ from running dry is the lowest point before the next chunk, not the peak after o
 whole window has been seen after :meth:`PlayoutController.reset`, the floor is not known and
 the ratio stays 1.
 
-The control is proportional-integral on the floor's distance beyond a dead band around the
-target: the proportional part answers a sudden change, the integral part learns the service's
-pace (at 0.96 of real time, a ratio of 1/0.96 keeps the level still), and while the floor is
-inside the dead band the integral leaks back toward 0, so that with a service at real time the
-ratio returns to exactly 1. The integral is clamped to the limit (no wind-up), and the ratio
-moves by at most ``slew`` per second.
+The service's pace is measured where it shows: the caller reports each chunk's arrival
+(:meth:`PlayoutController.arrived`), and the slope of the audio received against time over
+the last :attr:`Settings.pace_window` seconds (least squares, so one late chunk and the burst
+behind it barely move it) is the pace; at 0.96 of real time, a ratio of 1/0.96 keeps the level
+still. That is the feed-forward part. On top of it, the control is proportional-integral on the
+floor's distance beyond a dead band around the target: the proportional part answers a sudden
+change, the integral part what the pace does not explain (the output's clock drifting against
+real time), and while the floor is inside the dead band the integral leaks back toward 0. With
+a service at real time, the ratio is exactly 1. The integral is clamped to the limit (no
+wind-up), and the ratio moves by at most ``slew`` per second.
 
 Ratios are time ratios, as in Rubber Band (``setTimeRatio``): output duration over input
 duration. Above 1 the music plays slower and the buffer fills; below 1, faster, and it drains.
@@ -60,6 +64,8 @@ class Settings:
         slew: The most the ratio may change in one second, so that nothing wobbles
             (0.005/s: from 1 to 1.06 in 12 s).
         window: Seconds over which the buffer's floor is taken (two chunks of the service).
+        pace_window: Seconds of arrivals over which the service's pace is measured (the pace is
+            known once half of it has been seen); 0: not measured, the integral learns it.
     """
 
     target: float = 2.0
@@ -70,14 +76,15 @@ class Settings:
     leak: float = 120.0
     slew: float = 0.005
     window: float = 4.0
+    pace_window: float = 30.0
 
     def __post_init__(self) -> None:
         if not (self.target > 0 and 0 <= self.max_stretch < 0.5):
             raise ValueError("target must be above 0 and max_stretch within 0..0.5")
         if not (self.dead_band >= 0 and self.gain >= 0 and self.learn >= 0):
             raise ValueError("dead_band, gain and learn must not be negative")
-        if not (self.leak > 0 and self.slew > 0 and self.window > 0):
-            raise ValueError("leak, slew and window must be above 0")
+        if not (self.leak > 0 and self.slew > 0 and self.window > 0 and self.pace_window >= 0):
+            raise ValueError("leak, slew and window must be above 0, pace_window not below")
 
 
 class PlayoutController:
@@ -97,7 +104,9 @@ class PlayoutController:
         self._since: float | None = None
         self._last: float | None = None
         self._ratio = 1.0
-        self._pace = 0.0  # the integral part: what the service's pace needs, as ratio - 1
+        self._pace = 0.0  # the integral part: what the measured pace leaves, as ratio - 1
+        self._arrivals: deque[tuple[float, float]] = deque()  # (time, seconds received so far)
+        self._received = 0.0
 
     @property
     def ratio(self) -> float:
@@ -117,6 +126,34 @@ class PlayoutController:
         self._levels.clear()
         self._since = self._last = None
         self._ratio, self._pace = 1.0, 0.0
+        self._arrivals.clear()
+        self._received = 0.0
+
+    def arrived(self, now: float, seconds: float) -> None:
+        """Audio came from the service: ``seconds`` of it, at ``now`` (the caller's clock)."""
+        self._received += seconds
+        arrivals = self._arrivals
+        arrivals.append((now, self._received))
+        while arrivals and arrivals[0][0] < now - self.settings.pace_window:
+            arrivals.popleft()
+
+    def pace(self) -> float | None:
+        """The service's pace (seconds of audio per second), once half a window is seen.
+
+        The least-squares slope of the audio received against the time it arrived.
+        """
+        arrivals = self._arrivals
+        window = self.settings.pace_window
+        if not window or len(arrivals) < 4 or arrivals[-1][0] - arrivals[0][0] < window / 2:
+            return None
+        n = len(arrivals)
+        mean_t = sum(t for t, _ in arrivals) / n
+        mean_r = sum(r for _, r in arrivals) / n
+        spread = sum((t - mean_t) ** 2 for t, _ in arrivals)
+        if spread <= 0:
+            return None
+        slope = sum((t - mean_t) * (r - mean_r) for t, r in arrivals) / spread
+        return slope if slope > 0 else None
 
     def update(self, now: float, buffered: float) -> float:
         """Take the current buffer level and return the ratio for the next block.
@@ -150,7 +187,11 @@ class PlayoutController:
                 if abs(self._pace) < 1e-4:
                     self._pace = 0.0
             self._pace = min(s.max_stretch, max(-s.max_stretch, self._pace))  # no wind-up
-            push = s.gain * beyond + self._pace
+            pace = self.pace()
+            # A pace within half a percent of real time is taken as real time: its estimate
+            # wobbles by that much, and at exactly 1 nothing is stretched at all.
+            feed = 1.0 / pace - 1.0 if pace is not None and abs(pace - 1.0) > 0.005 else 0.0
+            push = feed + s.gain * beyond + self._pace
             wanted = 1.0 + min(s.max_stretch, max(-s.max_stretch, push))
         step = s.slew * dt
         if abs(wanted - self._ratio) <= step:

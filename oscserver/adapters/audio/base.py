@@ -95,23 +95,32 @@ class AudioSink(abc.ABC):
         """Call now and then from the event loop; returns a message when something happened."""
         return None
 
-    def write_fresh(self, frames: Samples, beat: float | None, heard: Heard | None) -> None:
-        """Queue a chunk that first reflects a control change (see :mod:`oscserver.core.heard`).
+    def write_fresh(
+        self, frames: Samples, beat: float | None, heard: Heard | None, keep: float = 0.0
+    ) -> float:
+        """Queue audio that should be heard sooner than what waits: snap to it.
+
+        Used for the chunk that first reflects a control change (see
+        :mod:`oscserver.core.heard`), and to catch up after a burst.
 
         Args:
             frames: As for :meth:`write`.
-            beat: Seconds of a beat as played, to snap: the audio waiting before this chunk is
-                dropped in whole beats (the beat keeps its place) and crossfaded into it. None:
-                it plays after everything waiting, as :meth:`write` would.
-            heard: Called, from any thread, with the monotonic time at which the chunk's first
-                frame will be heard.
+            beat: Seconds of a beat as played: the audio waiting before ``frames`` is cut back
+                in whole beats (the beat keeps its place) and crossfaded into them. None: they
+                play after everything waiting, as :meth:`write` would.
+            heard: Called, from any thread, with the monotonic time at which the first frame
+                will be heard (None: nobody asks).
+            keep: Seconds of the waiting audio never cut (at least :data:`SNAP_MARGIN`).
 
-        This default cannot snap: it writes, and estimates the time from the level.
+        Returns:
+            Seconds of waiting audio dropped. This default cannot cut: it writes, estimates
+            the time from the level, and returns 0.
         """
         waiting = self.buffered_seconds()
         self.write(frames)
         if heard is not None:
             heard(time.monotonic() + waiting)
+        return 0.0
 
     def buffered_seconds(self) -> float:
         """Audio waiting to be played, in seconds: the output's latency right now."""
@@ -174,11 +183,14 @@ class RingSink(AudioSink):
             return
         self._append(self._resampler.process(frames))
 
-    def write_fresh(self, frames: Samples, beat: float | None, heard: Heard | None) -> None:
-        """Queue a chunk that first reflects a change; with ``beat``, snap to it.
+    def write_fresh(
+        self, frames: Samples, beat: float | None, heard: Heard | None, keep: float = 0.0
+    ) -> float:
+        """Queue audio to be heard sooner than what waits; with ``beat``, snap to it.
 
         The snap: the audio waiting in the ring is cut back by as many whole beats as leave
-        :data:`SNAP_MARGIN` seconds before the cut, and the chunk is written from the cut, its
+        ``keep`` seconds (at least :data:`SNAP_MARGIN`) before the cut, and the audio is
+        written from the cut, its
         first 20 ms crossfaded (equal power) with the audio it replaces. The audio played
         before the cut is untouched, and the one after it is the chunk, a whole number of beats
         earlier than it would have come: the beat keeps its place. Nothing is cut while the
@@ -188,14 +200,15 @@ class RingSink(AudioSink):
         rate = self._rate
         if self._resampler is None or not rate:
             self._h[F.OVERFLOW] += frames.shape[1]
-            return
+            return 0.0
         out = np.array(self._resampler.process(frames), dtype=np.float32)  # ours to change
         h = self._h
         read, at = self.ring.positions()
         beats = 0
         if beat and h[F.GATE] and h[F.PLAYING]:
             length = round(beat * rate)
-            beats = max(0, (at - read - round(SNAP_MARGIN * rate)) // length) if length else 0
+            kept = round(max(keep, SNAP_MARGIN) * rate)
+            beats = max(0, (at - read - kept) // length) if length else 0
             if beats:
                 at -= beats * length
                 fade = min(round(FADE * rate / self.stream_rate), out.shape[1])
@@ -204,18 +217,16 @@ class RingSink(AudioSink):
                 self.ring.rewind(at)
         self._append(out)
         read_now = self.ring.positions()[0]
+        dropped = beats * length / rate if beats else 0.0
         if beats:
             self.snaps += 1
-            self.snapped_seconds += beats * length / rate
+            self.snapped_seconds += dropped
             if read_now > at:  # the producer was held up for longer than the margin
                 log.warning("a snap came %d frames late: it may be heard as a click", read_now - at)
-            log.info(
-                "snapped to a change: %d beats (%.2f s) of older audio dropped",
-                beats,
-                beats * length / rate,
-            )
+            log.info("snap: %d beats (%.2f s) of older audio dropped", beats, dropped)
         if heard is not None:
             heard(time.monotonic() + max(0, at - read_now) / rate)
+        return dropped
 
     def _append(self, out: Samples) -> None:
         # High-water mark: past it (a burst after a stall), new audio is dropped, so that the

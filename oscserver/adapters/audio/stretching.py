@@ -31,6 +31,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -39,7 +40,7 @@ import numpy as np
 from oscserver.adapters.audio.base import SNAP_MARGIN, STREAM_RATE, AudioSink, Heard, SinkStats
 from oscserver.adapters.audio.ring import Samples
 from oscserver.core.continuity import PlayoutController, Settings
-from oscserver.dsp.bridge import Looper, Splicer
+from oscserver.dsp.bridge import FADE, Looper, Splicer
 from oscserver.dsp.stretch import Stretcher
 
 __all__ = ["StretchingSink"]
@@ -56,8 +57,14 @@ BRIDGE_BELOW = 0.3
 BRIDGE_PIECE = 0.25
 #: Seconds of music remembered for the bridge: a bar at 60 bpm, slowed by the stretch, and more.
 REMEMBER = 6.0
-#: Seconds above the target at which the stretch alone is too slow: whole beats are dropped.
-SKIP_ABOVE = 1.0
+#: Seconds above the target at which the stretch alone is too slow: whole beats are dropped
+#: (so the latency stays within half a second of the target).
+SKIP_ABOVE = 0.5
+#: A burst is cut back to the target less this much at the lowest, so that a level half a
+#: second above it always loses a beat (at 120 bpm) and lands within a quarter of a second of it.
+BURST_UNDER = 0.25
+#: Chunks whose latency is remembered (:attr:`StretchingSink.latencies`).
+LATENCIES = 4096
 #: A snap is tried only when a whole beat waits beyond the sink's margin and this much more
 #: (the output plays on while the stretcher is flushed into it).
 SNAP_SLACK = 0.05
@@ -69,6 +76,7 @@ class _Fresh:
 
     beat: float | None
     heard: Heard | None
+    keep: float = 0.0
 
 
 class StretchingSink(AudioSink):
@@ -104,11 +112,12 @@ class StretchingSink(AudioSink):
         self.bridges = 0
         #: Seconds of stale stream dropped after bursts, in all.
         self.skipped_seconds = 0.0
-        self._cut = False  # the next output follows a cut: crossfade into it
+        self._dropped = 0.0  # seconds the last write_fresh dropped
         self.controller = PlayoutController(settings)
         self._stretcher = Stretcher(STREAM_RATE)
         self._clock = clock
-        self._queue: queue.SimpleQueue[tuple[int, Samples, _Fresh | None] | None] = (
+        # (generation, frames, fresh, when written): a chunk to stretch; None: stop.
+        self._queue: queue.SimpleQueue[tuple[int, Samples, _Fresh | None, float] | None] = (
             queue.SimpleQueue()
         )
         self._queued = 0  # frames waiting in the queue (changed by two threads: _count)
@@ -116,6 +125,11 @@ class StretchingSink(AudioSink):
         self._lock = threading.Lock()  # a write to ``inner`` and a new generation exclude
         self._generation = 0
         self._closed = False
+        #: For each chunk written (the last :data:`LATENCIES`): when (``clock``), the seconds of
+        #: audio ahead of it then (its latency: how long it waits to be heard), and whether it
+        #: ended a bridge (the stream back after a gap: the bridge covered its lateness, and
+        #: it is heard at once).
+        self.latencies: deque[tuple[float, float, bool]] = deque(maxlen=LATENCIES)
         #: Seconds of stream stretched, and of CPU time the stretching took.
         self.stream_seconds = 0.0
         self.cpu_seconds = 0.0
@@ -139,19 +153,26 @@ class StretchingSink(AudioSink):
         if self._closed:
             return
         self._count(frames.shape[1])
-        self._queue.put((self._generation, frames, None))
+        self._queue.put((self._generation, frames, None, self._clock()))
 
-    def write_fresh(self, frames: Samples, beat: float | None, heard: Heard | None) -> None:
-        """Queue a chunk that first reflects a change; with ``beat`` (seconds), snap to it.
+    def write_fresh(
+        self, frames: Samples, beat: float | None, heard: Heard | None, keep: float = 0.0
+    ) -> float:
+        """Queue a chunk to be heard sooner than what waits; with ``beat`` (seconds), snap.
 
-        The snap happens when the chunk is stretched: what the stretcher holds is flushed into
+        The cut happens when the chunk is stretched: what the stretcher holds is flushed into
         the inner sink, which then cuts the waiting audio back in whole beats (as played, the
         stretch included) and crossfades into the chunk (:meth:`RingSink.write_fresh`).
+
+        Returns:
+            0.0: what is dropped is only known later (:attr:`skipped_seconds` for bursts; the
+            inner sink's counters for snaps).
         """
         if self._closed:
-            return
+            return 0.0
         self._count(frames.shape[1])
-        self._queue.put((self._generation, frames, _Fresh(beat, heard)))
+        self._queue.put((self._generation, frames, _Fresh(beat, heard, keep), self._clock()))
+        return 0.0
 
     def set_playing(self, playing: bool) -> None:
         """Play, or pause: a pause drops what waits, here and in the inner sink."""
@@ -211,7 +232,7 @@ class StretchingSink(AudioSink):
                 continue
             if item is None:
                 return
-            made_for, frames, fresh = item
+            made_for, frames, fresh, arrived = item
             if made_for != self._generation:
                 self._count(-frames.shape[1])
                 continue  # queued before a pause
@@ -222,18 +243,37 @@ class StretchingSink(AudioSink):
                 self._splicer = Splicer()
                 self._looper.stop()
                 self._gap = 0.0
+            self.controller.arrived(arrived, frames.shape[1] / STREAM_RATE)
             self._stretch(generation, frames, fresh)
 
     def _stretch(self, generation: int, frames: Samples, fresh: _Fresh | None) -> None:
         """Stretch one chunk and write it on, piece by piece."""
         # The level before this chunk is written: the bottom of the buffer's sawtooth.
         level = self.inner.buffered_seconds() + self._stretcher.held / STREAM_RATE
-        ratio = self.controller.update(self._clock(), level)
-        if fresh is not None:
-            fresh = self._prepare_snap(generation, fresh, ratio)
-        if fresh is None or fresh.beat is None:
-            frames = self._skip_stale(frames, level)
+        after_bridge = bool(self._gap)
+        # The level a bridge leaves (it plays until the stream is back) says nothing of the
+        # service's pace: the controller does not see it.
+        ratio = (
+            self.controller.ratio if after_bridge else self.controller.update(self._clock(), level)
+        )
+        self._dropped = 0.0
+        target = self.controller.settings.target
+        burst = False
+        if fresh is not None and fresh.beat:  # a change to snap to: cut as far as allowed
+            fresh = self._prepare_cut(generation, fresh, ratio, fresh.keep)
+        elif level - target >= SKIP_ABOVE:  # a burst: cut back to the target
+            beat = 60.0 / (self.bpm() or 120.0)
+            burst = True
+            fresh = self._prepare_cut(
+                generation,
+                _Fresh(beat, fresh.heard if fresh else None),
+                ratio,
+                target - BURST_UNDER,
+            )
+        elif fresh is not None:
+            fresh = self._prepare_cut(generation, fresh, ratio, 0.0)
         failed = False
+        early: Samples | None = None  # the chunk's first output, gathered for the cut
         for start in range(0, frames.shape[1], PIECE):
             piece = frames[:, start : start + PIECE]
             began = time.thread_time()
@@ -245,69 +285,49 @@ class StretchingSink(AudioSink):
                 failed, out = True, piece
             self.cpu_seconds += time.thread_time() - began
             self._count(-piece.shape[1])
-            if fresh is not None and out.shape[1]:
-                fresh, this = None, fresh
-                if not self._emit(generation, out, music=True, fresh=this):
-                    self._count(-(frames.shape[1] - start - piece.shape[1]))
-                    return
-                continue
-            if not self._emit(generation, out, music=True):
+            if fresh is not None:  # the cut's crossfade needs 2 fades' worth of the new audio
+                early = out if early is None else np.concatenate([early, out], axis=1)
+                if early.shape[1] < 2 * FADE and start + PIECE < frames.shape[1]:
+                    continue
+                out, early = early, None
+            this, fresh = fresh, None
+            if not self._emit(generation, out, music=True, fresh=this):
                 self._count(-(frames.shape[1] - start - piece.shape[1]))
                 return  # paused meanwhile: not to be heard
+            if this is not None and self._dropped:
+                if burst:
+                    self.skipped_seconds += self._dropped
+                    log.info(
+                        "%.1f s of audio was waiting: %.2f s of it dropped to catch up",
+                        level,
+                        self._dropped,
+                    )
+                level -= self._dropped
+        self.latencies.append((self._clock(), level, after_bridge))
         self.stream_seconds += frames.shape[1] / STREAM_RATE
 
-    def _skip_stale(self, frames: Samples, level: float) -> Samples:
-        """Drop whole beats from the head of a chunk when the buffer is far above its target.
+    def _prepare_cut(self, generation: int, fresh: _Fresh, ratio: float, keep: float) -> _Fresh:
+        """Make ready to cut the waiting audio back before a chunk; returns how to write it.
 
-        What the stretcher holds (the end of the previous chunk) is dropped too, and counted in
-        the beats, so that the music after the cut is on the same beat grid as before it.
-        """
-        excess = level - self.controller.settings.target
-        if excess < SKIP_ABOVE:
-            return frames
-        beat = round(60.0 / (self.bpm() or 120.0) * STREAM_RATE)
-        held = round(self._stretcher.held)
-        beats = int(excess * STREAM_RATE // beat)
-        while beats and beats * beat - held > frames.shape[1] - beat:  # keep a beat of it
-            beats -= 1
-        drop = beats * beat - held
-        if beats == 0 or drop < 0:
-            return frames
-        self._count(-drop)
-        self._stretcher.reset()
-        self._cut = True
-        self.skipped_seconds += beats * beat / STREAM_RATE
-        log.info(
-            "%.1f s of audio was waiting: dropped %d beats (%.2f s) of it to catch up",
-            level,
-            beats,
-            beats * beat / STREAM_RATE,
-        )
-        return frames[:, drop:]
-
-    def _prepare_snap(self, generation: int, fresh: _Fresh, ratio: float) -> _Fresh:
-        """Make ready to snap to a fresh chunk: the returned spec says how it is written.
-
-        When a whole beat (as played) and the margin wait, the stretcher and the splicer are
-        flushed into the inner sink, so that all the older audio is there to be cut in whole
-        beats; the beat is then the played one. Otherwise no snap (``beat`` None), and the time
-        the chunk is heard is put back by what the stretcher holds ahead of it.
+        When a whole beat (as played) waits beyond ``keep`` (and the sink's margin), the
+        stretcher and the splicer are flushed into the inner sink, so that all the older audio
+        is there to be cut in whole beats (:meth:`AudioSink.write_fresh`). Otherwise nothing is
+        cut (``beat`` None), and the time the chunk is heard is put back by what the stretcher
+        holds ahead of it.
         """
         held = self._stretcher.held * ratio + self._splicer.held  # output frames
         heard = fresh.heard
         if fresh.beat:
             played = fresh.beat * ratio
             waiting = self.inner.buffered_seconds() + held / STREAM_RATE
-            if waiting - SNAP_MARGIN - SNAP_SLACK >= played:
+            if waiting - max(keep, SNAP_MARGIN) - SNAP_SLACK >= played:
+                # (Not remembered for the bridge: most of it is about to be cut.)
                 flushed = self._splicer.follow(self._stretcher.flush())
                 tail = np.concatenate([flushed, self._splicer.flush()], axis=1)
                 with self._lock:
-                    if generation != self._generation:
-                        return _Fresh(None, None)
-                    if tail.shape[1]:
+                    if generation == self._generation and tail.shape[1]:
                         self.inner.write(tail)
-                self._looper.remember(tail)
-                return _Fresh(played, heard)
+                return _Fresh(played, heard, keep)
         if heard is not None:
             late = held / STREAM_RATE
             return _Fresh(None, lambda at: heard(at + late))
@@ -322,13 +342,10 @@ class StretchingSink(AudioSink):
         :meth:`write_fresh`). Returns False (and writes nothing) when a pause came since
         ``generation``.
         """
-        if music and (self._cut or self._gap) and out.shape[1]:
-            # The first audio after dropped beats, or the stream back after a bridge.
-            if self._gap:
-                self._looper.stop()
-                log.info("the stream is back after %.2f s of bridge", self._gap)
-                self._gap = 0.0
-            self._cut = False
+        if music and self._gap and out.shape[1]:  # the stream back after a bridge
+            self._looper.stop()
+            log.info("the stream is back after %.2f s of bridge", self._gap)
+            self._gap = 0.0
             joined = self._splicer.cut_to(out)
         elif not music and not self._gap:  # into the bridge
             joined = self._splicer.cut_to(out)
@@ -338,7 +355,7 @@ class StretchingSink(AudioSink):
             if generation != self._generation:
                 return False
             if fresh is not None:
-                self.inner.write_fresh(joined, fresh.beat, fresh.heard)
+                self._dropped = self.inner.write_fresh(joined, fresh.beat, fresh.heard, fresh.keep)
             elif joined.shape[1]:
                 self.inner.write(joined)
         if music:
