@@ -38,11 +38,16 @@ async def oscserver_on(
         await engine.close()
 
 
-async def send_play(app: App) -> None:
-    """Send ``/lyria/play`` to ``app`` over UDP, as a patch would."""
+async def send(app: App, address: str, *args: Any) -> None:
+    """Send one OSC message to ``app`` over UDP, as a patch would."""
     loop = asyncio.get_running_loop()
     udp, _ = await loop.create_datagram_endpoint(
         asyncio.DatagramProtocol, remote_addr=app.osc_address
     )
-    udp.sendto(encode_message("/lyria/play"))
+    udp.sendto(encode_message(address, list(args)))
     udp.close()
+
+
+async def send_play(app: App) -> None:
+    """Send ``/lyria/play`` to ``app`` over UDP, as a patch would."""
+    await send(app, "/lyria/play")
