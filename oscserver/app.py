@@ -89,6 +89,8 @@ class App:
         #: it (the service's delay), and to when that chunk is heard (0: not measured yet).
         self.change_arrived = 0.0
         self.change_heard = 0.0
+        #: Changes whose change-to-heard latency was measured.
+        self.changes_heard = 0
         self._url = ""
         self.glides = Glides()
         self._glide_handle: asyncio.TimerHandle | None = None
@@ -369,8 +371,9 @@ class App:
         bpm = self.state.config.bpm or 120
         beat = 60.0 / bpm if self.options.snap else None
 
-        def heard(at: float) -> None:  # on the loop's clock (monotonic); from any thread
+        def heard(at: float) -> None:  # on the loop's clock (monotonic); from one thread
             self.change_heard = at - made
+            self.changes_heard += 1
 
         self.sink.write_fresh(frames, beat, heard)
         if self.recorder is not None:

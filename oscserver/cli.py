@@ -31,6 +31,7 @@ from oscserver.adapters.osc_udp import IPNetwork
 from oscserver.app import App, Options, resolve_engine
 from oscserver.core.continuity import Settings
 from oscserver.dsp.stretch import StretchUnavailable
+from oscserver.dsp.stretch import available as stretch_available
 from oscserver.engine.faults import parse_fault
 from oscserver.engine.server import EngineOptions, EngineServer
 from oscserver.feedback import Status
@@ -187,9 +188,11 @@ def _run_parser() -> argparse.ArgumentParser:
     audio.add_argument(
         "--continuity",
         choices=("stretch", "off"),
-        default="off",
-        help="stretch: play the stream up to --max-stretch slower or faster, pitch kept, so "
-        "that the buffer holds --target-buffer whatever the service's pace (off: as it comes)",
+        default=None,
+        help="stretch (the default where pylibrb is installed): play the stream up to "
+        "--max-stretch slower or faster, pitch kept, so that the buffer holds --target-buffer "
+        "whatever the service's pace, and bridge a late stream with its last bar (off: as it "
+        "comes)",
     )
     audio.add_argument(
         "--target-buffer",
@@ -215,11 +218,12 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     audio.add_argument(
         "--snap",
-        choices=("on", "off"),
-        default="off",
+        choices=("on", "off", "auto"),
+        default="auto",
         help="on: when the first audio reflecting a change arrives, drop the older audio "
         "waiting before it in whole beats (at /lyria/bpm) and crossfade into it, so changes are "
-        "heard sooner (off: they are heard after everything already waiting)",
+        "heard sooner (off: they are heard after everything already waiting; auto, the "
+        "default: on with --continuity stretch, which rebuilds the buffer after the cut)",
     )
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     return p
@@ -442,7 +446,10 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         return 1
     for note in output.notes:
         log.info("%s", note)
-    if ns.continuity == "stretch":
+    continuity = ns.continuity or ("stretch" if stretch_available() else "off")
+    if ns.continuity is None and continuity == "off":
+        log.info("continuity: off (no pylibrb on this platform: the stream plays as it comes)")
+    if continuity == "stretch":
         try:
             settings = Settings(target=ns.target_buffer or preroll, max_stretch=ns.max_stretch)
             output.sink = StretchingSink(output.sink, settings, max(0.0, ns.bridge_limit))
@@ -472,7 +479,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         crossfade=max(0.1, ns.crossfade),
         prompt=ns.prompt,
         throttle=max(0.0, ns.throttle),
-        snap=ns.snap == "on",
+        snap=ns.snap == "on" or (ns.snap == "auto" and continuity == "stretch"),
     )
     app = App(options, output.sink, output.recorder)
     if isinstance(output.sink, StretchingSink):  # the bridge loops a bar at the session's bpm

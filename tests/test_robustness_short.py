@@ -98,7 +98,7 @@ async def test_the_continuity_bench_in_short():
 
     faults = ("wander:0:0.98:0.77:1.03:2", "late:5:17")
     stretched, plain = await asyncio.gather(
-        play("stretch", True, faults, 20.0), play("off", False, faults, 20.0)
+        play("stretch+snap", True, True, faults, 20.0), play("off", False, False, faults, 20.0)
     )
     assert stretched.silence == 0.0 and stretched.underruns == 0
     assert stretched.bridged >= 5.0
