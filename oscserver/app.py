@@ -91,6 +91,7 @@ class App:
         self.change_heard = 0.0
         #: Changes whose change-to-heard latency was measured.
         self.changes_heard = 0
+        self._stream: tuple[Channel, int] | None = None  # whose audio is written: a reconnect
         self._url = ""
         self.glides = Glides()
         self._glide_handle: asyncio.TimerHandle | None = None
@@ -319,7 +320,13 @@ class App:
                 if self.rotation is not None:
                     self.rotation.audio(self.channel, frames)
                     self._after_rotation_audio()
-                elif event.change_made_at is not None:
+                    continue
+                stream = (self.channel, self.channel.sessions)
+                if stream != self._stream:
+                    if self._stream is not None and self._stream[0] is self.channel:
+                        self.sink.restarted()  # a reconnect (a rotation hands over smoothly)
+                    self._stream = stream
+                if event.change_made_at is not None:
                     self._write_fresh(self._settle(frames), event.change_made_at)
                 else:
                     self._write(self._settle(frames))

@@ -53,6 +53,9 @@ class Channel:
         self.watch = AudioWatch(0.0)
         #: Which chunk first reflects each change (it marks that chunk's AudioReceived).
         self.tracker = ChangeTracker()
+        #: Sessions this channel has had ready (1, then one more for each reconnect).
+        self.sessions = 0
+        self._ready = False
         #: Resamplers for audio the service sends at another rate than 48 kHz, by rate.
         self.converters: dict[int, Resampler] = {}
         self._task: asyncio.Task[None] | None = None
@@ -73,6 +76,10 @@ class Channel:
     def _track(self, now: float) -> None:
         """Tell the tracker what the session has told the service; forget across silences."""
         session = self.session
+        ready = session.phase is Phase.READY
+        if ready and not self._ready:
+            self.sessions += 1
+        self._ready = ready
         if session.phase is not Phase.READY or session.told_playback is not Playback.PLAYING:
             self.tracker.reset()  # the first audio after a start reflects everything anyway
         told = session.told

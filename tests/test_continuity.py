@@ -132,3 +132,14 @@ def test_settings_are_checked():
         Settings(max_stretch=0.7)
     with pytest.raises(ValueError):
         Settings(leak=0)
+
+
+def test_forgetting_the_pace_waits_for_a_new_measure():
+    c = PlayoutController(S)
+    for k in range(20):  # 2 s chunks every 2 s: real time
+        c.arrived(2.0 * k, 2.0)
+    assert c.pace() == pytest.approx(1.0)
+    c.forget_pace()
+    assert c.pace() is None
+    c.arrived(40.0, 2.0)  # a new session's head start: one point is no pace
+    assert c.pace() is None

@@ -39,3 +39,26 @@ async def test_rotations_through_the_feeder_play_on(monkeypatch):
         assert null.stats().underruns == 0 and null.stats().playing
         assert app.status().playback == "playing"
         assert sink.stream_seconds > 10.0
+
+
+async def test_reconnects_every_ten_seconds_keep_the_speed_and_the_latency(monkeypatch):
+    """Sessions closed after 10 s, no rotation: each reconnect's head start is cut, not taken
+    for the service's pace (which would play the music up to 6 % fast), and every chunk waits
+    its target +- 0.5 s to be heard."""
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    null = NullSink(preroll_seconds=2.0)
+    sink = StretchingSink(null, Settings(target=2.0))
+    engine = EngineOptions(faults=(parse_fault("cap:10"),))
+    ratios = []
+    async with oscserver_on(engine, sink) as (app, _):
+        await send_play(app)
+        began = asyncio.get_running_loop().time()
+        for _ in range(80):  # 40 s: a measurement, not scaled
+            await asyncio.sleep(0.5)
+            ratios.append(sink.controller.ratio)
+        assert app.channel.sessions >= 3  # it reconnected
+        assert null.stats().underruns == 0
+    assert max(abs(r - 1.0) for r in ratios) <= 0.02, ratios
+    latencies = [a for t, a, bridge in sink.latencies if t > began + 10 and not bridge]
+    assert len(latencies) > 10 and all(abs(a - 2.0) <= 0.5 for a in latencies), latencies

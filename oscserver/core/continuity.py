@@ -129,6 +129,11 @@ class PlayoutController:
         self._arrivals.clear()
         self._received = 0.0
 
+    def forget_pace(self) -> None:
+        """Forget the arrivals measured (a new session: its head start is not its pace)."""
+        self._arrivals.clear()
+        self._received = 0.0
+
     def arrived(self, now: float, seconds: float) -> None:
         """Audio came from the service: ``seconds`` of it, at ``now`` (the caller's clock)."""
         self._received += seconds

@@ -95,6 +95,13 @@ class AudioSink(abc.ABC):
         """Call now and then from the event loop; returns a message when something happened."""
         return None
 
+    def restarted(self) -> None:
+        """The stream starts afresh (a reconnect): what was learnt of its pace no longer holds.
+
+        This default has nothing to forget.
+        """
+        return None
+
     def write_fresh(
         self, frames: Samples, beat: float | None, heard: Heard | None, keep: float = 0.0
     ) -> float:

@@ -113,6 +113,7 @@ class StretchingSink(AudioSink):
         #: Seconds of stale stream dropped after bursts, in all.
         self.skipped_seconds = 0.0
         self._dropped = 0.0  # seconds the last write_fresh dropped
+        self._restart = False  # a new session began: forget the pace (set by restarted())
         self.controller = PlayoutController(settings)
         self._stretcher = Stretcher(STREAM_RATE)
         self._clock = clock
@@ -173,6 +174,10 @@ class StretchingSink(AudioSink):
         self._count(frames.shape[1])
         self._queue.put((self._generation, frames, _Fresh(beat, heard, keep), self._clock()))
         return 0.0
+
+    def restarted(self) -> None:
+        """A new session: its head start says nothing of its pace, which is measured afresh."""
+        self._restart = True
 
     def set_playing(self, playing: bool) -> None:
         """Play, or pause: a pause drops what waits, here and in the inner sink."""
@@ -243,6 +248,9 @@ class StretchingSink(AudioSink):
                 self._splicer = Splicer()
                 self._looper.stop()
                 self._gap = 0.0
+            if self._restart:
+                self._restart = False
+                self.controller.forget_pace()
             self.controller.arrived(arrived, frames.shape[1] / STREAM_RATE)
             self._stretch(generation, frames, fresh)
 
