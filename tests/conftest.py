@@ -32,6 +32,16 @@ def free_udp_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_for(predicate, seconds: float = 20.0) -> None:
+    """Wait in this thread until ``predicate()`` is true, at most ``seconds`` (scaled)."""
+    import time
+
+    deadline = time.monotonic() + timeout(seconds)
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
 async def until(predicate, seconds: float = 10.0, what: str = "timed out") -> None:
     """Wait on the running loop until ``predicate()`` is true, at most ``seconds`` (scaled)."""
     import asyncio

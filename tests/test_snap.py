@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import wait_for
 
 from oscserver.adapters.audio import playout_native
 from oscserver.adapters.audio.base import SNAP_MARGIN, RingSink
@@ -133,13 +134,6 @@ def tone(seconds: float, hz: float, phase: float = 0.0) -> np.ndarray:
     return np.vstack([mono, mono])
 
 
-def until(predicate, seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-
-
 def loudness_of(audio: np.ndarray, hz: float) -> np.ndarray:
     """How much of a tone is in each 10 ms block (a one-bin DFT)."""
     block = RATE // 100
@@ -159,12 +153,12 @@ def test_the_continuity_feeder_snaps_to_a_change_or_plays_it_after_what_waits(sn
         feeder.set_playing(True)
         feeder.write(tone(2.0, 440))
         feeder.write(tone(2.0, 440, phase=2 * np.pi * 440 * 2.0))
-        until(lambda: feeder.stream_seconds == 4.0)
+        wait_for(lambda: feeder.stream_seconds == 4.0)
         before = inner.play(RATE // 2)
         times: list[float] = []
         sent = time.monotonic()
         feeder.write_fresh(tone(2.0, 330), BEAT if snap else None, times.append)
-        until(lambda: feeder.stream_seconds == 6.0 and times)
+        wait_for(lambda: feeder.stream_seconds == 6.0 and times)
         heard = np.concatenate([before, inner.play(round(5.0 * RATE))])
     finally:
         feeder.close()

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import wait_for
 
 from oscserver.adapters.audio.base import AudioSink, SinkStats
 from oscserver.adapters.audio.null_sink import NullSink
@@ -57,13 +58,6 @@ def chunk(seconds: float = 2.0) -> np.ndarray:
     t = np.arange(round(seconds * 48000)) / 48000
     mono = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
     return np.vstack([mono, mono])
-
-
-def wait_for(predicate, seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
 
 
 def test_chunks_come_out_stretched_in_order_and_waiting_audio_counts_as_buffered():

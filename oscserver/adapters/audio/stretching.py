@@ -8,10 +8,13 @@ thread of its own, never on the event loop (OSC stays answered at once) and neve
 callback (which only copies). Rubber Band releases the GIL while it computes.
 
 When a burst (the chunks held up behind a late one, a new session's head start) lifts the
-buffer more than a second above its target, 6 % of speed would take half a minute to bring it
-back, with every control heard that much later meanwhile: the feeder drops the stale audio at
-the head of the new chunk instead, in whole beats (from the session's bpm, so the beat keeps its
-place), and crossfades across the cut.
+buffer half a second or more above its target, 6 % of speed would take many seconds to bring it
+back, with every control heard that much later meanwhile: the oldest audio still waiting is
+cut instead, in whole beats (from the session's bpm, so the beat keeps its place), to within a
+quarter of a second of the target, with a crossfade across the cut. The same cut, as far as
+the sink's margin allows, snaps to a chunk that first reflects a control change
+(:meth:`StretchingSink.write_fresh`). Either way the stretcher is flushed into the sink first,
+so that all the older audio is there to be cut (:meth:`AudioSink.write_fresh`).
 
 When a chunk is so late that the buffer is about to run dry anyway, the feeder bridges the gap
 with the music itself (:mod:`oscserver.dsp.bridge`): it loops the last bar (from the session's
