@@ -269,20 +269,13 @@ class StretchingSink(AudioSink):
         )
         self._dropped = 0.0
         target = self.controller.settings.target
-        burst = False
-        if fresh is not None and fresh.beat:  # a change to snap to: cut as far as allowed
-            fresh = self._prepare_cut(generation, fresh, ratio, fresh.keep)
-        elif level - target >= SKIP_ABOVE:  # a burst: cut back to the target
+        burst = level - target >= SKIP_ABOVE and not (fresh is not None and fresh.beat)
+        if burst:  # cut back to the target (a snap cuts further: it takes precedence)
             beat = 60.0 / (self.bpm() or 120.0)
-            burst = True
-            fresh = self._prepare_cut(
-                generation,
-                _Fresh(beat, fresh.heard if fresh else None),
-                ratio,
-                target - BURST_UNDER,
-            )
-        elif fresh is not None:
-            fresh = self._prepare_cut(generation, fresh, ratio, 0.0)
+            heard = fresh.heard if fresh is not None else None
+            fresh = _Fresh(beat, heard, target - BURST_UNDER)
+        if fresh is not None:
+            fresh = self._prepare_cut(generation, fresh, ratio)
         failed = False
         early: Samples | None = None  # the chunk's first output, gathered for the cut
         for start in range(0, frames.shape[1], PIECE):
@@ -317,10 +310,10 @@ class StretchingSink(AudioSink):
         self.latencies.append((self._clock(), level, after_bridge))
         self.stream_seconds += frames.shape[1] / STREAM_RATE
 
-    def _prepare_cut(self, generation: int, fresh: _Fresh, ratio: float, keep: float) -> _Fresh:
+    def _prepare_cut(self, generation: int, fresh: _Fresh, ratio: float) -> _Fresh:
         """Make ready to cut the waiting audio back before a chunk; returns how to write it.
 
-        When a whole beat (as played) waits beyond ``keep`` (and the sink's margin), the
+        When a whole beat (as played) waits beyond ``fresh.keep`` (and the sink's margin), the
         stretcher and the splicer are flushed into the inner sink, so that all the older audio
         is there to be cut in whole beats (:meth:`AudioSink.write_fresh`). Otherwise nothing is
         cut (``beat`` None), and the time the chunk is heard is put back by what the stretcher
@@ -331,14 +324,14 @@ class StretchingSink(AudioSink):
         if fresh.beat:
             played = fresh.beat * ratio
             waiting = self.inner.buffered_seconds() + held / STREAM_RATE
-            if waiting - max(keep, SNAP_MARGIN) - SNAP_SLACK >= played:
+            if waiting - max(fresh.keep, SNAP_MARGIN) - SNAP_SLACK >= played:
                 # (Not remembered for the bridge: most of it is about to be cut.)
                 flushed = self._splicer.follow(self._stretcher.flush())
                 tail = np.concatenate([flushed, self._splicer.flush()], axis=1)
                 with self._lock:
                     if generation == self._generation and tail.shape[1]:
                         self.inner.write(tail)
-                return _Fresh(played, heard, keep)
+                return _Fresh(played, heard, fresh.keep)
         if heard is not None:
             late = held / STREAM_RATE
             return _Fresh(None, lambda at: heard(at + late))
