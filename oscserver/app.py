@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import socket
 
 from oscserver.adapters.audio.base import STREAM_RATE, AudioSink, pcm16_to_float
@@ -91,6 +92,7 @@ class App:
         self.change_heard = 0.0
         #: Changes whose change-to-heard latency was measured.
         self.changes_heard = 0
+        self._last_change = -math.inf  # when the change the last fresh chunk reflects was made
         self._stream: tuple[Channel, int] | None = None  # whose audio is written: a reconnect
         self._url = ""
         self.glides = Glides()
@@ -370,13 +372,17 @@ class App:
         """Write the first chunk that reflects a change made at ``made`` (loop time).
 
         With ``--snap``, the audio waiting before it is dropped in whole beats (the bpm asked
-        for; 120 when the model decides, as the bridge assumes). Either way, the sink says
-        when it will be heard: that is the change-to-heard latency.
+        for; 120 when the model decides, as the bridge assumes), unless the change came within
+        ``snap_quiet`` seconds of the one before (a stream of changes plays through, so the
+        buffer holds). Either way, the sink says when it will be heard: that is the
+        change-to-heard latency.
         """
         now = asyncio.get_running_loop().time()
         self.change_arrived = now - made
         bpm = self.state.config.bpm or 120
-        beat = 60.0 / bpm if self.options.snap else None
+        quiet = made - self._last_change >= self.options.snap_quiet
+        self._last_change = made
+        beat = 60.0 / bpm if self.options.snap and quiet else None
 
         def heard(at: float) -> None:  # on the loop's clock (monotonic); from one thread
             self.change_heard = at - made

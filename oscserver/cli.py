@@ -35,6 +35,7 @@ from oscserver.dsp.stretch import available as stretch_available
 from oscserver.engine.faults import parse_fault
 from oscserver.engine.server import EngineOptions, EngineServer
 from oscserver.feedback import Status
+from oscserver.options import AUTO_SNAP_QUIET
 
 __all__ = ["main"]
 
@@ -223,7 +224,8 @@ def _run_parser() -> argparse.ArgumentParser:
         help="on: when the first audio reflecting a change arrives, drop the older audio "
         "waiting before it in whole beats (at /lyria/bpm) and crossfade into it, so changes are "
         "heard sooner (off: they are heard after everything already waiting; auto, the "
-        "default: on with --continuity stretch, which rebuilds the buffer after the cut)",
+        "default: on with --continuity stretch, which rebuilds the buffer after the cut, for a "
+        "change that comes 4 s or more after the one before: a stream of changes plays through)",
     )
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     return p
@@ -480,6 +482,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         prompt=ns.prompt,
         throttle=max(0.0, ns.throttle),
         snap=ns.snap == "on" or (ns.snap == "auto" and continuity == "stretch"),
+        snap_quiet=AUTO_SNAP_QUIET if ns.snap == "auto" else 0.0,
     )
     app = App(options, output.sink, output.recorder)
     if isinstance(output.sink, StretchingSink):  # the bridge loops a bar at the session's bpm

@@ -13,7 +13,11 @@ from urllib.parse import urlsplit
 from oscserver.adapters.lyria_ws import GOOGLE_URL, MUSIC_PATH
 from oscserver.adapters.osc_udp import DEFAULT_MAX_DATAGRAM, IPNetwork
 
-__all__ = ["Options", "api_key_from_env", "resolve_engine"]
+__all__ = ["AUTO_SNAP_QUIET", "Options", "api_key_from_env", "resolve_engine"]
+
+#: ``--snap auto`` snaps to a change made this many seconds or more after the one before: two
+#: of the service's 2 s chunks, so a change every chunk (a stream of changes) does not snap.
+AUTO_SNAP_QUIET = 4.0
 
 
 def api_key_from_env() -> str | None:
@@ -89,6 +93,10 @@ class Options:
         snap: When the first audio reflecting a control change arrives, drop the older audio
             waiting before it in whole beats and crossfade into it (see ``write_fresh`` in
             :mod:`oscserver.adapters.audio.base`), so the change is heard sooner.
+        snap_quiet: With ``snap``, snap only to a change made at least this many seconds after
+            the one before it (0: to every change). A stream of changes (a fader moved, a
+            sensor) makes every chunk new: snapping to each would hold the buffer at a beat
+            and the stretch could never rebuild it, so only its first change snaps.
     """
 
     osc_host: str = "127.0.0.1"
@@ -110,3 +118,4 @@ class Options:
     rotate_after: float = 540.0
     crossfade: float = 4.0
     snap: bool = False
+    snap_quiet: float = 0.0
