@@ -326,7 +326,7 @@ class App:
                 stream = (self.channel, self.channel.sessions)
                 if stream != self._stream:
                     if self._stream is not None and self._stream[0] is self.channel:
-                        self.sink.restarted()  # a reconnect (a rotation hands over smoothly)
+                        self.sink.restarted()  # a reconnect (a rotation says so when done)
                     self._stream = stream
                 if event.change_made_at is not None:
                     self._write_fresh(self._settle(frames), event.change_made_at)
@@ -439,8 +439,13 @@ class App:
             round(self.options.crossfade * STREAM_RATE),
             round(ROTATION_LEAD * STREAM_RATE),
             self._write,
-            lambda: round(self.sink.buffered_seconds() * STREAM_RATE),
+            # A sink that holds its own latency cuts the new session's head start itself, in
+            # whole beats; trimming it here too would take the level below its target.
+            None if self.sink.holds_latency else self._latency_frames,
         )
+
+    def _latency_frames(self) -> int:
+        return round(self.sink.buffered_seconds() * STREAM_RATE)
 
     def _after_rotation_audio(self) -> None:
         rotation = self.rotation
@@ -448,6 +453,8 @@ class App:
             return
         old, self.channel, self.rotation = rotation.outgoing, rotation.incoming, None
         self.rotations += 1
+        # The new session came with a head start: its first chunks' pace is not the service's.
+        self.sink.restarted()
         if rotation.peak is not None:
             # The new session's chunks come at their own times, each on top of what waits:
             # for a while, hold the output's level to where the old session kept it.

@@ -195,6 +195,24 @@ def test_a_burst_far_above_the_target_is_cut_back_to_it_in_whole_beats():
         sink.close()
 
 
+def test_a_short_piece_just_after_a_chunk_is_not_taken_for_a_burst():
+    """A rotation's crossfade ends in a short write right after a chunk, at the top of the
+    buffer's sawtooth: what the next chunk will find is the level less a usual chunk."""
+    inner = NullSink(preroll_seconds=0.0)
+    sink = StretchingSink(inner, Settings(target=2.0))
+    sink.bpm = lambda: 120.0
+    try:
+        sink.set_playing(True)
+        for _ in range(3):  # 1 s chunks: the last finds 2 s waiting, the target
+            sink.write(chunk(1.0))
+        sink.write(chunk(0.05))  # 3 s wait before it, 2 s once the next chunk is due
+        wait_for(lambda: abs(sink.stream_seconds - 3.05) < 1e-9)
+        assert sink.latencies[-1][1] > 2.5  # it waits at the top of the sawtooth
+        assert sink.skipped_seconds == 0.0 and inner.snaps == 0
+    finally:
+        sink.close()
+
+
 def test_a_chunk_near_the_target_is_never_cut():
     inner = Draining()
     sink = StretchingSink(inner, Settings(target=2.0))

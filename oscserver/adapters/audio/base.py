@@ -65,6 +65,10 @@ class SinkStats:
 class AudioSink(abc.ABC):
     """An audio output."""
 
+    #: Whether the sink holds the audio waiting in it to a target itself (the continuity
+    #: feeder): then the app leaves a rotation's head start to it instead of trimming it.
+    holds_latency = False
+
     @property
     @abc.abstractmethod
     def sample_rate(self) -> int:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import statistics
 import threading
 import time
 from collections import deque
@@ -66,6 +67,9 @@ SKIP_ABOVE = 0.5
 #: A burst is cut back to the target less this much at the lowest, so that a level half a
 #: second above it always loses a beat (at 120 bpm) and lands within a quarter of a second of it.
 BURST_UNDER = 0.25
+#: Writes whose lengths give the usual chunk's (their median, once there are three): a burst is
+#: judged by what the next chunk will find, the level after this write less a usual chunk.
+SIZES = 9
 #: Chunks whose latency is remembered (:attr:`StretchingSink.latencies`).
 LATENCIES = 4096
 #: A snap is tried only when a whole beat waits beyond the sink's margin and this much more
@@ -94,6 +98,8 @@ class StretchingSink(AudioSink):
     Raises:
         StretchUnavailable: The stretcher's library is not installed here.
     """
+
+    holds_latency = True
 
     def __init__(
         self,
@@ -129,6 +135,7 @@ class StretchingSink(AudioSink):
         self._lock = threading.Lock()  # a write to ``inner`` and a new generation exclude
         self._generation = 0
         self._closed = False
+        self._sizes: deque[float] = deque(maxlen=SIZES)  # seconds of the last writes
         #: For each chunk written (the last :data:`LATENCIES`): when (``clock``), the seconds of
         #: audio ahead of it then (its latency: how long it waits to be heard), and whether it
         #: ended a bridge (the stream back after a gap: the bridge covered its lateness, and
@@ -269,11 +276,18 @@ class StretchingSink(AudioSink):
         )
         self._dropped = 0.0
         target = self.controller.settings.target
-        burst = level - target >= SKIP_ABOVE and not (fresh is not None and fresh.beat)
+        # A write shorter than the usual chunk (a rotation's crossfade ends in one) comes just
+        # after a chunk, at the top of the buffer's sawtooth: what the next chunk will find is
+        # the level after it less a usual chunk, and that is what must not be too high.
+        seconds = frames.shape[1] / STREAM_RATE
+        self._sizes.append(seconds)
+        usual = statistics.median(self._sizes) if len(self._sizes) >= 3 else seconds
+        short = max(0.0, usual - seconds)
+        burst = level - short - target >= SKIP_ABOVE and not (fresh is not None and fresh.beat)
         if burst:  # cut back to the target (a snap cuts further: it takes precedence)
             beat = 60.0 / (self.bpm() or 120.0)
             heard = fresh.heard if fresh is not None else None
-            fresh = _Fresh(beat, heard, target - BURST_UNDER)
+            fresh = _Fresh(beat, heard, target - BURST_UNDER + short)
         if fresh is not None:
             fresh = self._prepare_cut(generation, fresh, ratio)
         failed = False
