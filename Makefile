@@ -10,7 +10,8 @@
 #               fuzzing of the OSC path for FUZZ_SECONDS (60)
 #   make soak   1,000,000 random and mutated datagrams at a running server (docs/reliability.md)
 #   make faults every failure of the service, one after the other: what is told, what is heard
-#   make soak-hour  an hour of compressed rotations on JACK: memory, fds, tasks (docs/reliability.md)
+#   make soak-hour  an hour on JACK: 50 min of compressed rotations, 10 of reconnects every 10 s;
+#                   memory, fds, tasks and latency (docs/reliability.md)
 #   make continuity an hour of the service's pace, compressed, with and without --continuity stretch
 #   make continuity-proof  three minutes on JACK of a service at 0.96 with chunks 3 s late
 #   make clean  remove the virtualenv and caches
@@ -73,7 +74,8 @@ faults: $(VENV)/.installed-dev
 	$(BIN)/python bench/faults.py
 
 soak-hour: $(VENV)/.installed-dev
-	$(BIN)/python bench/soak_resources.py --minutes 60 --sample 60 --output jack
+	$(BIN)/python bench/soak_resources.py --minutes 50 --sample 60 --output jack
+	$(BIN)/python bench/soak_resources.py --minutes 10 --sample 20 --output jack --cap 10 --no-rotate
 
 continuity: $(VENV)/.installed-dev
 	$(BIN)/python bench/continuity.py --minutes 6 --compress 10

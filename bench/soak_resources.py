@@ -1,28 +1,37 @@
-"""A long run, time-compressed, with memory, file descriptors and tasks sampled: nothing may grow.
+"""A long run, time-compressed, with memory, file descriptors, tasks and latency sampled: nothing
+may grow.
 
 Run: .venv/bin/python bench/soak_resources.py [--minutes 10] [--cap 30] [--rate 200]
+     [--no-rotate] [--continuity stretch|off] [--preroll 2] [--output null|jack]
 
 An hour of an installation holds about six session rotations and a few hundred thousand OSC
 messages. This compresses the rotations honestly: the embedded engine caps every session at
 ``--cap`` seconds (close 1011, as the service does at ~600 s), and oscserver rotates
 ``--cap - 10`` seconds into each, with a 2 s crossfade; so ten minutes hold as many rotations as
-a long evening. Meanwhile a sender plays: ``--rate`` messages a second, prompt weights and
-texts, config values, a glide now and then, a bad message in ten, status queries. Audio goes to
-the null output, paced in real time, or with ``--output jack`` to a private ``jackd -d dummy``
-through the real JACK sink (its real-time process's memory is sampled too).
+a long evening. With ``--no-rotate`` every cap is a reconnect instead (``--cap 10``: a session
+closed every 10 s, the worst a service has done). Meanwhile a sender plays: ``--rate`` messages
+a second, prompt weights and texts, config values, a glide now and then, a bad message in ten,
+status queries. Audio goes through the continuity feeder (``--continuity stretch``, the
+server's default, with ``--snap auto``; its target is ``--preroll``, Google's 2 s by default)
+to the null output, paced in real time, or with ``--output jack`` to a private ``jackd -d
+dummy`` through the real JACK sink (its real-time process's memory is sampled too).
 
 Every ``--sample`` seconds it records the resident memory (VmRSS), open file descriptors and
-asyncio tasks of this process (oscserver runs in it), and the audio waiting in the output
-(which must not grow with the rotations either: that would be latency). The first quarter is
-warm-up; the check compares the floor of the last quarter with the floor of the second (see
-:func:`growth`): no growth beyond 5 %.
-It also reports the rotations, reconnects and underruns.
+asyncio tasks of this process (oscserver runs in it), the audio waiting in the output, and the
+latency of the chunks written since the last sample (the audio ahead of each when it was
+written: how long it waits to be heard; a chunk that ends a bridge is heard at once and not
+counted). The first quarter is warm-up; the check compares the floor of the last quarter with
+the floor of the second (see :func:`growth`): no growth beyond 5 %. After the first
+:data:`SETTLE` seconds every chunk's latency must be within the target +- 0.5 s
+(:func:`latency_outside`). It also reports the rotations, reconnects, underruns and bridges.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import math
 import os
 import random
 import socket
@@ -35,10 +44,19 @@ from in_process import oscserver_on
 from oscserver.adapters.audio.base import AudioSink
 from oscserver.adapters.audio.jack_sink import JackSink
 from oscserver.adapters.audio.null_sink import NullSink
+from oscserver.adapters.audio.stretching import StretchingSink
 from oscserver.adapters.jackd import PrivateJackd
+from oscserver.core.continuity import Settings
 from oscserver.core.osc_codec import encode_message
 from oscserver.engine.faults import parse_fault
 from oscserver.engine.server import EngineOptions
+from oscserver.options import AUTO_SNAP_QUIET
+
+#: Seconds after the music starts before the latency is held to its target: the controller
+#: measures the service's pace over its first 15 s (oscserver.core.continuity).
+SETTLE = 30.0
+#: How far a chunk's latency may be from the target.
+TOLERANCE = 0.5
 
 WORDS = ["deep house", "ambient pads", "acid techno", "jazz trio", "dub", "strings", "lo-fi"]
 
@@ -98,8 +116,9 @@ async def play(port: int, rate: float, stop: asyncio.Event) -> int:
 
 class Sample(NamedTuple):
     """One sample: seconds since the start, this process's RSS (KiB), its open file
-    descriptors and asyncio tasks, the audio waiting in the output (s), and the real-time
-    audio process's RSS (KiB; 0 for the null output)."""
+    descriptors and asyncio tasks, the audio waiting in the output (s), the real-time audio
+    process's RSS (KiB; 0 for the null output), and the lowest and highest latency of the
+    chunks written since the sample before (s; NaN when none was, or without continuity)."""
 
     t: float
     rss: int
@@ -107,6 +126,8 @@ class Sample(NamedTuple):
     tasks: int
     buffered: float
     audio_rss: int
+    latency_low: float = math.nan
+    latency_high: float = math.nan
 
 
 @dataclass
@@ -121,6 +142,16 @@ class Figures:
     refused: int
     samples: list[Sample] = field(default_factory=list)
     growth: dict[str, float] = field(default_factory=dict)
+    #: The continuity feeder's target (0 without it), and each chunk's (seconds since the
+    #: start, latency) once settled, but those that ended a bridge.
+    target: float = 0.0
+    latencies: list[tuple[float, float]] = field(default_factory=list)
+    bridged: float = 0.0
+    bridges: int = 0
+
+    def latency_outside(self) -> list[tuple[float, float]]:
+        """The settled chunks whose latency was not within the target +- :data:`TOLERANCE`."""
+        return [(t, a) for t, a in self.latencies if abs(a - self.target) > TOLERANCE]
 
 
 async def soak(
@@ -130,31 +161,56 @@ async def soak(
     sample: float,
     output: str = "null",
     report: Callable[[Sample], None] | None = None,
+    *,
+    rotate: bool = True,
+    continuity: bool = True,
+    preroll: float = 2.0,
+    settle: float = SETTLE,
 ) -> Figures:
-    """Run the soak; ``report`` (if given) receives each sample as it is taken."""
+    """Run the soak; ``report`` (if given) receives each sample as it is taken.
+
+    ``continuity`` needs pylibrb (:func:`oscserver.dsp.stretch.available`); the latency is
+    held to its target from ``settle`` seconds on.
+    """
     jackd: PrivateJackd | None = None
-    sink: AudioSink
+    inner: AudioSink
     if output == "jack":
         name = f"oscserver-soak-{os.getpid()}"
         jackd = PrivateJackd(server_name=name)
         jackd.start()
-        sink = JackSink(client_name="soak", server_name=name, preroll_seconds=0.5)
+        inner = JackSink(client_name="soak", server_name=name, preroll_seconds=preroll)
     else:
-        sink = NullSink(preroll_seconds=0.5)
-    audio_pid = sink.process_id if isinstance(sink, JackSink) else None
+        inner = NullSink(preroll_seconds=preroll)
+    audio_pid = inner.process_id if isinstance(inner, JackSink) else None
+    feeder = StretchingSink(inner, Settings(target=preroll)) if continuity else None
+    sink = feeder or inner
     engine_options = EngineOptions(faults=(parse_fault(f"cap:{cap}"),))
+    options = {
+        "prompt": "",
+        "rotate_after": max(5.0, cap - 10) if rotate else 0.0,
+        "crossfade": 2.0,
+        "snap": continuity,  # --snap auto
+        "snap_quiet": AUTO_SNAP_QUIET,
+    }
     try:
-        async with oscserver_on(
-            engine_options, sink, prompt="", rotate_after=max(5.0, cap - 10), crossfade=2.0
-        ) as (app, engine):
+        async with oscserver_on(engine_options, sink, **options) as (app, engine):
+            if feeder is not None:
+                feeder.bpm = lambda: app.state.config.bpm
             stop = asyncio.Event()
             sender = asyncio.create_task(play(app.osc_address[1], rate, stop))
             samples: list[Sample] = []
             loop = asyncio.get_running_loop()
             start = loop.time()
+            seen = 0.0  # when the last chunk already sampled was written
             try:
                 while loop.time() - start < minutes * 60:
                     await asyncio.sleep(sample)
+                    low = high = math.nan
+                    if feeder is not None:
+                        new = [a for t, a, bridge in feeder.latencies if t > seen and not bridge]
+                        seen = feeder.latencies[-1][0] if feeder.latencies else seen
+                        if new:
+                            low, high = min(new), max(new)
                     taken = Sample(
                         loop.time() - start,
                         rss_kib(),
@@ -162,6 +218,8 @@ async def soak(
                         len(asyncio.all_tasks()),
                         sink.buffered_seconds(),
                         rss_of(audio_pid),
+                        low,
+                        high,
                     )
                     samples.append(taken)
                     if report is not None:
@@ -177,6 +235,17 @@ async def soak(
                     stats.xruns,
                     app.refused,
                 )
+                if feeder is not None:
+                    began = start + settle
+                    figures.target = preroll
+                    figures.latencies = [
+                        (t - start, a)
+                        for t, a, bridge in feeder.latencies
+                        if t > began and not bridge
+                    ]
+                    figures.bridged = feeder.bridged_seconds
+                    figures.bridges = feeder.bridges
+                    feeder.bpm = lambda: None  # no cycle through the app left at exit
     finally:
         if jackd is not None:
             jackd.stop()
@@ -207,19 +276,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--cap", type=float, default=30.0, help="engine session cap, seconds")
+    parser.add_argument("--no-rotate", action="store_true", help="reconnect at each cap")
     parser.add_argument("--rate", type=float, default=200.0, help="OSC messages per second")
     parser.add_argument("--sample", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--output", choices=["null", "jack"], default="null")
+    parser.add_argument("--continuity", choices=["stretch", "off"], default="stretch")
+    parser.add_argument("--preroll", type=float, default=2.0, help="and continuity's target")
     args = parser.parse_args()
-    print(f"{'t (s)':>7} {'RSS KiB':>9} {'fds':>5} {'tasks':>6} {'buffer s':>8} {'audio KiB':>9}")
+    logging.disable(logging.WARNING)  # the bad messages sent on purpose are counted below
+    print(
+        f"{'t (s)':>7} {'RSS KiB':>9} {'fds':>5} {'tasks':>6} {'buffer s':>8} {'audio KiB':>9} "
+        f"{'latency s':>11}"
+    )
 
     def show(s: Sample) -> None:
+        latency = "" if math.isnan(s.latency_low) else f"{s.latency_low:.2f}-{s.latency_high:.2f}"
         print(
-            f"{s.t:>7.0f} {s.rss:>9} {s.fds:>5} {s.tasks:>6} {s.buffered:>8.1f} {s.audio_rss:>9}",
+            f"{s.t:>7.0f} {s.rss:>9} {s.fds:>5} {s.tasks:>6} {s.buffered:>8.1f} {s.audio_rss:>9} "
+            f"{latency:>11}",
             flush=True,
         )
 
-    r = asyncio.run(soak(args.minutes, args.cap, args.rate, args.sample, args.output, show))
+    r = asyncio.run(
+        soak(
+            args.minutes,
+            args.cap,
+            args.rate,
+            args.sample,
+            args.output,
+            show,
+            rotate=not args.no_rotate,
+            continuity=args.continuity == "stretch",
+            preroll=args.preroll,
+        )
+    )
     g = r.growth
     print(
         f"{r.sent} OSC datagrams, {r.rotations} rotations over {r.sessions} sessions, "
@@ -229,6 +319,23 @@ def main() -> None:
         f"growth after warm-up: RSS {g['rss']:+.1%}, fds {g['fds']:+.1%}, "
         f"tasks {g['tasks']:+.1%}, audio process RSS {g['audio_rss']:+.1%}; target <= 5 %"
     )
+    failed = [name for name, grew in g.items() if grew > 0.05]
+    if r.underruns:
+        failed.append("underruns")
+    if r.target:
+        waits = [a for _, a in r.latencies]
+        outside = r.latency_outside()
+        print(
+            f"latency after {SETTLE:g} s: {min(waits, default=0):.2f} to "
+            f"{max(waits, default=0):.2f} s over {len(waits)} chunks (target {r.target:g} +- "
+            f"{TOLERANCE:g} s: {len(outside)} outside"
+            f"{': ' + str(outside[:5]) if outside else ''}); "
+            f"{r.bridged:.1f} s bridged in {r.bridges} gaps"
+        )
+        if outside or not waits:
+            failed.append("latency")
+    print("FAILED: " + ", ".join(failed) if failed else "passed")
+    raise SystemExit(1 if failed else 0)
 
 
 if __name__ == "__main__":
