@@ -234,7 +234,7 @@ class RingSink(AudioSink):
             self.snapped_seconds += dropped
             if read_now > at:  # the producer was held up for longer than the margin
                 log.warning("a snap came %d frames late: it may be heard as a click", read_now - at)
-            log.info("snap: %d beats (%.2f s) of older audio dropped", beats, dropped)
+            log.debug("cut: %d beats (%.2f s) of older audio dropped", beats, dropped)
         if heard is not None:
             heard(time.monotonic() + max(0, at - read_now) / rate)
         return dropped
