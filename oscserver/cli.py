@@ -249,7 +249,7 @@ def _engine_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="FAULT",
         help="a failure to reproduce, e.g. cap:600, bad-key, quota, stall:30, late:5:3, "
-        "malformed:json:10 (see docs/engine.md); repeatable",
+        "tempo:1.04, malformed:json:10 (see docs/engine.md); repeatable",
     )
     p.add_argument(
         "--faulty-sessions",

@@ -12,6 +12,7 @@ import json
 import numpy as np
 import pytest
 import websockets
+from audio_analysis import kick_onsets, tempo_bpm
 from conftest import timeout
 from google import genai
 from google.genai import errors, types
@@ -21,6 +22,7 @@ from oscserver.core.lyria import MusicGenerationConfig, WeightedPrompt
 from oscserver.engine.faults import parse_fault
 from oscserver.engine.server import FILTER_REASON, EngineOptions, EngineServer
 from oscserver.engine.synth import SAMPLE_RATE, Synth
+from oscserver.engine.voices import DrumKit
 
 CHUNK = 0.25  # short chunks keep the tests quick; the protocol is the same
 FRAMES = round(CHUNK * SAMPLE_RATE)
@@ -258,6 +260,37 @@ def test_wander_paces_are_seeded_bounded_and_average_the_mean():
     ],
 )
 def test_bad_wander_faults_are_explained(text, words):
+    with pytest.raises(ValueError, match=words):
+        parse_fault(text)
+
+
+async def test_a_model_that_does_not_obey_keeps_its_own_tempo_and_says_where_its_beats_are():
+    """tempo:1.04 over the wire: asked for 96 bpm, the stream plays 99.84, from a beat phase
+    the engine draws; its record of the session's contexts finds every kick in the stream."""
+    server, port = await start(faults=(parse_fault("tempo:1.04"),))
+    try:
+        async with connect(port) as session:
+            await setup_music(session)  # minimal techno at 96 bpm: a kick on every beat
+            await session.play()
+            pcm = b"".join([await next_chunk(session) for _ in range(40)])  # 10 s
+        x = np.frombuffer(pcm, dtype="<i2").reshape(-1, 2).T / 32768.0
+        assert tempo_bpm(x, SAMPLE_RATE) == pytest.approx(96 * 1.04, abs=0.5)
+        kicks = kick_onsets(x, SAMPLE_RATE, DrumKit().samples["kick"])
+        (contexts,) = server.contexts
+        # The context PLAY started; a kick within 50 ms of the end is cut short.
+        beats = contexts[-1].beat_frames(0, x.shape[1] - 2400)
+        assert len(kicks) >= 14 and len(kicks) == len(beats)
+        assert np.max(np.abs(kicks - beats)) < 0.001 * SAMPLE_RATE, (kicks, beats)
+        assert beats[0] > 0.01 * SAMPLE_RATE  # not on the stream's first frame
+    finally:
+        await server.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [("tempo:3", "from 0.5 to 2"), ("tempo:fast", "could not convert"), ("tempo", "tempo:FACTOR")],
+)
+def test_bad_tempo_faults_are_explained(text, words):
     with pytest.raises(ValueError, match=words):
         parse_fault(text)
 

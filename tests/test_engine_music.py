@@ -9,6 +9,7 @@ import pytest
 from audio_analysis import (
     band_energy,
     chroma,
+    kick_onsets,
     onsets_per_grid,
     rms_dbfs,
     spectral_centroid,
@@ -19,7 +20,8 @@ from oscserver.core.addresses import SCALES
 from oscserver.core.lyria import MusicGenerationConfig, WeightedPrompt
 from oscserver.engine.composer import MAJOR
 from oscserver.engine.style import VOCABULARY, vocabulary_markdown
-from oscserver.engine.synth import DEFAULT_BPM, SAMPLE_RATE, Synth
+from oscserver.engine.synth import DEFAULT_BPM, SAMPLE_RATE, Context, Synth
+from oscserver.engine.voices import DrumKit
 
 SR = SAMPLE_RATE
 
@@ -57,6 +59,48 @@ def test_tempo_is_exact_after_a_context_reset(bpm):
     s.reset()
     after = audio(s.render(10 * SR))
     assert tempo_bpm(after, SR) == pytest.approx(bpm, abs=1)
+
+
+def off_beat(s: Synth, seconds: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Render ``seconds``: the audio, the kicks heard in it, and the beats the synth says."""
+    lo = s.rendered
+    x = audio(s.render(int(seconds * SR)))
+    kicks = kick_onsets(x, SR, DrumKit().samples["kick"])
+    return x, kicks, s.beat_frames(lo, s.rendered) - lo
+
+
+def test_a_model_that_does_not_obey_plays_off_tempo_at_an_arbitrary_phase():
+    s = Synth(tempo_factor=1.04, phase_seed=5)  # the tempo:1.04 fault
+    s.set_prompts((WeightedPrompt("techno", 1.0),))  # a kick on every beat
+    s.set_config(MusicGenerationConfig(bpm=120))
+    s.reset(fade=False)  # PLAY
+    x, kicks, beats = off_beat(s, 12.0)
+    assert tempo_bpm(x, SR) == pytest.approx(124.8, abs=0.5)  # not the 120 asked for
+    # The synth's own account of its beats is the truth: every kick is on one, within 1 ms.
+    assert len(kicks) >= 20 and len(beats) == len(kicks)
+    assert np.max(np.abs(kicks - beats)) < 0.001 * SR, (kicks, beats)
+    # The phase is arbitrary: the first beat is not where the stream starts, and each new
+    # context (RESET_CONTEXT) starts somewhere else in its bar.
+    old = s.contexts[-1]
+    assert beats[0] > 0.01 * SR
+    s.reset()
+    _, kicks, beats = off_beat(s, 6.0)
+    new = s.contexts[-1]
+    assert new.start != old.start
+    assert abs(first_beat(new) - first_beat(old)) > 0.01 * SR
+    assert np.max(np.abs(kicks - beats[: len(kicks)])) < 0.001 * SR, (kicks, beats)
+
+
+def first_beat(context: Context) -> float:
+    """Frames from the start of a context to its first beat."""
+    return -context.start % context.beat_length
+
+
+def test_a_model_that_obeys_starts_on_the_beat():
+    s = synth(bpm=120)
+    _, kicks, beats = off_beat(s, 6.0)
+    assert s.contexts[-1].start == 0 and beats[0] == 0.0
+    assert len(kicks) == len(beats) and np.max(np.abs(kicks - beats)) < 0.001 * SR
 
 
 # --- scale -------------------------------------------------------------------------------------

@@ -25,6 +25,9 @@ from the session's setupComplete. Close codes and reasons follow what the servic
 ``reset[:S]``              drop the TCP connection after S seconds, no close frame (1006)
 ``huge[:S]``               send one 17 MiB frame after S seconds (over the client's limit)
 ``late:N:S``               every Nth chunk comes S seconds late
+``tempo:FACTOR``           a model that does not obey: it plays at the asked bpm times FACTOR
+                           (0.5 to 2), and each context starts at a random point of a bar, so
+                           its beats' phase is arbitrary (``tempo:1``: only the phase)
 ``malformed:KIND[:S]``     one bad frame after S seconds; KIND: json (not JSON), type (unknown
                            message), mime (unsupported mimeType), odd (odd byte count)
 ========================  ==================================================================
@@ -58,8 +61,8 @@ class Fault:
     """One fault.
 
     Attributes:
-        kind: ``close``, ``reset``, ``huge``, ``stall``, ``slow``, ``drip``, ``late`` or
-            ``malformed``.
+        kind: ``close``, ``reset``, ``huge``, ``stall``, ``slow``, ``wander``, ``drip``,
+            ``late``, ``tempo`` or ``malformed``.
         after: Seconds after setupComplete (all but ``late``).
         code: Close code (``close``).
         reason: Close reason (``close``).
@@ -67,7 +70,7 @@ class Fault:
         delay: Seconds late (``late``).
         frame: The kind of bad frame (``malformed``).
         factor: Share of real time (``slow``; the mean for ``wander``), bytes a second
-            (``drip``).
+            (``drip``), the tempo played against the tempo asked (``tempo``).
         low: The slowest pace of ``wander``.
         high: The fastest pace of ``wander``.
         period: Seconds between two paces of ``wander``.
@@ -168,6 +171,11 @@ def parse_fault(text: str) -> Fault:
             if rate < 1:
                 raise ValueError("the drip rate must be at least 1 byte a second")
             return Fault("drip", _seconds(args[0], "drip time"), factor=rate)
+        if name == "tempo" and len(args) == 1:
+            factor = float(args[0])
+            if not 0.5 <= factor <= 2:
+                raise ValueError("the factor must be from 0.5 to 2")
+            return Fault("tempo", factor=factor)
         if name == "late" and len(args) == 2 and int(args[0]) >= 1:
             return Fault("late", every=int(args[0]), delay=_seconds(args[1], "lateness"))
         if name == "malformed" and 1 <= len(args) <= 2 and args[0] in MALFORMED_KINDS:
@@ -178,6 +186,6 @@ def parse_fault(text: str) -> Fault:
     raise ValueError(
         f"bad fault {text!r}: use close:S:CODE[:REASON], cap[:S], bad-key, refused, invalid[:S], "
         "quota[:S], busy, reset[:S], huge[:S], stall:S, slow:S:FACTOR, "
-        "wander:S[:MEAN[:LOW:HIGH[:PERIOD]]], drip:S[:BPS], late:N:S or "
+        "wander:S[:MEAN[:LOW:HIGH[:PERIOD]]], drip:S[:BPS], late:N:S, tempo:FACTOR or "
         f"malformed:{'|'.join(MALFORMED_KINDS)}[:S]"
     )

@@ -53,7 +53,7 @@ from oscserver.core.lyria import (
     decode_client,
 )
 from oscserver.engine.faults import BAD_KEY_REASON, Fault, wander_rates
-from oscserver.engine.synth import SAMPLE_RATE, Synth
+from oscserver.engine.synth import SAMPLE_RATE, Context, Synth
 
 __all__ = ["BLOCKLIST", "FILTER_REASON", "MODELS", "EngineOptions", "EngineServer"]
 
@@ -113,7 +113,15 @@ class _Session:
     def __init__(self, ws: ServerConnection, options: EngineOptions, number: int) -> None:
         self.ws = ws
         self.options = options
-        self.synth = Synth(options.seed)
+        limit = options.faulty_sessions
+        #: The faults this session suffers (sessions are numbered from 1).
+        self.faults = options.faults if not limit or number <= limit else ()
+        tempo = [f.factor for f in self.faults if f.kind == "tempo"]
+        self.synth = Synth(
+            options.seed,
+            tempo_factor=tempo[-1] if tempo else 1.0,
+            phase_seed=options.seed * 7919 + number if tempo else None,
+        )
         self.playing = False
         self.fresh = True  # the next PLAY starts a new context
         self.stalled = False
@@ -122,9 +130,6 @@ class _Session:
         self._wake = asyncio.Event()
         self._jitter = random.Random(options.seed * 7919 + number)
         self.number = number
-        limit = options.faulty_sessions
-        #: The faults this session suffers (sessions are numbered from 1).
-        self.faults = options.faults if not limit or number <= limit else ()
 
     # --- client messages ---------------------------------------------------------------------
 
@@ -283,6 +288,9 @@ class EngineServer:
         self.ends: list[int | None] = []
         #: The last weighted prompts any client sent.
         self.last_prompts: tuple[WeightedPrompt, ...] = ()
+        #: Where every session's beats are, in order (its synth's contexts, as they grow): the
+        #: truth that a beat tracker, or the lock to a clock, is measured by.
+        self.contexts: list[list[Context]] = []
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         """Listen; port 0 picks a free port. Returns the bound ``(host, port)``.
@@ -337,6 +345,7 @@ class EngineServer:
     async def _serve(self, ws: ServerConnection) -> None:
         self.sessions += 1
         session = _Session(ws, self.options, self.sessions)
+        self.contexts.append(session.synth.contexts)
         tasks: list[asyncio.Task[None]] = []
         try:
             first = decode_client(await ws.recv())
@@ -353,7 +362,7 @@ class EngineServer:
             log.info("session %d set up", session.number)
             tasks.append(asyncio.create_task(session.pump()))
             for fault in session.faults:
-                if fault.kind != "late":
+                if fault.kind not in ("late", "tempo"):  # per chunk; at the start
                     tasks.append(asyncio.create_task(session.run_fault(fault)))
             async for frame in ws:
                 message = decode_client(frame)

@@ -8,6 +8,11 @@ the mix it is playing. It behaves like the service:
 - prompts and every other config field glide to their new values over one bar;
 - PAUSE simply stops calling :meth:`render`, so the music resumes where it was.
 
+A model that does not obey (the ``tempo`` fault): it plays at the asked bpm times
+``tempo_factor``, and each context starts at a random point of its first bar, so the phase of
+its beats is arbitrary, as the service's is. The synth knows where its beats are
+(:attr:`Synth.contexts`, :meth:`Synth.beat_frames`): the truth a beat tracker is measured by.
+
 Bars are composed by :func:`~oscserver.engine.composer.compose_bar` and voiced by
 :mod:`~oscserver.engine.voices`. Rendering is deterministic: the same seed, prompts, config and
 call sequence give bit-identical audio, however the frames are split into chunks.
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import random
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +34,7 @@ from oscserver.engine.composer import Controls, Note, compose_bar, motif_seed
 from oscserver.engine.style import NEUTRAL, Style, blend
 from oscserver.engine.voices import SAMPLE_RATE, DrumKit, Tone, tone_segment
 
-__all__ = ["DEFAULT_BPM", "SAMPLE_RATE", "Synth", "scale_root"]
+__all__ = ["DEFAULT_BPM", "SAMPLE_RATE", "Context", "Synth", "scale_root"]
 
 #: The tempo when the config leaves bpm to the model.
 DEFAULT_BPM = 120
@@ -44,6 +50,33 @@ _PAN = {
     "bass": (1.0, 1.0), "pad": (0.85, 1.0), "lead": (1.0, 0.8), "vocal": (1.0, 1.0),
 }  # fmt: skip
 _FADE = 480  # samples of fade-out of the old context at a hard transition (10 ms)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where one context's beats are in the stream.
+
+    Attributes:
+        frame: The stream frame (counted from the synth's first) where the context began.
+        start: Samples into its first bar the context began at (0 unless the phase is random).
+        beat_length: Samples per beat, as played (the asked bpm times the tempo factor).
+    """
+
+    frame: int
+    start: float
+    beat_length: float
+
+    def beat_frames(self, lo: int, hi: int) -> npt.NDArray[np.float64]:
+        """Stream frames of the beats in ``[lo, hi)``.
+
+        Only this context's beats; every fourth from its first bar's first beat (which may lie
+        before the context began) starts a bar.
+        """
+        origin = self.frame - self.start  # the stream frame of the first bar's first beat
+        first = max(0, math.ceil((max(lo, self.frame) - origin) / self.beat_length))
+        last = math.ceil((hi - origin) / self.beat_length)
+        beats = np.arange(first, max(first, last), dtype=np.float64)
+        return origin + beats * self.beat_length
 
 
 def scale_root(scale: str, fallback: int) -> int:
@@ -106,10 +139,22 @@ class Synth:
 
     Args:
         seed: Used when the config leaves the seed to the model.
+        tempo_factor: Play at the asked bpm times this (a model that does not obey).
+        phase_seed: When given, each context begins at a random point of its first bar
+            (drawn from this seed): the beats' phase is arbitrary.
     """
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(
+        self, seed: int = 0, tempo_factor: float = 1.0, phase_seed: int | None = None
+    ) -> None:
         self._default_seed = seed
+        self.tempo_factor = tempo_factor
+        self._phase = random.Random(phase_seed) if phase_seed is not None else None
+        #: Frames rendered since the synth was made (the stream's frame count).
+        self.rendered = 0
+        #: Every context so far, the last one playing (see :class:`Context`).
+        self.contexts: list[Context] = []
+        self._start = 0  # the position the context began at
         self.config = MusicGenerationConfig()
         self.prompts: tuple[WeightedPrompt, ...] = ()
         self._kit = DrumKit()
@@ -150,10 +195,12 @@ class Synth:
             self._tail = tail
         self.bpm = self.config.bpm if self.config.bpm is not None else DEFAULT_BPM
         self.root = scale_root(self.config.scale or SCALES[0], self._motif() % 12)
-        self.position = 0
+        start = self._phase.uniform(0.0, self.bar_length) if self._phase is not None else 0.0
+        self.position = self._start = round(start)
+        self.contexts.append(Context(self.rendered, self._start, self.beat_length))
         self._bars.clear()
         self._from = self._to = mix_of(self.config, self.prompts)
-        self._glide_start = 0
+        self._glide_start = self._start
 
     @property
     def bar_length(self) -> float:
@@ -162,8 +209,21 @@ class Synth:
 
     @property
     def beat_length(self) -> float:
-        """Samples per beat."""
-        return SAMPLE_RATE * 60.0 / self.bpm
+        """Samples per beat, as played."""
+        return SAMPLE_RATE * 60.0 / self.tempo
+
+    @property
+    def tempo(self) -> float:
+        """The tempo played, in beats a minute: the bpm asked for times the tempo factor."""
+        return self.bpm * self.tempo_factor
+
+    def beat_frames(self, lo: int, hi: int) -> npt.NDArray[np.float64]:
+        """Stream frames of every beat played in ``[lo, hi)``, across contexts."""
+        found = []
+        for i, context in enumerate(self.contexts):
+            end = self.contexts[i + 1].frame if i + 1 < len(self.contexts) else hi
+            found.append(context.beat_frames(lo, min(hi, end)))
+        return np.concatenate(found) if found else np.zeros(0)
 
     def _seed(self) -> int:
         return self.config.seed if self.config.seed is not None else self._default_seed
@@ -194,6 +254,7 @@ class Synth:
             out[:, :n] += self._tail[:, :n]
             self._tail = self._tail[:, n:] if n < len(self._tail[0]) else None
         self.position += frames
+        self.rendered += frames
         # Soft-clip, leaving about 3 dB of headroom below full scale.
         pcm: npt.NDArray[np.int16] = np.clip(
             np.tanh(out * 0.9) * 0.7 * 32767.0, -32768, 32767
@@ -235,6 +296,8 @@ class Synth:
         self, out: npt.NDArray[np.float32], note: Note, bar_start: int, lo: int, hi: int
     ) -> None:
         start = bar_start + round(note.beat * self.beat_length)
+        if start < self._start:  # before the context began: never struck
+            return
         drum = note.voice in DRUMS
         length = self._kit.length(note.voice) if drum else round(note.length * self.beat_length)
         a, b = max(lo, start), min(hi, start + length)
