@@ -14,6 +14,7 @@
 #                   memory, fds, tasks and latency (docs/reliability.md)
 #   make continuity an hour of the service's pace, compressed, with and without --continuity stretch
 #   make continuity-proof  three minutes on JACK of a service at 0.96 with chunks 3 s late
+#   make beats  beat tracking against the engine's own beats: tempo, phase, time to lock, CPU
 #   make clean  remove the virtualenv and caches
 
 SHELL := /bin/bash
@@ -34,8 +35,8 @@ PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	2>/dev/null && { echo $$p; break; }; done)
 ARGS ?=
 
-.PHONY: run test lint format bench docs fuzz soak faults soak-hour continuity continuity-proof clean system-deps \
-	system-deps-dev venv
+.PHONY: run test lint format bench docs fuzz soak faults soak-hour continuity continuity-proof beats clean \
+	system-deps system-deps-dev venv
 
 run: $(VENV)/.installed
 	$(BIN)/oscserver $(ARGS)
@@ -76,6 +77,9 @@ faults: $(VENV)/.installed-dev
 soak-hour: $(VENV)/.installed-dev
 	$(BIN)/python bench/soak_resources.py --minutes 50 --sample 60 --output jack
 	$(BIN)/python bench/soak_resources.py --minutes 10 --sample 20 --output jack --cap 10 --no-rotate
+
+beats: $(VENV)/.installed-dev
+	$(BIN)/python bench/beats.py
 
 continuity: $(VENV)/.installed-dev
 	$(BIN)/python bench/continuity.py --minutes 6 --compress 10
