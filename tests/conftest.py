@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shlex
 import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 
@@ -103,3 +105,18 @@ async def bare_app(monkeypatch):
     yield app
     await app.stop()
     app.sink.close()
+
+
+def in_private_network(argv: list[str], seconds: float) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` in a network namespace of its own: only its loopback, multicast routed
+    there, so that nothing (Ableton Link, mDNS) leaves the machine. Needs root (CI is)."""
+
+    if os.geteuid() != 0:
+        pytest.skip("a private network namespace (unshare -n) needs root")
+    script = "ip link set lo up && ip route add 224.0.0.0/4 dev lo && exec " + shlex.join(argv)
+    return subprocess.run(
+        ["unshare", "-n", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=timeout(seconds),
+    )
