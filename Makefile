@@ -25,9 +25,10 @@ BIN := $(VENV)/bin
 # oscserver/adapters/audio/playout_native.c) and liblo-tools (oscsend and oscdump, which the
 # README and docs/quickstart.md use to talk to the server from a terminal).
 # To test, also: puredata-core and supercollider-language (the patches run in real Pd and
-# sclang). tests/test_setup.py checks that `make run` installs no more than RUN_APT.
+# sclang), iproute2 and util-linux (ip and unshare: Ableton Link's tests run in a private
+# network namespace). tests/test_setup.py checks that `make run` installs no more than RUN_APT.
 RUN_APT := jackd2 liblo-tools libportaudio2 python3-venv gcc libc6-dev
-TEST_APT := puredata-core supercollider-language
+TEST_APT := puredata-core supercollider-language iproute2 util-linux
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The first interpreter that is Python >= 3.11.
 PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
@@ -109,6 +110,8 @@ define apt_install
 			libc6-dev) [ -e /usr/include/stdint.h ] ;; \
 			puredata-core) command -v pd >/dev/null ;; \
 			supercollider-language) command -v sclang >/dev/null ;; \
+			iproute2) command -v ip >/dev/null ;; \
+			util-linux) command -v unshare >/dev/null ;; \
 			*) dpkg -s $$pkg >/dev/null 2>&1 ;; \
 		esac || missing="$$missing $$pkg"; \
 	done; \
