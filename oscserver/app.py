@@ -328,6 +328,8 @@ class App:
                     if self._stream is not None and self._stream[0] is self.channel:
                         self.sink.restarted()  # a reconnect (a rotation says so when done)
                     self._stream = stream
+                if event.new_context:
+                    self.sink.new_context()  # the tempo and beat phase may jump here
                 if event.change_made_at is not None:
                     self._write_fresh(self._settle(frames), event.change_made_at)
                 else:
@@ -516,4 +518,6 @@ class App:
             stretch=stats.stretch_ratio,
             bridged=stats.bridged_seconds,
             heard=self.change_heard,
+            tempo=stats.tempo,
+            steady=stats.steady,
         )

@@ -56,6 +56,7 @@ class Channel:
         #: Sessions this channel has had ready (1, then one more for each reconnect).
         self.sessions = 0
         self._ready = False
+        self._resets = 0  # the session's RESET_CONTEXT count when the last chunk arrived
         #: Resamplers for audio the service sends at another rate than 48 kHz, by rate.
         self.converters: dict[int, Resampler] = {}
         self._task: asyncio.Task[None] | None = None
@@ -70,7 +71,10 @@ class Channel:
                 self.watch.audio(now, event.chunk.frames / rate)
                 made = self.tracker.chunk(now, event.chunk.source_metadata)
                 if made is not None:
-                    events[i] = dataclasses.replace(event, change_made_at=made)
+                    event = events[i] = dataclasses.replace(event, change_made_at=made)
+                if self.session.resets != self._resets:
+                    self._resets = self.session.resets
+                    events[i] = dataclasses.replace(event, new_context=True)
         self._on_events(self, events)
 
     def _track(self, now: float) -> None:

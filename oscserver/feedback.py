@@ -26,6 +26,8 @@ log = logging.getLogger("oscserver")
 
 #: Where ``/lyria/status`` is answered and status changes are pushed to subscribers.
 STATUS_ADDRESS = "/lyria/status"
+#: Where ``/lyria/get/tempo`` is answered.
+TEMPO_ADDRESS = "/lyria/tempo"
 #: Where a refused prompt is reported: ``/lyria/filtered <slot> <text> <reason>``.
 FILTERED_ADDRESS = "/lyria/filtered"
 #: Where warnings (the service's, a slow stream) are reported: ``/lyria/warning <text>``.
@@ -51,6 +53,8 @@ class Status:
         bridged: Seconds the last bar was looped while the stream was late, in all.
         heard: Seconds from the last control change (a prompt, a weight, a config value) to
             when the first audio reflecting it is heard; 0 until one has been measured.
+        tempo: The music's tempo as measured from the stream (bpm; 0 until measured).
+        steady: The beats found fit a steady pulse.
     """
 
     link: str
@@ -65,6 +69,8 @@ class Status:
     stretch: float = 1.0
     bridged: float = 0.0
     heard: float = 0.0
+    tempo: float = 0.0
+    steady: bool = False
 
     def line(self, width: int | None = None) -> str:
         """One line, e.g. ``connected | playing | buffer 2.1 s | underruns 0 | ...``.
@@ -86,6 +92,7 @@ class Status:
             (f"stretch x{self.stretch:.3f}" if self.stretch != 1.0 else "", 3),
             (f"bridged {self.bridged:.1f} s" if self.bridged else "", 3),
             (f"change heard in {self.heard:.1f} s" if self.heard else "", 3),
+            (f"tempo {self.tempo:.1f}" if self.tempo else "", 3),
             (f"xruns {self.xruns}", 2),
             (f"peak {level} dBFS", 5),
             (f"osc {self.osc_messages} msgs, {self.osc_refused} refused", 1),
@@ -121,6 +128,13 @@ class Status:
             round(self.bridged, 3),
             round(self.heard, 3),
         ]
+
+    def tempo_reply(self) -> tuple[str, list[Any]]:
+        """The answer to ``/lyria/get/tempo``.
+
+        The measured bpm (0 until measured) and 1 when the beats fit a steady pulse.
+        """
+        return TEMPO_ADDRESS, [round(self.tempo, 2), int(self.steady)]
 
 
 def _shorten(text: str, width: int) -> str:
@@ -177,7 +191,10 @@ class Feedback:
             for address, args in answer(self._state(), query):
                 self._send(target, address, args)
         elif query.effect is Effect.STATUS:
-            self._send(target, *self._status().reply())
+            status = self._status()
+            self._send(
+                target, *(status.tempo_reply() if query.target == "tempo" else status.reply())
+            )
         else:
             host, port = query.args
             who = (str(host) if host else sender[0], port if isinstance(port, int) else target[1])

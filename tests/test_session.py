@@ -108,6 +108,7 @@ def test_bpm_and_scale_changes_are_followed_by_reset_context_while_playing():
     # Other fields apply smoothly: the full config, no reset.
     c.osc("/lyria/density", 0.8)
     assert c.wire() == [js(MusicGenerationConfig(bpm=90, scale="C_MAJOR_A_MINOR", density=0.8))]
+    assert c.session.resets == 2  # counted, so the audio after each can be marked
 
 
 def test_bpm_while_stopped_needs_no_reset():
@@ -129,6 +130,7 @@ def test_with_reset_on_demand_bpm_waits_for_the_users_reset():
     assert c.wire() == [js(MusicGenerationConfig(bpm=90, density=0.5))]
     c.osc("/lyria/reset")  # the user's downbeat
     assert c.wire() == [js(PlaybackControl("RESET_CONTEXT"))]
+    assert c.session.resets == 1
 
 
 def test_explicit_reset_is_sent_once():

@@ -365,6 +365,16 @@ QUERIES: tuple[Address, ...] = (
         "<seconds from the last change to hearing it, 0 until measured>.",
     ),
     Address(
+        "/lyria/get/tempo",
+        (_POKE,),
+        Effect.STATUS,
+        "tempo",
+        None,
+        "Replies /lyria/tempo <bpm> <steady>: the music's tempo as measured from the stream "
+        "(not the bpm asked for, which the service only approximates; 0 until measured, with "
+        "--continuity stretch) and 1 when its beats fit a steady pulse.",
+    ),
+    Address(
         "/lyria/listen",
         _HOST,
         Effect.LISTEN,

@@ -73,10 +73,13 @@ class AudioReceived:
         chunk: The audio.
         change_made_at: When the control change this chunk is the first to reflect was made,
             if it is one (set by the caller's :class:`~oscserver.core.heard.ChangeTracker`).
+        new_context: The first chunk to arrive after a RESET_CONTEXT was sent: the music's
+            tempo and beat phase may jump here (set by the caller from :attr:`Session.resets`).
     """
 
     chunk: AudioChunk
     change_made_at: float | None = None
+    new_context: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,8 @@ class Session:
         self._filtered: dict[str, str] = {}  # prompt text -> reason, never resent
         #: Throttle window for prompt and config changes, in seconds (Google's apps: 200 ms).
         self.window = 0.2
+        #: RESET_CONTEXT messages sent to the service so far.
+        self.resets = 0
         #: Follow a bpm or scale change with RESET_CONTEXT at once; when False, the new values
         #: are sent but wait for the user's own reset (``/lyria/reset``, e.g. on a downbeat).
         self.auto_reset = True
@@ -316,6 +321,7 @@ class Session:
             events.append(Notice(NO_PROMPT, error=True))
         if "RESET_CONTEXT" in update.commands:
             self._outbox.append(PlaybackControl("RESET_CONTEXT"))
+            self.resets += 1
             reset_needed = False
         before = self._told_playback
         if wanted is not before:
@@ -333,6 +339,7 @@ class Session:
             and Playback.STOPPED not in (before, self._told_playback)
         ):
             self._outbox.append(PlaybackControl("RESET_CONTEXT"))
+            self.resets += 1
         events.extend(self._audible_events(wanted))
         return events
 

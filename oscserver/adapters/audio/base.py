@@ -55,6 +55,8 @@ class SinkStats:
     native_callback: bool = False  # the callback is the C playout (JACK), not Python
     stretch_ratio: float = 1.0  # the time ratio of a stretching feeder in front, if any
     bridged_seconds: float = 0.0  # seconds its bridge played the last bar again, in all
+    tempo: float = 0.0  # the stream's tempo as measured by its beat tracker (0: not known)
+    steady: bool = False  # the beats found fit a steady pulse (see oscserver.dsp.beats)
 
     @property
     def buffered_seconds(self) -> float:
@@ -98,6 +100,12 @@ class AudioSink(abc.ABC):
     def check(self) -> str | None:
         """Call now and then from the event loop; returns a message when something happened."""
         return None
+
+    def new_context(self) -> None:  # noqa: B027 (only a sink that analyses the beat acts)
+        """The next chunk written starts a new context (RESET_CONTEXT).
+
+        Its tempo and beat phase may jump. This default has nothing to forget.
+        """
 
     def restarted(self) -> None:
         """The stream starts afresh (a reconnect): what was learnt of its pace no longer holds.

@@ -44,6 +44,7 @@ import numpy as np
 from oscserver.adapters.audio.base import SNAP_MARGIN, STREAM_RATE, AudioSink, Heard, SinkStats
 from oscserver.adapters.audio.ring import Samples
 from oscserver.core.continuity import PlayoutController, Settings
+from oscserver.dsp import beats
 from oscserver.dsp.bridge import FADE, Looper, Splicer
 from oscserver.dsp.stretch import Stretcher
 
@@ -70,6 +71,8 @@ BURST_UNDER = 0.25
 #: Writes whose lengths give the usual chunk's (their median, once there are three): a burst is
 #: judged by what the next chunk will find, the level after this write less a usual chunk.
 SIZES = 9
+#: A grid whose beats lie this close to its line (root mean square, seconds) is a steady pulse.
+STEADY = 0.005
 #: Chunks whose latency is remembered (:attr:`StretchingSink.latencies`).
 LATENCIES = 4096
 #: A snap is tried only when a whole beat waits beyond the sink's margin and this much more
@@ -123,6 +126,7 @@ class StretchingSink(AudioSink):
         self.skipped_seconds = 0.0
         self._dropped = 0.0  # seconds the last write_fresh dropped
         self._restart = False  # a new session began: forget the pace (set by restarted())
+        self._context = False  # a new context begins: forget the beats (set by new_context())
         self.controller = PlayoutController(settings)
         self._stretcher = Stretcher(STREAM_RATE)
         self._clock = clock
@@ -136,6 +140,10 @@ class StretchingSink(AudioSink):
         self._generation = 0
         self._closed = False
         self._sizes: deque[float] = deque(maxlen=SIZES)  # seconds of the last writes
+        #: Finds the stream's beats as it comes, before it is stretched (None without aubio);
+        #: :attr:`grid` is its latest grid, set by the stretching thread.
+        self.beats = beats.BeatTracker(STREAM_RATE) if beats.available() else None
+        self.grid: beats.Grid | None = None
         #: For each chunk written (the last :data:`LATENCIES`): when (``clock``), the seconds of
         #: audio ahead of it then (its latency: how long it waits to be heard), and whether it
         #: ended a bridge (the stream back after a gap: the bridge covered its lateness, and
@@ -189,6 +197,10 @@ class StretchingSink(AudioSink):
         """A new session: its head start says nothing of its pace, which is measured afresh."""
         self._restart = True
 
+    def new_context(self) -> None:
+        """The next chunk starts a new context: its beats are found afresh."""
+        self._context = True
+
     def set_playing(self, playing: bool) -> None:
         """Play, or pause: a pause drops what waits, here and in the inner sink."""
         self._playing = playing
@@ -203,11 +215,14 @@ class StretchingSink(AudioSink):
         """The inner sink's counters, with what waits here counted as buffered."""
         stats = self.inner.stats()
         extra = round(self._waiting_frames() * stats.sample_rate / STREAM_RATE)
+        grid = self.grid
         return replace(
             stats,
             buffered_frames=stats.buffered_frames + extra,
             stretch_ratio=self.controller.ratio,
             bridged_seconds=self.bridged_seconds,
+            tempo=grid.tempo if grid is not None else 0.0,
+            steady=grid is not None and grid.spread < STEADY,
         )
 
     def buffered_seconds(self) -> float:
@@ -255,14 +270,39 @@ class StretchingSink(AudioSink):
                 generation = made_for
                 self._stretcher.reset()
                 self.controller.reset()
+                self._forget_beats()
                 self._splicer = Splicer()
                 self._looper.stop()
                 self._gap = 0.0
             if self._restart:
                 self._restart = False
                 self.controller.forget_pace()
+                self._forget_beats()
+            if self._context:
+                self._context = False
+                self._forget_beats()
+            self._track_beats(frames)
             self.controller.arrived(arrived, frames.shape[1] / STREAM_RATE)
             self._stretch(generation, frames, fresh)
+
+    def _track_beats(self, frames: Samples) -> None:
+        """Find the beats in a chunk before it is stretched; the grid is kept for readers."""
+        if self.beats is None:
+            return
+        self.beats.expected = self.bpm()
+        try:
+            self.beats.process(frames)
+            self.grid = self.beats.grid()
+        except Exception:  # an analysis, never worth the music
+            log.exception("beat tracking failed; the tempo is not measured")
+            self.beats = None
+            self.grid = None
+
+    def _forget_beats(self) -> None:
+        """A new stream (a new session, a pause): its tempo and phase are found afresh."""
+        if self.beats is not None:
+            self.beats.reset()
+        self.grid = None
 
     def _stretch(self, generation: int, frames: Samples, fresh: _Fresh | None) -> None:
         """Stretch one chunk and write it on, piece by piece."""
