@@ -12,7 +12,9 @@ arrive, and its grid (the line through the last beats) is compared with the synt
   (median and 95th percentile of the absolute error, ms);
 - lock: seconds until the grid is within 5 ms of every true beat it predicts, and stays;
 - relock: the same after a context reset to another bpm (a new phase);
-- CPU: of the tracker, per second of audio (% of a core).
+- CPU: of the tracker, per second of audio (% of a core);
+- downbeats: at the end, whether the beat given as a bar's first is one (right, wrong, or
+  none given: not sure enough).
 
 Each hop and window size aubio can run at is measured in the same run; the tracker's default
 is the one chosen from these figures (docs/performance.md).
@@ -42,6 +44,8 @@ class Figures:
     phase_errors: list[float] = field(default_factory=list)
     locks: list[float] = field(default_factory=list)
     relocks: list[float] = field(default_factory=list)
+    #: Downbeats given on the bar's first beat, given on another, not given.
+    bars: list[int] = field(default_factory=lambda: [0, 0, 0])
     cpu: float = 0.0
     seconds: float = 0.0
 
@@ -103,6 +107,12 @@ def measure(hop: int, window: int, seconds: float) -> Figures:
             figures.tempo_errors.append(abs(grid.tempo - synth.tempo) if grid else float("inf"))
             figures.phase_errors += errors or [float("inf")]
             figures.locks.append(locked if locked is not None else float("inf"))
+            context = synth.contexts[-1]
+            if grid is None or grid.downbeat is None:
+                figures.bars[2] += 1
+            else:
+                beats = (grid.downbeat - (context.frame - context.start)) / context.beat_length
+                figures.bars[0 if round(beats) % 4 == 0 else 1] += 1
             synth.set_config(MusicGenerationConfig(bpm=100 + 7 * i + 9))
             synth.reset()  # RESET_CONTEXT: a new tempo from a new phase
             tracker.reset()
@@ -122,7 +132,8 @@ def main() -> None:
     )
     print(
         f"{'hop/window':>11} {'tempo err max':>14} {'phase err median / p95':>23} "
-        f"{'lock median / max':>18} {'relock median / max':>20} {'CPU':>7}"
+        f"{'lock median / max':>18} {'relock median / max':>20} {'CPU':>7} "
+        f"{'downbeats right/wrong/none':>27}"
     )
     for hop, window in SIZES:
         f = measure(hop, window, args.seconds)
@@ -133,7 +144,7 @@ def main() -> None:
             f"{np.median(phase):>9.2f} / {np.percentile(phase, 95):5.2f} ms "
             f"{np.median(f.locks):>8.1f} / {max(f.locks):4.1f} s "
             f"{np.median(f.relocks):>9.1f} / {max(f.relocks):4.1f} s "
-            f"{f.cpu / f.seconds * 100:>5.2f} %{chosen}",
+            f"{f.cpu / f.seconds * 100:>5.2f} % {'/'.join(map(str, f.bars)):>27}{chosen}",
             flush=True,
         )
 

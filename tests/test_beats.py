@@ -145,3 +145,41 @@ def test_the_bpm_asked_for_settles_a_grid_at_half_the_tempo():
     assert whole is not None and whole.tempo == pytest.approx(149 * 1.04, abs=0.2)
     for beat in truth:
         assert abs(whole.next_beat(beat - whole.period / 2) - beat) < 0.003 * SR
+
+
+@pytest.mark.parametrize(
+    ("style", "bpm"),
+    [("techno", 120), ("funk", 97), ("ambient", 149), ("drum and bass", 120), ("jazz", 97)],
+)
+def test_the_downbeat_is_found_where_the_bar_starts(style, bpm):
+    s = engine(style, bpm=bpm, seed=3)
+    x = render(s, 24.0)
+    tracker = BeatTracker()
+    tracker.expected = bpm
+    feed(tracker, x)
+    grid = tracker.grid()
+    assert grid is not None and grid.downbeat is not None
+    context = s.contexts[-1]
+    beats = (grid.downbeat - (context.frame - context.start)) / context.beat_length
+    assert round(beats) % 4 == 0  # the first beat of a bar, not another
+    assert abs(beats - round(beats)) * context.beat_length < 0.003 * SR
+
+
+def test_a_downbeat_is_given_only_when_sure():
+    """Across styles and tempi a downbeat given is never on the wrong beat (deep house's
+    harmony moves off the bar line: its downbeat is not given rather than wrong)."""
+    given = 0
+    for style in ("deep house", "lo-fi", "hip hop", "techno"):
+        for bpm, seed in ((120, 3), (149, 7)):
+            s = engine(style, bpm=bpm, seed=seed)
+            tracker = BeatTracker()
+            tracker.expected = bpm
+            feed(tracker, render(s, 24.0))
+            grid = tracker.grid()
+            if grid is None or grid.downbeat is None:
+                continue
+            given += 1
+            context = s.contexts[-1]
+            beats = (grid.downbeat - (context.frame - context.start)) / context.beat_length
+            assert round(beats) % 4 == 0, (style, bpm, grid.bar_confidence)
+    assert given >= 6

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from oscserver.dsp.bars import BarFinder
+
 __all__ = ["BeatTracker", "BeatsUnavailable", "Grid", "available"]
 
 Samples = npt.NDArray[np.float32]
@@ -49,6 +51,9 @@ REMEMBER = 16
 FEWEST = 4
 #: A beat further than this share of a period from the grid's line is not on it.
 OFF_GRID = 0.2
+#: The least confidence (bars.BarFinder's) at which a downbeat is given: below it, one stream
+#: in twelve of the engine's had its downbeat on the wrong beat; at or above it, none did.
+SURE = 0.15
 #: A grid whose tempo is this far from half the expected one (as a share) is doubled.
 OCTAVE = 0.15
 
@@ -72,6 +77,9 @@ class Grid:
         rate: Frames per second.
         spread: How far the beats found lie from the line, in seconds (root mean square).
         beats: How many beats the line was drawn through.
+        downbeat: The frame of a beat that starts a bar, or None while not found or not sure
+            (:mod:`oscserver.dsp.bars`).
+        bar_confidence: How sure the downbeat is (0..1; at least :data:`SURE` when given).
     """
 
     period: float
@@ -79,6 +87,8 @@ class Grid:
     rate: int
     spread: float
     beats: int
+    downbeat: float | None = None
+    bar_confidence: float = 0.0
 
     @property
     def tempo(self) -> float:
@@ -120,6 +130,7 @@ class BeatTracker:
         self._beats: deque[float] = deque(maxlen=REMEMBER)
         self._tracker = aubio.tempo("default", window, hop, rate)
         self._origin = 0  # the frame the tracker's own count starts at (after a reset)
+        self._bars = BarFinder(rate)
 
     @property
     def confidence(self) -> float:
@@ -132,6 +143,7 @@ class BeatTracker:
         self._origin = self.frames  # what was pending belongs to the old context: dropped
         self._pending = np.zeros(0, dtype=np.float32)
         self._beats.clear()
+        self._bars.reset()
 
     def process(self, frames: Samples) -> list[float]:
         """Take the next frames, shaped ``(channels, n)``; returns the beats found in them.
@@ -141,6 +153,7 @@ class BeatTracker:
             has passed: the tracker needs what follows an onset to place it).
         """
         mono = np.ascontiguousarray(frames.mean(axis=0), dtype=np.float32)
+        start_frame = self.frames
         self.frames += mono.shape[0]
         data = np.concatenate([self._pending, mono]) if self._pending.shape[0] else mono
         whole = data.shape[0] // self.hop * self.hop
@@ -150,9 +163,28 @@ class BeatTracker:
             if tracker(data[start : start + self.hop])[0]:
                 beat = self._origin + float(tracker.get_last())
                 found.append(beat)
+                self._bar_beat(beat, float(tracker.get_period()))
                 self._beats.append(beat)
         self._pending = data[whole:].copy()
+        self._bars.audio(start_frame, mono)
         return found
+
+    def _bar_beat(self, beat: float, period: float) -> None:
+        """Tell the bar finder of a beat (and of the one between, at half the tempo)."""
+        if period <= 0:
+            return
+        if self._beats and self._halved(period):
+            previous = self._beats[-1]
+            if beat - previous > 1.5 * period / 2:
+                self._bars.beat((previous + beat) / 2, period / 2)
+            period /= 2
+        self._bars.beat(beat, period)
+
+    def _halved(self, period: float) -> bool:
+        """Whether a beat of ``period`` frames is two of the expected tempo's."""
+        if not self.expected:
+            return False
+        return abs(60.0 * self.rate / period / (self.expected / 2) - 1) < OCTAVE
 
     def grid(self) -> Grid | None:
         """The steady pulse through the last beats, or None while fewer than four fit one."""
@@ -172,6 +204,17 @@ class BeatTracker:
         residual = beats[on] - (intercept + slope * numbers[on])
         spread = float(np.sqrt(np.mean(residual**2))) / self.rate
         period = float(slope)
-        if self.expected and abs(60.0 * self.rate / period / (self.expected / 2) - 1) < OCTAVE:
+        if self._halved(period):
             period /= 2  # every other beat was found
-        return Grid(period, float(intercept), self.rate, spread, int(np.count_nonzero(on)))
+        bar = self._bars.downbeat()
+        if bar is not None and bar[1] < SURE:
+            bar = None
+        return Grid(
+            period,
+            float(intercept),
+            self.rate,
+            spread,
+            int(np.count_nonzero(on)),
+            bar[0] if bar else None,
+            bar[1] if bar else 0.0,
+        )
