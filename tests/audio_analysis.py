@@ -29,16 +29,20 @@ def onset_envelope(mono: np.ndarray, hop: int = 128) -> np.ndarray:
     return np.maximum(np.diff(level, prepend=level[0]), 0.0)
 
 
-def strong_onsets(env: np.ndarray, fps: float, high: float = 200.0) -> np.ndarray:
-    """Frame indices of the strong onsets (local maxima above 40 % of the loudest)."""
-    threshold = 0.4 * np.percentile(env, 99.5)
-    gap = int(fps * 60 / high * 0.5)
+def peaks_above(values: np.ndarray, threshold: float, gap: int) -> np.ndarray:
+    """Indices of the local maxima above ``threshold``, each the highest within ``gap`` either
+    side and more than ``gap`` after the one before."""
     peaks: list[int] = []
-    for i in np.flatnonzero(env > threshold):
-        lo, hi = max(0, i - gap), min(len(env), i + gap + 1)
-        if env[i] == env[lo:hi].max() and (not peaks or i - peaks[-1] > gap):
+    for i in np.flatnonzero(values > threshold):
+        lo, hi = max(0, i - gap), min(len(values), i + gap + 1)
+        if values[i] == values[lo:hi].max() and (not peaks or i - peaks[-1] > gap):
             peaks.append(int(i))
     return np.array(peaks)
+
+
+def strong_onsets(env: np.ndarray, fps: float, high: float = 200.0) -> np.ndarray:
+    """Frame indices of the strong onsets (local maxima above 40 % of the loudest)."""
+    return peaks_above(env, 0.4 * np.percentile(env, 99.5), int(fps * 60 / high * 0.5))
 
 
 def tempo_bpm(audio: np.ndarray, rate: int, low: float = 60.0, high: float = 200.0) -> float:
@@ -92,14 +96,7 @@ def kick_onsets(audio: np.ndarray, rate: int, kick: np.ndarray) -> np.ndarray:
     size = 1 << (len(mono) + len(template) - 1).bit_length()
     spectrum_ = np.fft.rfft(mono, size) * np.conj(np.fft.rfft(template, size))
     match = np.fft.irfft(spectrum_, size)[: len(mono)]
-    threshold = 0.5 * np.percentile(match, 99.9)
-    gap = int(0.1 * rate)
-    hits: list[int] = []
-    for i in np.flatnonzero(match > threshold):
-        lo, hi = max(0, i - gap), min(len(match), i + gap + 1)
-        if match[i] == match[lo:hi].max() and (not hits or i - hits[-1] > gap):
-            hits.append(int(i))
-    return np.array(hits)
+    return peaks_above(match, 0.5 * np.percentile(match, 99.9), int(0.1 * rate))
 
 
 def spectrum(mono: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
