@@ -13,7 +13,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 RUN_PACKAGES = {"jackd2", "liblo-tools", "libportaudio2", "python3-venv", "gcc", "libc6-dev"}
-TEST_ONLY = {"puredata-core", "supercollider-language"}
+# The patches run in real Pd and sclang; the Link tests make a network namespace (ip, unshare).
+TEST_ONLY = {"puredata-core", "supercollider-language", "iproute2", "util-linux"}
 
 
 def planned(target: str, tmp_path: Path) -> str:

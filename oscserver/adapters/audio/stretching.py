@@ -42,6 +42,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from oscserver.adapters.audio.base import SNAP_MARGIN, STREAM_RATE, AudioSink, Heard, SinkStats
+from oscserver.adapters.audio.beat_watch import BeatWatch
 from oscserver.adapters.audio.ring import Samples
 from oscserver.core.continuity import PlayoutController, Settings
 from oscserver.dsp import beats
@@ -140,10 +141,9 @@ class StretchingSink(AudioSink):
         self._generation = 0
         self._closed = False
         self._sizes: deque[float] = deque(maxlen=SIZES)  # seconds of the last writes
-        #: Finds the stream's beats as it comes, before it is stretched (None without aubio);
-        #: :attr:`grid` is its latest grid, set by the stretching thread.
-        self.beats = beats.BeatTracker(STREAM_RATE) if beats.available() else None
-        self.grid: beats.Grid | None = None
+        #: Finds the stream's beats as it comes, unstretched, in a thread of its own (None
+        #: without aubio); its ``grid`` is the latest.
+        self.beats = BeatWatch(STREAM_RATE) if beats.available() else None
         #: For each chunk written (the last :data:`LATENCIES`): when (``clock``), the seconds of
         #: audio ahead of it then (its latency: how long it waits to be heard), and whether it
         #: ended a bridge (the stream back after a gap: the bridge covered its lateness, and
@@ -215,7 +215,7 @@ class StretchingSink(AudioSink):
         """The inner sink's counters, with what waits here counted as buffered."""
         stats = self.inner.stats()
         extra = round(self._waiting_frames() * stats.sample_rate / STREAM_RATE)
-        grid = self.grid
+        grid = self.beats.grid if self.beats is not None else None
         return replace(
             stats,
             buffered_frames=stats.buffered_frames + extra,
@@ -234,12 +234,14 @@ class StretchingSink(AudioSink):
         return self.inner.check()
 
     def close(self) -> None:
-        """Stop the stretching thread, then close the inner sink."""
+        """Stop the stretching thread and the beat watch, then close the inner sink."""
         if self._closed:
             return
         self._closed = True
         self._queue.put(None)
         self._thread.join(5)
+        if self.beats is not None:
+            self.beats.close()
         self.inner.close()
 
     # --- the stretching thread ---------------------------------------------------------------
@@ -281,28 +283,19 @@ class StretchingSink(AudioSink):
             if self._context:
                 self._context = False
                 self._forget_beats()
-            self._track_beats(frames)
             self.controller.arrived(arrived, frames.shape[1] / STREAM_RATE)
             self._stretch(generation, frames, fresh)
+            self._track_beats(frames)
 
     def _track_beats(self, frames: Samples) -> None:
-        """Find the beats in a chunk before it is stretched; the grid is kept for readers."""
-        if self.beats is None:
-            return
-        self.beats.expected = self.bpm()
-        try:
-            self.beats.process(frames)
-            self.grid = self.beats.grid()
-        except Exception:  # an analysis, never worth the music
-            log.exception("beat tracking failed; the tempo is not measured")
-            self.beats = None
-            self.grid = None
+        """Hand a chunk, as it came, to the beat watch."""
+        if self.beats is not None:
+            self.beats.feed(frames, self.bpm())
 
     def _forget_beats(self) -> None:
-        """A new stream (a new session, a pause): its tempo and phase are found afresh."""
+        """A new stream (a new session, a context, a pause): its beats are found afresh."""
         if self.beats is not None:
-            self.beats.reset()
-        self.grid = None
+            self.beats.forget()
 
     def _stretch(self, generation: int, frames: Samples, fresh: _Fresh | None) -> None:
         """Stretch one chunk and write it on, piece by piece."""
