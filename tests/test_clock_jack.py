@@ -3,7 +3,10 @@ Ardour or Reaper would be): its bars, beats and tempo, read from a portless clie
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import jack
 import pytest
@@ -11,34 +14,33 @@ from conftest import wait_for
 
 from oscserver.adapters.clock.jack_transport import JackTransportClock
 
-TICKS = 1920.0
+MASTER = Path(__file__).with_name("jack_timebase_master.py")
 
 
 class Master:
-    """A timebase master at ``bpm``, 4/4, beat 1 of bar 1 at frame 0."""
+    """A timebase master in a process of its own (tests/jack_timebase_master.py), and a plain
+    client here that starts, stops and moves the transport."""
 
     def __init__(self, server: str, bpm: float) -> None:
-        self.bpm = bpm
-        self.client = jack.Client("test-timebase", servername=server, no_start_server=True)
-        self.client.set_timebase_callback(self._position)
-        self.client.activate()
+        self.process = subprocess.Popen(
+            [sys.executable, str(MASTER), server, str(bpm)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None and self.process.stdout.readline() == "ready\n"
+        self.client = jack.Client("test-transport", servername=server, no_start_server=True)
 
-    def _position(self, state: int, blocksize: int, pos, new_pos: bool) -> None:
-        beats = pos.frame / pos.frame_rate * self.bpm / 60.0
-        pos.valid = pos.valid | jack._lib.JackPositionBBT
-        pos.bar = int(beats // 4) + 1
-        pos.beat = int(beats % 4) + 1
-        pos.tick = int((beats % 1) * TICKS)
-        pos.bar_start_tick = (pos.bar - 1) * 4 * TICKS
-        pos.beats_per_bar = 4.0
-        pos.beat_type = 4.0
-        pos.ticks_per_beat = TICKS
-        pos.beats_per_minute = self.bpm
+    def tempo(self, bpm: float) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{bpm}\n")
+        self.process.stdin.flush()
 
     def close(self) -> None:
-        self.client.release_timebase()
-        self.client.deactivate()
         self.client.close()
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=10)
 
 
 def test_the_jack_clock_follows_the_timebase_masters_beats_and_tempo(jack_server):
@@ -62,7 +64,7 @@ def test_the_jack_clock_follows_the_timebase_masters_beats_and_tempo(jack_server
         assert second.beat == pytest.approx(first.beat_at(second.time), abs=0.02)
         frame = master.client.transport_frame
         assert second.beat == pytest.approx(frame / 48000 * 2.0, abs=0.1)
-        master.bpm = 126.0
+        master.tempo(126.0)
         wait_for(lambda: (r := clock.read()) is not None and r.tempo == 126.0, 5)
         assert clock.describe() == "JACK transport, 126.0 bpm"
         master.client.transport_stop()
