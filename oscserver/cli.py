@@ -454,7 +454,9 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
     if continuity == "stretch":
         try:
             settings = Settings(target=ns.target_buffer or preroll, max_stretch=ns.max_stretch)
-            output.sink = StretchingSink(output.sink, settings, max(0.0, ns.bridge_limit))
+            output.sink = StretchingSink(
+                output.sink, settings, max(0.0, ns.bridge_limit), track_beats=True
+            )
         except (ValueError, StretchUnavailable) as exc:
             log.error("--continuity stretch: %s", exc)
             output.close()

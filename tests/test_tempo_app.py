@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(
 async def test_get_tempo_answers_the_tempo_the_music_plays_not_the_one_asked(monkeypatch):
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
-    sink = StretchingSink(NullSink(preroll_seconds=0.5), Settings(target=0.5))
+    sink = StretchingSink(NullSink(preroll_seconds=0.5), Settings(target=0.5), track_beats=True)
     engine = EngineOptions(faults=(parse_fault("tempo:1.04"),))
     async with oscserver_on(engine, sink, prompt="minimal techno") as (app, _):
         sink.bpm = lambda: app.state.config.bpm

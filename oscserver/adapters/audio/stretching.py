@@ -98,6 +98,7 @@ class StretchingSink(AudioSink):
         settings: The controller's target and limits.
         bridge_limit: Most seconds one gap is bridged (0: never bridge).
         clock: Monotonic seconds (the controller's ``now``).
+        track_beats: Find the stream's beats (:attr:`beats`; needs aubio): the measured tempo.
 
     Raises:
         StretchUnavailable: The stretcher's library is not installed here.
@@ -111,6 +112,7 @@ class StretchingSink(AudioSink):
         settings: Settings,
         bridge_limit: float = 20.0,
         clock: Callable[[], float] = time.monotonic,
+        track_beats: bool = False,
     ) -> None:
         self.inner = inner
         self.bridge_limit = bridge_limit
@@ -143,7 +145,7 @@ class StretchingSink(AudioSink):
         self._sizes: deque[float] = deque(maxlen=SIZES)  # seconds of the last writes
         #: Finds the stream's beats as it comes, unstretched, in a thread of its own (None
         #: without aubio); its ``grid`` is the latest.
-        self.beats = BeatWatch(STREAM_RATE) if beats.available() else None
+        self.beats = BeatWatch(STREAM_RATE) if track_beats and beats.available() else None
         #: For each chunk written (the last :data:`LATENCIES`): when (``clock``), the seconds of
         #: audio ahead of it then (its latency: how long it waits to be heard), and whether it
         #: ended a bridge (the stream back after a gap: the bridge covered its lateness, and
@@ -241,6 +243,7 @@ class StretchingSink(AudioSink):
         self._queue.put(None)
         self._thread.join(5)
         if self.beats is not None:
+            self.beats.idle.set()
             self.beats.close()
         self.inner.close()
 
@@ -260,6 +263,8 @@ class StretchingSink(AudioSink):
             try:
                 item = self._queue.get(timeout=TICK)
             except queue.Empty:
+                if self.beats is not None:
+                    self.beats.idle.set()
                 self._maybe_bridge(generation)
                 continue
             if item is None:
@@ -284,7 +289,13 @@ class StretchingSink(AudioSink):
                 self._context = False
                 self._forget_beats()
             self.controller.arrived(arrived, frames.shape[1] / STREAM_RATE)
-            self._stretch(generation, frames, fresh)
+            if self.beats is not None:
+                self.beats.idle.clear()  # the analysis waits while the music is made
+            try:
+                self._stretch(generation, frames, fresh)
+            finally:
+                if self.beats is not None and self._queue.empty():
+                    self.beats.idle.set()
             self._track_beats(frames)
 
     def _track_beats(self, frames: Samples) -> None:
