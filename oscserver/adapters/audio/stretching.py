@@ -22,6 +22,12 @@ bpm; two seconds when the model decides the tempo) until audio comes again, then
 it; after ``bridge_limit`` seconds of one gap it lets the output fall silent (the stall
 watchdog and the reconnect take over). Every join goes through a 20 ms crossfade.
 
+Just in time (``lead``, for a lock to a clock): rather than stretch each chunk as it comes, two
+seconds before it is heard, the feeder keeps the stream as it came (:mod:`oscserver.dsp.reservoir`)
+and stretches a thousand frames at a time, whenever the inner sink holds less than ``lead``
+seconds; each piece's ratio is then decided a fraction of a second before it is heard. Snaps and
+burst cuts are made in the stream waiting, in whole beats of the stream itself.
+
 Ordering and pauses: chunks are stretched in the order written. A pause (``set_playing(False)``)
 drops what waits to be stretched and starts a new generation: whatever the thread was making
 for the old one is not written, the stretcher and the controller start afresh, and the sink
@@ -47,6 +53,7 @@ from oscserver.adapters.audio.ring import Samples
 from oscserver.core.continuity import PlayoutController, Settings
 from oscserver.dsp import beats
 from oscserver.dsp.bridge import FADE, Looper, Splicer
+from oscserver.dsp.reservoir import Reservoir
 from oscserver.dsp.stretch import Stretcher
 
 __all__ = ["StretchingSink"]
@@ -57,6 +64,9 @@ log = logging.getLogger(__name__)
 PIECE = 4096
 #: Seconds between two looks at the level while no chunk comes.
 TICK = 0.05
+#: Stretched just in time (``lead``): frames stretched at a time, and seconds between looks.
+JIT_PIECE = 1024
+JIT_TICK = 0.01
 #: Below this many seconds waiting in the output, with nothing queued, the bridge plays.
 BRIDGE_BELOW = 0.3
 #: Seconds of bridge written at a time.
@@ -99,6 +109,8 @@ class StretchingSink(AudioSink):
         bridge_limit: Most seconds one gap is bridged (0: never bridge).
         clock: Monotonic seconds (the controller's ``now``).
         track_beats: Find the stream's beats (:attr:`beats`; needs aubio): the measured tempo.
+        lead: Stretch just in time, keeping this many seconds ready in ``inner`` (None: as
+            each chunk comes, all of it at once).
 
     Raises:
         StretchUnavailable: The stretcher's library is not installed here.
@@ -113,8 +125,17 @@ class StretchingSink(AudioSink):
         bridge_limit: float = 20.0,
         clock: Callable[[], float] = time.monotonic,
         track_beats: bool = False,
+        lead: float | None = None,
     ) -> None:
         self.inner = inner
+        #: Stretch just in time: keep the stream as it came, and stretch only as much as keeps
+        #: ``lead`` seconds in the inner sink (None: stretch each chunk as it comes).
+        self.lead = lead
+        self._reservoir = Reservoir()
+        #: Snaps and burst cuts made in the stream waiting here (just in time only; otherwise
+        #: the inner sink makes them), and seconds of stream they dropped.
+        self.snaps = 0
+        self.snapped_seconds = 0.0
         self.bridge_limit = bridge_limit
         #: Where the music's tempo is read when a bridge starts (None: not known).
         self.bpm: Callable[[], float | None] = lambda: None
@@ -260,35 +281,56 @@ class StretchingSink(AudioSink):
     def _run(self) -> None:
         generation = self._generation
         while True:
+            jit = self.lead is not None
             try:
-                item = self._queue.get(timeout=TICK)
+                item = self._queue.get(timeout=JIT_TICK if jit and self._reservoir.frames else TICK)
+                idle = False
             except queue.Empty:
+                item, idle = None, True
+            if item is None and not idle:
+                return
+            if generation != self._generation:  # a pause: start afresh
+                generation = self._generation
+                self._start_afresh()
+            if item is not None:
+                made_for, frames, fresh, arrived = item
+                if made_for != generation:
+                    self._count(-frames.shape[1])
+                    continue  # queued before a pause
+                self._take_in(generation, frames, fresh, arrived)
+            if jit:
+                self._pump(generation)
+            if idle:
                 if self.beats is not None:
                     self.beats.idle.set()
                 self._maybe_bridge(generation)
-                continue
-            if item is None:
-                return
-            made_for, frames, fresh, arrived = item
-            if made_for != self._generation:
-                self._count(-frames.shape[1])
-                continue  # queued before a pause
-            if made_for != generation:  # the first chunk after a pause: start afresh
-                generation = made_for
-                self._stretcher.reset()
-                self.controller.reset()
-                self._forget_beats()
-                self._splicer = Splicer()
-                self._looper.stop()
-                self._gap = 0.0
-            if self._restart:
-                self._restart = False
-                self.controller.forget_pace()
-                self._forget_beats()
-            if self._context:
-                self._context = False
-                self._forget_beats()
-            self.controller.arrived(arrived, frames.shape[1] / STREAM_RATE)
+
+    def _start_afresh(self) -> None:
+        """After a pause: nothing of the old stream is kept, nothing learnt of it either."""
+        self._stretcher.reset()
+        self.controller.reset()
+        self._forget_beats()
+        self._splicer = Splicer()
+        self._looper.stop()
+        self._gap = 0.0
+        self._count(-self._reservoir.frames)
+        self._reservoir.clear()
+
+    def _take_in(
+        self, generation: int, frames: Samples, fresh: _Fresh | None, arrived: float
+    ) -> None:
+        """A chunk came: measure the pace, then stretch it now or keep it for just in time."""
+        if self._restart:
+            self._restart = False
+            self.controller.forget_pace()
+            self._forget_beats()
+        if self._context:
+            self._context = False
+            self._forget_beats()
+        self.controller.arrived(arrived, frames.shape[1] / STREAM_RATE)
+        if self.lead is not None:
+            self._keep(frames, fresh)
+        else:
             if self.beats is not None:
                 self.beats.idle.clear()  # the analysis waits while the music is made
             try:
@@ -296,7 +338,7 @@ class StretchingSink(AudioSink):
             finally:
                 if self.beats is not None and self._queue.empty():
                     self.beats.idle.set()
-            self._track_beats(frames)
+        self._track_beats(frames)
 
     def _track_beats(self, frames: Samples) -> None:
         """Hand a chunk, as it came, to the beat watch."""
@@ -305,6 +347,7 @@ class StretchingSink(AudioSink):
 
     def _forget_beats(self) -> None:
         """A new stream (a new session, a context, a pause): its beats are found afresh."""
+        self._reservoir.restart(0)  # the stream's frames are counted afresh, as the tracker's
         if self.beats is not None:
             self.beats.forget()
 
@@ -367,6 +410,75 @@ class StretchingSink(AudioSink):
                 level -= self._dropped
         self.latencies.append((self._clock(), level, after_bridge))
         self.stream_seconds += frames.shape[1] / STREAM_RATE
+
+    def _ahead(self) -> float:
+        """Seconds of output before the next frame taken from the reservoir is heard."""
+        held = self._stretcher.held * self.controller.ratio + self._splicer.held
+        return self.inner.buffered_seconds() + held / STREAM_RATE
+
+    def _keep(self, frames: Samples, fresh: _Fresh | None) -> None:
+        """Just in time: keep a chunk as it came, cut in whole beats if it is to come sooner."""
+        ahead = self._ahead()
+        level = ahead + self._reservoir.frames / STREAM_RATE  # the bottom of the sawtooth
+        after_bridge = bool(self._gap)
+        if not after_bridge:  # (a bridge's level says nothing of the service's pace)
+            self.controller.update(self._clock(), level)
+        target = self.controller.settings.target
+        seconds = frames.shape[1] / STREAM_RATE
+        self._sizes.append(seconds)
+        usual = statistics.median(self._sizes) if len(self._sizes) >= 3 else seconds
+        short = max(0.0, usual - seconds)  # as in _stretch
+        mark = fresh.heard if fresh is not None else None  # said when the pump reaches it
+        burst = level - short - target >= SKIP_ABOVE and not (fresh is not None and fresh.beat)
+        beat = fresh.beat if fresh is not None else None
+        keep = fresh.keep if fresh is not None else 0.0
+        if burst:
+            beat, keep = 60.0 / (self.bpm() or 120.0), target - BURST_UNDER + short
+        if beat:
+            kept = round((max(keep, SNAP_MARGIN) - ahead) * STREAM_RATE)
+            dropped = self._reservoir.snap(frames, kept, round(beat * STREAM_RATE), mark)
+        else:
+            self._reservoir.append(frames, mark)
+            dropped = 0
+        if dropped:
+            self._count(-dropped)
+            seconds = dropped / STREAM_RATE
+            level -= seconds
+            if burst:
+                self.skipped_seconds += seconds
+                log.info(
+                    "%.1f s of audio was waiting: %.2f s of it dropped to catch up",
+                    level + seconds,
+                    seconds,
+                )
+            else:
+                self.snaps += 1
+                self.snapped_seconds += seconds
+        self.latencies.append((self._clock(), level, after_bridge))
+
+    def _pump(self, generation: int) -> None:
+        """Just in time: stretch from the reservoir until ``lead`` seconds are ready."""
+        assert self.lead is not None
+        while self._reservoir.frames and self.inner.buffered_seconds() < self.lead:
+            if generation != self._generation:
+                return
+            ratio = self.controller.ratio
+            piece, _place, marks = self._reservoir.take(JIT_PIECE)
+            if marks:
+                at = time.monotonic() + self._ahead()
+                for heard in marks:
+                    heard(at)
+            began = time.thread_time()
+            try:
+                out = self._stretcher.process(piece, ratio)
+            except Exception:  # never lose the music, nor this thread: play it as it is
+                log.exception("time stretching failed; this piece plays unstretched")
+                out = piece
+            self.cpu_seconds += time.thread_time() - began
+            self._count(-piece.shape[1])
+            self.stream_seconds += piece.shape[1] / STREAM_RATE
+            if not self._emit(generation, out, music=True):
+                return
 
     def _prepare_cut(self, generation: int, fresh: _Fresh, ratio: float) -> _Fresh:
         """Make ready to cut the waiting audio back before a chunk; returns how to write it.

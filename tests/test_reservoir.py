@@ -1,0 +1,86 @@
+"""The reservoir of stream audio waiting to be stretched: places, marks and cuts."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from oscserver.dsp.bridge import equal_power
+from oscserver.dsp.reservoir import Reservoir
+
+FADE = 8
+
+
+def ramp(start: int, n: int) -> np.ndarray:
+    """Stereo frames whose value is their place in the stream (exact in float32 up to 2**24)."""
+    x = np.arange(start, start + n, dtype=np.float32)
+    return np.vstack([x, -x])
+
+
+def test_audio_comes_out_as_it_went_in_with_its_place_in_the_stream():
+    r = Reservoir(fade=FADE)
+    r.append(ramp(0, 100), mark="a")
+    r.append(ramp(100, 50), mark="b")
+    assert r.frames == 150
+    got, place, marks = r.take(70)
+    assert place == 0 and marks == ["a"] and np.array_equal(got, ramp(0, 70))
+    got, place, marks = r.take(70)  # the rest of the first part only: never across a part
+    assert place == 70 and marks == [] and np.array_equal(got, ramp(70, 30))
+    got, place, marks = r.take(70)
+    assert place == 100 and marks == ["b"] and np.array_equal(got, ramp(100, 50))
+    got, place, marks = r.take(70)
+    assert got.shape == (2, 0) and place == 150 and r.frames == 0
+
+
+def test_a_snap_cuts_whole_beats_beyond_what_is_kept_and_crossfades_into_the_chunk():
+    r = Reservoir(fade=FADE)
+    r.append(ramp(0, 1000), mark="old")
+    r.append(ramp(1000, 200), mark="older change")
+    new = ramp(1200, 300)
+    dropped = r.snap(new, keep=250, beat=300, mark="new")
+    assert dropped == 900  # three beats leave 300 frames (>= 250) before the cut
+    assert r.frames == 300 + 300
+    got, place, marks = r.take(1000)
+    assert place == 0 and marks == ["old"] and np.array_equal(got, ramp(0, 300))
+    got, place, marks = r.take(1000)
+    # The chunk keeps its own place; it carries its mark and the one whose audio was cut.
+    assert place == 1200 and marks == ["older change", "new"]
+    fade_out, fade_in = equal_power(FADE)
+    expected = new.copy()
+    expected[:, :FADE] = new[:, :FADE] * fade_in + ramp(300, FADE) * fade_out
+    assert np.allclose(got, expected)
+
+
+def test_a_snap_with_less_than_a_beat_to_cut_appends():
+    r = Reservoir(fade=FADE)
+    r.append(ramp(0, 500))
+    assert r.snap(ramp(500, 100), keep=300, beat=300) == 0
+    got, _, _ = r.take(1000)
+    assert np.array_equal(got, ramp(0, 500))
+    got, place, _ = r.take(1000)
+    assert place == 500 and np.array_equal(got, ramp(500, 100))
+
+
+def test_skip_drops_from_the_front_with_a_crossfade_and_moves_the_marks():
+    r = Reservoir(fade=FADE)
+    r.append(ramp(0, 100), mark="a")
+    r.append(ramp(100, 100), mark="b")
+    assert r.skip(130) == 130
+    assert r.frames == 70
+    got, place, marks = r.take(1000)
+    assert place == 130 and marks == ["a", "b"]
+    fade_out, fade_in = equal_power(FADE)
+    expected = ramp(130, 70)
+    expected[:, :FADE] = expected[:, :FADE] * fade_in + ramp(0, FADE) * fade_out
+    assert np.allclose(got, expected)
+    # Never more than leaves a crossfade's worth.
+    r.append(ramp(200, 20))
+    assert r.skip(100) == 20 - FADE
+
+
+def test_clear_starts_the_stream_afresh_and_gives_back_the_marks():
+    r = Reservoir(fade=FADE)
+    r.append(ramp(0, 10), mark="x")
+    assert r.clear() == ["x"]
+    assert r.frames == 0 and r.place == 0
+    r.append(ramp(0, 5))
+    assert r.take(5)[1] == 0
