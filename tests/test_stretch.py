@@ -117,3 +117,25 @@ def test_bad_input_is_refused():
         s.process(np.zeros((2, 100), dtype=np.float32), 0.0)
     with pytest.raises(ValueError, match="engine must be one of finer, faster"):
         Stretcher(RATE, engine="fastest")
+
+
+@pytest.mark.parametrize("ratio", [1.0, 0.94, 1.04])
+def test_a_click_comes_out_where_the_ratio_puts_it_from_the_first_frame(ratio):
+    """Frame ``x`` of the input is frame ``x * ratio`` of the output, within half a millisecond:
+    the start pad is fed and the start delay dropped, as Rubber Band's real-time mode asks; the
+    frames not yet out are :attr:`held`. (A lock to a clock times the beats by this.)"""
+    s = Stretcher(RATE)
+    x = np.zeros((2, 3 * RATE), np.float32)
+    clicks = [0, 24000, 60345, 96000]
+    for c in clicks:
+        x[:, c : c + 48] = 0.9
+    out = []
+    for start in range(0, x.shape[1], 1024):
+        given = sum(o.shape[1] for o in out)
+        assert given + s.held * ratio == pytest.approx(start * ratio, abs=1e-6)
+        out.append(s.process(x[:, start : start + 1024], ratio))
+    y = np.abs(np.concatenate(out, axis=1)[0])
+    for c in clicks:
+        lo = max(0, round(c * ratio) - 3000)
+        found = lo + int(np.flatnonzero(y[lo : lo + 6000] > 0.3)[0])
+        assert abs(found - c * ratio) <= 24  # half a millisecond

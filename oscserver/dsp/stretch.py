@@ -7,9 +7,12 @@ pylibrb bindings: audio is fed with ``process()``, read back with ``available()`
 and R2 ("faster": a fraction of the CPU); both keep a tone's pitch within a cent at ±6 %
 (bench/stretch.py; docs/performance.md has the figures).
 
-The stretcher delays the audio by a start delay (``getStartDelay``); those first output frames
-are dropped, so the output lines up with the input, and :attr:`Stretcher.held` says how much
-input is inside it at any time (the caller counts it as buffered).
+The output lines up with the input as Rubber Band's documentation for real-time mode asks
+(``getPreferredStartPad``, ``getStartDelay``, since version 3): before the first frames, the
+preferred pad of silence is fed, and the start delay's first output frames are dropped.
+(Dropping the delay without the pad cut the stream's first 2048 frames and put all the rest
+43 ms early.) :attr:`Stretcher.held` says how much input is inside it at any time (the caller
+counts it as buffered).
 
 Ratios are time ratios: output duration over input duration (1.06: 6 % slower, longer).
 """
@@ -75,7 +78,8 @@ class Stretcher:
         self._rb.set_max_process_size(block)
         self._out = 0.0  # output frames expected from them (the sum of frames x ratio)
         self._given = 0  # output frames given back
-        self._skip = self._rb.get_start_delay()
+        self._skip = 0  # output frames still to drop (the start delay)
+        self._started = False  # the start pad has been fed
 
     @property
     def ratio(self) -> float:
@@ -108,6 +112,12 @@ class Stretcher:
         if ratio != rb.time_ratio:
             rb.time_ratio = ratio
         pieces = []
+        if not self._started:  # (at the first ratio: the pad and delay depend on it)
+            self._started = True
+            pad = rb.get_preferred_start_pad()
+            self._skip = rb.get_start_delay()
+            for start in range(0, pad, self.block):
+                rb.process(np.zeros((self.channels, min(self.block, pad - start)), np.float32))
         for start in range(0, frames.shape[1], self.block):
             part = np.ascontiguousarray(frames[:, start : start + self.block], dtype=np.float32)
             rb.process(part)
@@ -150,4 +160,5 @@ class Stretcher:
         self._rb.reset()
         self._given = 0
         self._out = 0.0
-        self._skip = self._rb.get_start_delay()
+        self._skip = 0
+        self._started = False
