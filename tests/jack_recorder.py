@@ -12,6 +12,9 @@ from multiprocessing import shared_memory
 
 import numpy as np
 
+#: A cycle's start time is kept for every this many frames recorded (a cycle each at most).
+CYCLE_EVERY = 64
+
 
 def _record(shm_name: str, capacity: int, server: str, sources: tuple[str, str], ready) -> None:
     import jack
@@ -19,6 +22,7 @@ def _record(shm_name: str, capacity: int, server: str, sources: tuple[str, str],
     shm = shared_memory.SharedMemory(name=shm_name)
     count = np.ndarray((2,), np.int64, shm.buf, 0)  # [frames, stop]
     audio = np.ndarray((2, capacity), np.float32, shm.buf, 16)
+    cycles = np.ndarray((capacity // CYCLE_EVERY, 2), np.float64, shm.buf, 16 + 8 * capacity)
     client = jack.Client("recorder", no_start_server=True, servername=server)
     inputs = [client.inports.register(f"in_{i}") for i in (1, 2)]
     count[1] = 0
@@ -26,6 +30,11 @@ def _record(shm_name: str, capacity: int, server: str, sources: tuple[str, str],
     @client.set_process_callback
     def process(frames: int) -> None:
         start = count[0]
+        # When this cycle began on the monotonic clock: its audio leaves the ports then.
+        began = time.monotonic() - client.frames_since_cycle_start / client.samplerate
+        k = start // CYCLE_EVERY
+        if k < len(cycles):  # (a cycle is at least CYCLE_EVERY frames: one per slot)
+            cycles[k] = (start, began)
         end = min(start + frames, capacity)
         n = end - start
         audio[0, start:end] = inputs[0].get_array()[:n]
@@ -53,11 +62,14 @@ class Recorder:
 
     def __init__(self, server: str, sources: tuple[str, str], seconds: float = 60.0) -> None:
         capacity = int(seconds * 48000)
-        self._shm = shared_memory.SharedMemory(create=True, size=16 + 8 * capacity)
+        cycles = capacity // CYCLE_EVERY
+        self._shm = shared_memory.SharedMemory(create=True, size=16 + 8 * capacity + 16 * cycles)
         self._count = np.ndarray((2,), np.int64, self._shm.buf, 0)
         self._count[:] = 0
         self.buffer = np.ndarray((2, capacity), np.float32, self._shm.buf, 16)
         self.buffer[:] = 0
+        self._cycles = np.ndarray((cycles, 2), np.float64, self._shm.buf, 16 + 8 * capacity)
+        self._cycles[:] = 0
         context = multiprocessing.get_context("spawn")
         ready = context.Event()
         self._process = context.Process(
@@ -80,11 +92,21 @@ class Recorder:
         """Recorded audio from ``start`` to now, shaped ``(2, n)``."""
         return self.buffer[:, start : self.frames].copy()
 
+    def times(self, frames: np.ndarray) -> np.ndarray:
+        """When recorded frames left the ports (monotonic seconds), from the cycles' starts."""
+        known = self._cycles[: self.frames // CYCLE_EVERY]
+        known = known[known[:, 1] > 0]
+        # The frames of one cycle left together with its first; a cycle's later frames follow
+        # at the sample rate (JACK's dummy driver keeps them 1/48000 s apart on average).
+        at = np.searchsorted(known[:, 0], frames, side="right") - 1
+        first, began = known[at, 0], known[at, 1]
+        return began + (frames - first) / 48000
+
     def close(self) -> None:
         self._count[1] = 1
         self._process.join(10)
         if self._process.is_alive():
             self._process.kill()
-        del self._count, self.buffer
+        del self._count, self.buffer, self._cycles
         self._shm.close()
         self._shm.unlink()

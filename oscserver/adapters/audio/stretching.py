@@ -50,7 +50,9 @@ import numpy as np
 from oscserver.adapters.audio.base import SNAP_MARGIN, STREAM_RATE, AudioSink, Heard, SinkStats
 from oscserver.adapters.audio.beat_watch import BeatWatch
 from oscserver.adapters.audio.ring import Samples
+from oscserver.adapters.clock.base import ClockSource
 from oscserver.core.continuity import PlayoutController, Settings
+from oscserver.core.lock import Decision, LockController, LockSettings
 from oscserver.dsp import beats
 from oscserver.dsp.bridge import FADE, Looper, Splicer
 from oscserver.dsp.reservoir import Reservoir
@@ -132,6 +134,13 @@ class StretchingSink(AudioSink):
         #: ``lead`` seconds in the inner sink (None: stretch each chunk as it comes).
         self.lead = lead
         self._reservoir = Reservoir()
+        #: The clock the stream's beats are put on (None: no lock; see :meth:`lock_to`).
+        self.clock: ClockSource | None = None
+        self.lock = LockController(LockSettings(max_stretch=settings.max_stretch))
+        #: The lock's last decision (None while not locking: no clock, no steady beat yet).
+        self.decision: Decision | None = None
+        #: Seconds from the inner sink's output to the ear (e.g. JACK's playback latency).
+        self.output_latency: Callable[[], float] = lambda: 0.0
         #: Snaps and burst cuts made in the stream waiting here (just in time only; otherwise
         #: the inner sink makes them), and seconds of stream they dropped.
         self.snaps = 0
@@ -223,6 +232,21 @@ class StretchingSink(AudioSink):
     def new_context(self) -> None:
         """The next chunk starts a new context: its beats are found afresh."""
         self._context = True
+
+    def lock_to(self, clock: ClockSource | None) -> None:
+        """Put the stream's beats on ``clock``'s (None: let go).
+
+        Needs :attr:`lead` (the ratio is decided just before the audio is heard) and the beat
+        watch (``track_beats``): without either the lock cannot be made.
+
+        Raises:
+            ValueError: Not stretching just in time, or not finding the beats.
+        """
+        if clock is not None and (self.lead is None or self.beats is None):
+            raise ValueError("a lock needs the feeder to stretch just in time and find beats")
+        self.clock = clock
+        self.lock.release()
+        self.decision = None
 
     def set_playing(self, playing: bool) -> None:
         """Play, or pause: a pause drops what waits, here and in the inner sink."""
@@ -348,6 +372,7 @@ class StretchingSink(AudioSink):
     def _forget_beats(self) -> None:
         """A new stream (a new session, a context, a pause): its beats are found afresh."""
         self._reservoir.restart(0)  # the stream's frames are counted afresh, as the tracker's
+        self.lock.release()  # its beats jump: the lock engages afresh
         if self.beats is not None:
             self.beats.forget()
 
@@ -413,7 +438,7 @@ class StretchingSink(AudioSink):
 
     def _ahead(self) -> float:
         """Seconds of output before the next frame taken from the reservoir is heard."""
-        held = self._stretcher.held * self.controller.ratio + self._splicer.held
+        held = self._stretcher.held * self._stretcher.ratio + self._splicer.held
         return self.inner.buffered_seconds() + held / STREAM_RATE
 
     def _keep(self, frames: Samples, fresh: _Fresh | None) -> None:
@@ -462,7 +487,9 @@ class StretchingSink(AudioSink):
         while self._reservoir.frames and self.inner.buffered_seconds() < self.lead:
             if generation != self._generation:
                 return
-            ratio = self.controller.ratio
+            ratio = self._locked_ratio()
+            if ratio is None:
+                ratio = self.controller.ratio
             piece, _place, marks = self._reservoir.take(JIT_PIECE)
             if marks:
                 at = time.monotonic() + self._ahead()
@@ -479,6 +506,49 @@ class StretchingSink(AudioSink):
             self.stream_seconds += piece.shape[1] / STREAM_RATE
             if not self._emit(generation, out, music=True):
                 return
+
+    def _locked_ratio(self) -> float | None:
+        """The lock's ratio for the next piece (None: no lock now; the controller's applies).
+
+        The clock is read at the moment the piece will be heard (the audio ahead of it, the
+        output's latency) and the stream's next beat is found on the grid the beat watch drew
+        through the chunks waiting (:mod:`oscserver.core.lock`). A cut to engage is made here,
+        in the waiting stream.
+        """
+        clock, grid = self.clock, self.beats.grid if self.beats is not None else None
+        if clock is None or grid is None or grid.spread >= STEADY:
+            self.decision = None
+            return None
+        reading = clock.read()
+        if reading is None:
+            self.decision = None
+            return None
+        place = self._reservoir.place
+        heard_at = time.monotonic() + self._ahead() + self.output_latency()
+        decision = self.lock.decide(
+            reading,
+            stream_period=grid.period / STREAM_RATE,
+            next_beat_in=(grid.next_beat(place) - place) / STREAM_RATE,
+            heard_at=heard_at,
+        )
+        if decision.cut:
+            skipped = self._reservoir.skip(round(decision.cut / decision.ratio * STREAM_RATE))
+            self._count(-skipped)
+            log.info(
+                "locking to the %s: %.0f ms of the stream dropped", clock.name, decision.cut * 1e3
+            )
+        if self.decision is not None and self.decision.within != decision.within:
+            if decision.within:
+                log.info("the stream's tempo is within the stretch of the clock's again")
+            else:
+                log.warning(
+                    "the clock's tempo is beyond the stretch (%.0f %%) of the music's %.1f bpm: "
+                    "only a new tempo from the service can close the gap",
+                    self.lock.settings.max_stretch * 100,
+                    grid.tempo,
+                )
+        self.decision = decision
+        return decision.ratio
 
     def _prepare_cut(self, generation: int, fresh: _Fresh, ratio: float) -> _Fresh:
         """Make ready to cut the waiting audio back before a chunk; returns how to write it.

@@ -1,0 +1,83 @@
+"""The lock on a real JACK server: a model that plays 4 % fast from a random beat phase, and
+the kicks that leave oscserver's JACK ports (recorded by another client, timed by the cycles
+they left in) falling on the clock's beats."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from audio_analysis import kick_onsets
+from conftest import timeout
+from jack_recorder import Recorder
+
+from oscserver.adapters.audio.jack_sink import JackSink
+from oscserver.adapters.audio.stretching import StretchingSink
+from oscserver.adapters.clock.internal import InternalClock
+from oscserver.core.continuity import Settings
+from oscserver.dsp import beats, stretch
+from oscserver.engine.faults import parse_fault
+from oscserver.engine.server import EngineOptions
+from oscserver.engine.voices import DrumKit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from in_process import oscserver_on, send
+
+pytestmark = [
+    pytest.mark.jack,
+    pytest.mark.skipif(
+        not (stretch.available() and beats.available()), reason="no pylibrb or aubio here"
+    ),
+]
+
+SECONDS = 24.0
+#: Beats after the first kick heard by which the kicks must be on the clock's beats.
+ENGAGE_BEATS = 8
+
+
+def errors_against(clock: InternalClock, times: np.ndarray) -> np.ndarray:
+    """Seconds each time lies from the clock's nearest beat (negative: early)."""
+    reading = clock.read()
+    assert reading is not None
+    position = np.array([reading.beat_at(t) for t in times])
+    return (position - np.round(position)) * reading.period
+
+
+async def test_the_kicks_leave_the_jack_ports_on_the_internal_clocks_beats(
+    private_jackd, monkeypatch
+):
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    server = private_jackd(rate=48000, period=256).server_name
+    jack = JackSink("locked", server, preroll_seconds=0.1)
+    sink = StretchingSink(jack, Settings(target=2.0), lead=0.3, track_beats=True)
+    clock = InternalClock(120.0)
+    sink.lock_to(clock)
+    recorder = Recorder(server, jack.port_names, SECONDS + 10)
+    engine = EngineOptions(faults=(parse_fault("tempo:1.04"),))
+    try:
+        async with oscserver_on(engine, sink, prompt="minimal techno") as (app, _):
+            sink.bpm = lambda: app.state.config.bpm
+            await send(app, "/lyria/bpm", 120)
+            await send(app, "/lyria/play")
+            clock.start()
+            await asyncio.sleep(timeout(SECONDS))
+            audio = recorder.since(0)
+            kicks = kick_onsets(audio, 48000, DrumKit().samples["kick"])
+            times = recorder.times(kicks)
+    finally:
+        recorder.close()
+    assert len(kicks) > 20
+    heard = times[times >= times[0] + ENGAGE_BEATS * 0.5]
+    error = errors_against(clock, heard)
+    print(
+        f"kicks {len(heard)}; error ms: median {np.median(np.abs(error)) * 1e3:.1f}, "
+        f"p95 {np.percentile(np.abs(error), 95) * 1e3:.1f}, max {np.abs(error).max() * 1e3:.1f}"
+    )
+    # The music plays 124.8 bpm; heard, its beats are the clock's 120.
+    assert np.median(np.diff(heard)) == pytest.approx(0.5, abs=0.002)
+    assert np.median(np.abs(error)) <= 0.010
+    assert np.percentile(np.abs(error), 95) <= 0.015
