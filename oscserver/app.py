@@ -24,12 +24,14 @@ from oscserver.adapters.audio.base import STREAM_RATE, AudioSink, pcm16_to_float
 from oscserver.adapters.audio.crossfade import BLOCK, Samples, skip_ahead
 from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.audio.wav_recorder import WavRecorder
+from oscserver.adapters.clock.base import ClockSource
 from oscserver.adapters.lyria_ws import GOOGLE_URL, LyriaLink, engine_url
 from oscserver.adapters.mdns import Advertisement
 from oscserver.adapters.osc_udp import ERROR_ADDRESS, Addr, Batch, OscUdpEndpoint
 from oscserver.adapters.oscquery_server import OscQueryServer
 from oscserver.adapters.ratelog import RateLimitedLog
 from oscserver.channel import Channel
+from oscserver.clocking import Clocking
 from oscserver.core.dispatch import apply_message
 from oscserver.core.errors import OscInputError
 from oscserver.core.glides import Glides
@@ -71,13 +73,20 @@ class App:
         options: The configuration.
         sink: The audio output, already open; its owner closes it after :meth:`stop`.
         recorder: Also receives every chunk played (``--record``), if given.
+        clock: The clock the sink locks to (``--clock``), if any; closed by :meth:`stop`.
     """
 
     def __init__(
-        self, options: Options, sink: AudioSink, recorder: WavRecorder | None = None
+        self,
+        options: Options,
+        sink: AudioSink,
+        recorder: WavRecorder | None = None,
+        clock: ClockSource | None = None,
     ) -> None:
         self.options = options
         self.sink = sink
+        #: The rig's clock (``--clock``) and the session's bpm kept in step with it.
+        self.clocking = Clocking(clock)
         self.recorder = recorder
         self.state = MusicalState.initial([(options.prompt, 1.0)] if options.prompt else [])
         self.channel: Channel | None = None
@@ -220,6 +229,7 @@ class App:
             await self.oscquery.close()
         if self._engine is not None:
             await self._engine.close()
+        self.clocking.close()
 
     # --- OSC in (batching and timetags: oscserver/osc_intake.py) -------------------------
 
@@ -254,6 +264,8 @@ class App:
             update = update.merge(changed)
         if update.changes:
             self.state = state
+            if "bpm" in update.config and state.config.bpm is not None:
+                self.clocking.bpm_asked(state.config.bpm)
             now = asyncio.get_running_loop().time()
             if update.glides:
                 self.glides.request(update, state, now)
@@ -335,6 +347,8 @@ class App:
                 else:
                     self._write(self._settle(frames))
             elif isinstance(event, PlaybackChanged):
+                if event.playback is Playback.PLAYING:
+                    self.clocking.playing()
                 self.sink.set_playing(event.playback is Playback.PLAYING)
                 self.feedback.changed([self.status().reply()])  # listeners hear it at once
             elif isinstance(event, PromptFiltered):
@@ -416,6 +430,7 @@ class App:
                 else:  # slow, not yet hopeless: a warning, as the service's own are sent
                     log.warning("%s", verdict.text)
                     self.feedback.tell(WARNING_ADDRESS, [verdict.text])
+            self._follow_clock(loop.time())
             link = self.link
             if (
                 self.rotation is None
@@ -427,6 +442,19 @@ class App:
                 and self.session.phase is Phase.READY
             ):
                 self._start_rotation()
+
+    def _follow_clock(self, now: float) -> None:
+        """Send the clock's tempo to the service when it has moved (see oscserver.clocking)."""
+        bpm = self.clocking.poll(now, self.state.config.bpm)
+        if bpm is None:
+            return
+        state, update, _ = apply_message(self.state, "/lyria/bpm", [bpm])
+        if update.changes:
+            log.info(
+                "the %s clock is at %d bpm: asking the service for it", self.clocking.name, bpm
+            )
+            self.state = state
+            self._state_changed(update, now)
 
     def _start_rotation(self) -> None:
         assert self.channel is not None
@@ -520,4 +548,8 @@ class App:
             heard=self.change_heard,
             tempo=stats.tempo,
             steady=stats.steady,
+            clock=self.clocking.name,
+            clock_tempo=self.clocking.tempo(),
+            lock=stats.lock,
+            lock_error=stats.lock_error,
         )

@@ -26,16 +26,21 @@ from typing import TextIO
 from oscserver import __version__
 from oscserver.adapters.audio.outputs import OUTPUTS, OutputOptions, OutputUnavailable, open_output
 from oscserver.adapters.audio.stretching import StretchingSink
+from oscserver.adapters.clock.base import ClockSource, ClockUnavailable
+from oscserver.adapters.clock.internal import InternalClock
+from oscserver.adapters.clock.jack_transport import JackTransportClock
+from oscserver.adapters.clock.link import LinkClock
 from oscserver.adapters.lyria_ws import GOOGLE_URL
 from oscserver.adapters.osc_udp import IPNetwork
 from oscserver.app import App, Options, resolve_engine
 from oscserver.core.continuity import Settings
+from oscserver.dsp.beats import available as beats_available
 from oscserver.dsp.stretch import StretchUnavailable
 from oscserver.dsp.stretch import available as stretch_available
 from oscserver.engine.faults import parse_fault
 from oscserver.engine.server import EngineOptions, EngineServer
 from oscserver.feedback import Status
-from oscserver.options import AUTO_SNAP_QUIET
+from oscserver.options import AUTO_SNAP_QUIET, CLOCK_BPM, LOCK_LEAD
 
 __all__ = ["main"]
 
@@ -216,6 +221,16 @@ def _run_parser() -> argparse.ArgumentParser:
         default=0.06,
         metavar="FRACTION",
         help="with --continuity stretch: the most the speed may change (0.06: 6 %%)",
+    )
+    audio.add_argument(
+        "--clock",
+        choices=("none", "internal", "link", "jack"),
+        default="none",
+        help="put the music's beats on a clock's (docs/sync.md): internal (a steady beat at "
+        "/lyria/bpm from play), link (the Ableton Link session on this network), jack (JACK "
+        "transport's timebase master); the music is stretched to the clock's tempo and nudged "
+        "onto its beats, and the clock's tempo goes to the service. Needs --continuity stretch "
+        "(none, the default: the music keeps its own time)",
     )
     audio.add_argument(
         "--snap",
@@ -417,6 +432,21 @@ def parse_allow(text: str) -> tuple[IPNetwork, ...]:
     return tuple(networks)
 
 
+def open_clock(name: str, jack_server: str | None) -> ClockSource | None:
+    """The clock ``--clock`` names (None for ``none``); call with the event loop running.
+
+    Raises:
+        ClockUnavailable: Its library or its server is missing.
+    """
+    if name == "internal":
+        return InternalClock(CLOCK_BPM)
+    if name == "link":
+        return LinkClock(CLOCK_BPM)
+    if name == "jack":
+        return JackTransportClock(server_name=jack_server)
+    return None
+
+
 async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
     try:
         engine, _ = resolve_engine(ns.engine)
@@ -451,16 +481,31 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
     continuity = ns.continuity or ("stretch" if stretch_available() else "off")
     if ns.continuity is None and continuity == "off":
         log.info("continuity: off (no pylibrb on this platform: the stream plays as it comes)")
+    if ns.clock != "none" and (continuity != "stretch" or not beats_available()):
+        log.error(
+            "--clock %s needs --continuity stretch (pylibrb) and beat tracking (aubio)", ns.clock
+        )
+        output.close()
+        return 2
+    clock: ClockSource | None = None
     if continuity == "stretch":
         try:
             settings = Settings(target=ns.target_buffer or preroll, max_stretch=ns.max_stretch)
             output.sink = StretchingSink(
-                output.sink, settings, max(0.0, ns.bridge_limit), track_beats=True
+                output.sink,
+                settings,
+                max(0.0, ns.bridge_limit),
+                track_beats=True,
+                lead=LOCK_LEAD if ns.clock != "none" else None,
             )
-        except (ValueError, StretchUnavailable) as exc:
+            clock = open_clock(ns.clock, ns.jack_server)
+        except (ValueError, StretchUnavailable, ClockUnavailable) as exc:
             log.error("--continuity stretch: %s", exc)
             output.close()
             return 2
+        output.sink.lock_to(clock)
+        if clock is not None:
+            log.info("clock: the music's beats are put on the %s", clock.describe())
         log.info(
             "continuity: the stream is stretched up to %.0f %% to hold %.1f s of audio",
             settings.max_stretch * 100,
@@ -486,7 +531,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         snap=ns.snap == "on" or (ns.snap == "auto" and continuity == "stretch"),
         snap_quiet=AUTO_SNAP_QUIET if ns.snap == "auto" else 0.0,
     )
-    app = App(options, output.sink, output.recorder)
+    app = App(options, output.sink, output.recorder, clock)
     if isinstance(output.sink, StretchingSink):  # the bridge loops a bar at the session's bpm
         output.sink.bpm = lambda: app.state.config.bpm
     try:

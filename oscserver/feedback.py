@@ -55,6 +55,10 @@ class Status:
             when the first audio reflecting it is heard; 0 until one has been measured.
         tempo: The music's tempo as measured from the stream (bpm; 0 until measured).
         steady: The beats found fit a steady pulse.
+        clock: The clock the beats are locked to: ``none``, ``internal``, ``link`` or ``jack``.
+        clock_tempo: Its tempo (bpm; 0 without a clock or a beat).
+        lock: ``seeking``, ``locked`` or ``beyond the stretch`` (empty without a clock).
+        lock_error: Seconds the music's next beat is late against the clock's (negative: early).
     """
 
     link: str
@@ -71,6 +75,10 @@ class Status:
     heard: float = 0.0
     tempo: float = 0.0
     steady: bool = False
+    clock: str = "none"
+    clock_tempo: float = 0.0
+    lock: str = ""
+    lock_error: float = 0.0
 
     def line(self, width: int | None = None) -> str:
         """One line, e.g. ``connected | playing | buffer 2.1 s | underruns 0 | ...``.
@@ -93,6 +101,7 @@ class Status:
             (f"bridged {self.bridged:.1f} s" if self.bridged else "", 3),
             (f"change heard in {self.heard:.1f} s" if self.heard else "", 3),
             (f"tempo {self.tempo:.1f}" if self.tempo else "", 3),
+            (self._clock_field(), 7),
             (f"xruns {self.xruns}", 2),
             (f"peak {level} dBFS", 5),
             (f"osc {self.osc_messages} msgs, {self.osc_refused} refused", 1),
@@ -114,6 +123,15 @@ class Status:
         ]
         return " | ".join(f for f, _ in fields)[:width]
 
+    def _clock_field(self) -> str:
+        """E.g. ``link 120.0 locked +2 ms`` (empty without a clock)."""
+        if self.clock == "none":
+            return ""
+        text = f"{self.clock} {self.clock_tempo:.1f}" if self.clock_tempo else self.clock
+        if self.lock == "locked":
+            return f"{text} locked {self.lock_error * 1e3:+.0f} ms"
+        return f"{text} {self.lock}"
+
     def reply(self) -> tuple[str, list[Any]]:
         """The ``/lyria/status`` message (see docs/osc.md for its arguments)."""
         return STATUS_ADDRESS, [
@@ -127,6 +145,10 @@ class Status:
             round(self.stretch, 4),
             round(self.bridged, 3),
             round(self.heard, 3),
+            self.clock,
+            round(float(self.clock_tempo), 2),
+            self.lock,
+            round(self.lock_error * 1e3, 1),
         ]
 
     def tempo_reply(self) -> tuple[str, list[Any]]:

@@ -202,3 +202,63 @@ def test_continuity_stretch_is_announced_and_bad_limits_are_refused(tmp_path):
     assert "continuity: the stream is stretched up to 6 % to hold 0.5 s of audio" in (
         log.read_text()
     )
+
+
+def status_of(sock: socket.socket, port: int) -> list:
+    """Ask a running oscserver for /lyria/status over UDP; its arguments."""
+    from oscserver.core.osc_codec import decode_packet, encode_message
+
+    sock.sendto(encode_message("/lyria/status"), ("127.0.0.1", port))
+    while True:
+        data, _ = sock.recvfrom(65536)
+        for message in decode_packet(data):
+            if message.address == "/lyria/status":
+                return list(message.args)
+
+
+def test_clock_internal_locks_the_music_and_takes_the_users_bpm(tmp_path):
+    """``--clock internal``: after play, the status says the music is locked to a 120 bpm
+    clock; a new /lyria/bpm moves the clock; without stretching the clock is refused."""
+    from oscserver.core.osc_codec import encode_message
+
+    env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
+    refused = run("--output", "null", "--no-oscquery", "--osc-port", str(free_udp_port()),
+                  "--continuity", "off", "--clock", "internal", env=env)  # fmt: skip
+    assert refused.returncode == 2
+    assert "--clock internal needs --continuity stretch" in refused.stderr
+    port = free_udp_port()
+    log = tmp_path / "out.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "oscserver", "--output", "null", "--no-oscquery",
+             "--osc-port", str(port), "--clock", "internal"],
+            stdout=out, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(timeout(5))
+    try:
+        deadline = time.monotonic() + timeout(30)
+        while "press Ctrl-C to stop" not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        assert status_of(sock, port)[10:] == ["internal", 0.0, "seeking", 0.0]  # no beat yet
+        sock.sendto(encode_message("/lyria/play"), ("127.0.0.1", port))
+        deadline = time.monotonic() + timeout(30)
+        while (args := status_of(sock, port))[12] != "locked":
+            assert time.monotonic() < deadline, (args, log.read_text())
+            time.sleep(0.5)
+        assert args[10:12] == ["internal", 120.0]
+        assert abs(args[13]) <= 10.0  # ms
+        sock.sendto(encode_message("/lyria/bpm", [126]), ("127.0.0.1", port))
+        deadline = time.monotonic() + timeout(10)
+        while (args := status_of(sock, port))[11] != 126.0:
+            assert time.monotonic() < deadline, args
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout(15)) == 0
+    finally:
+        sock.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert "clock: the music's beats are put on the internal clock at 120 bpm" in log.read_text()

@@ -79,7 +79,7 @@ def test_the_quickstart_gets_music_into_a_recording(jack_server, tmp_path):
         argv = shlex.split(listen[0].replace("localhost 9000", f"localhost {port}"))
         subprocess.run([*argv[:-1], reply_port], check=True, timeout=timeout(10), env=env)
         deadline = time.monotonic() + timeout(10)
-        while "/lyria/status ssfiiiifff" not in dumped.read_text(errors="replace"):
+        while "/lyria/status ssfiiiifffsfsf" not in dumped.read_text(errors="replace"):
             assert time.monotonic() < deadline, dumped.read_text(errors="replace")
             time.sleep(0.05)
         dumper.terminate()

@@ -132,7 +132,13 @@ async def test_a_toggle_turns_listening_on_and_off(app):
     assert app.feedback.mirror.subscribers[0][0] == "127.0.0.1"
     sock.transport.sendto(message("/lyria/bpm", "i", i32(101)))
     assert await sock.next("/lyria/bpm") == ("/lyria/bpm", [101])
-    assert {tags_of(datagram) for datagram in sock.raw} <= {",s", ",f", ",i", ",sf", ",ssfiiiifff"}
+    assert {tags_of(datagram) for datagram in sock.raw} <= {
+        ",s",
+        ",f",
+        ",i",
+        ",sf",
+        ",ssfiiiifffsfsf",
+    }
     sock.transport.sendto(message("/lyria/listen", "i", i32(0)))
     await asyncio.sleep(0.1)
     assert app.feedback.mirror.subscribers == []
@@ -151,6 +157,7 @@ async def test_status_answers_connection_playback_buffer_and_counters(app):
     assert args[:2] == ["connected", "stopped"]
     assert isinstance(args[2], float) and args[3:5] == [0, 0]
     assert args[5] == app.udp.stats.messages and args[5] >= 1 and args[6] == 0
+    assert args[10:] == ["none", 0.0, "", 0.0]  # no clock (--clock none): nothing to lock to
 
 
 async def test_a_listener_mirrors_changes_coalesced_and_ignore_ends_it(app):

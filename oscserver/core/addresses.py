@@ -362,7 +362,9 @@ QUERIES: tuple[Address, ...] = (
         None,
         "Replies /lyria/status <connection> <playback> <buffered seconds> <underruns> <xruns> "
         "<OSC messages received> <OSC messages refused> <stretch ratio> <seconds bridged> "
-        "<seconds from the last change to hearing it, 0 until measured>.",
+        "<seconds from the last change to hearing it, 0 until measured> <clock: none, internal, "
+        "link or jack> <clock bpm> <lock: seeking, locked, beyond the stretch; empty without a "
+        "clock> <ms the music's beats are late against the clock's>.",
     ),
     Address(
         "/lyria/get/tempo",

@@ -57,6 +57,8 @@ class SinkStats:
     bridged_seconds: float = 0.0  # seconds its bridge played the last bar again, in all
     tempo: float = 0.0  # the stream's tempo as measured by its beat tracker (0: not known)
     steady: bool = False  # the beats found fit a steady pulse (see oscserver.dsp.beats)
+    lock: str = ""  # the lock to a clock: "", "seeking", "locked" or "beyond the stretch"
+    lock_error: float = 0.0  # seconds the next beat would be late against the clock's
 
     @property
     def buffered_seconds(self) -> float:

@@ -88,6 +88,9 @@ SIZES = 9
 STEADY = 0.005
 #: Chunks whose latency is remembered (:attr:`StretchingSink.latencies`).
 LATENCIES = 4096
+#: The lock counts as made when the next beat is within this share of a beat of the clock's
+#: (10 ms at 120 bpm).
+LOCKED = 0.02
 #: A snap is tried only when a whole beat waits beyond the sink's margin and this much more
 #: (the output plays on while the stretcher is flushed into it).
 SNAP_SLACK = 0.05
@@ -270,7 +273,25 @@ class StretchingSink(AudioSink):
             bridged_seconds=self.bridged_seconds,
             tempo=grid.tempo if grid is not None else 0.0,
             steady=grid is not None and grid.spread < STEADY,
+            lock=self._lock_state(),
+            lock_error=self._lock_error(),
         )
+
+    def _lock_state(self) -> str:
+        """How the lock stands, for the status."""
+        decision = self.decision
+        if self.clock is None:
+            return ""
+        if decision is None:
+            return "seeking"  # no steady beat yet (or the clock has none)
+        if not decision.within:
+            return "beyond the stretch"
+        return "locked" if abs(decision.error) <= LOCKED else "seeking"
+
+    def _lock_error(self) -> float:
+        decision, clock = self.decision, self.clock
+        reading = clock.read() if clock is not None and decision is not None else None
+        return decision.error * reading.period if decision and reading else 0.0
 
     def buffered_seconds(self) -> float:
         """Audio waiting to be played: in the inner sink, being stretched, and queued."""
@@ -535,7 +556,9 @@ class StretchingSink(AudioSink):
             skipped = self._reservoir.skip(round(decision.cut / decision.ratio * STREAM_RATE))
             self._count(-skipped)
             log.info(
-                "locking to the %s: %.0f ms of the stream dropped", clock.name, decision.cut * 1e3
+                "locking to the %s clock: %.0f ms of the stream dropped",
+                clock.name,
+                decision.cut * 1e3,
             )
         if self.decision is not None and self.decision.within != decision.within:
             if decision.within:
