@@ -77,10 +77,10 @@ def test_skip_drops_from_the_front_with_a_crossfade_and_moves_the_marks():
     assert r.skip(100) == 20 - FADE
 
 
-def test_clear_starts_the_stream_afresh_and_gives_back_the_marks():
+def test_clear_drops_the_audio_gives_back_the_marks_and_the_count_goes_on():
     r = Reservoir(fade=FADE)
     r.append(ramp(0, 10), mark="x")
     assert r.clear() == ["x"]
-    assert r.frames == 0 and r.place == 0
-    r.append(ramp(0, 5))
-    assert r.take(5)[1] == 0
+    assert r.frames == 0 and r.place == 10 == r.end
+    r.append(ramp(10, 5))
+    assert r.take(5)[1] == 10

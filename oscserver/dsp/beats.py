@@ -145,6 +145,14 @@ class BeatTracker:
         self._beats.clear()
         self._bars.reset()
 
+    def skip(self, frames: int) -> None:
+        """Count ``frames`` of the stream not given (no time to analyse them).
+
+        The beats are found afresh after them, as after :meth:`reset`.
+        """
+        self.frames += frames
+        self.reset()
+
     def process(self, frames: Samples) -> list[float]:
         """Take the next frames, shaped ``(channels, n)``; returns the beats found in them.
 

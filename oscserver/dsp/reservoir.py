@@ -67,17 +67,17 @@ class Reservoir:
         """The stream frame of the next frame to be taken (or appended, when empty)."""
         return self._parts[0].place if self._parts else self._next
 
-    def clear(self, place: int = 0) -> list[Any]:
-        """Drop everything; the stream starts again at ``place``. Returns the marks dropped."""
+    @property
+    def end(self) -> int:
+        """The stream frame the next frames appended will have."""
+        return self._next
+
+    def clear(self) -> list[Any]:
+        """Drop everything (the stream's count goes on). Returns the marks dropped."""
         marks = [m for part in self._parts for m in part.marks]
         self._parts.clear()
         self._frames = 0
-        self._next = place
         return marks
-
-    def restart(self, place: int = 0) -> None:
-        """The stream's next frames are counted from ``place`` (what waits keeps its places)."""
-        self._next = place
 
     def append(self, audio: Samples, mark: Any = None) -> None:
         """Add the stream's next frames (``(channels, n)``), with a mark on the first."""

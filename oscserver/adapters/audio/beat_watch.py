@@ -43,19 +43,33 @@ class BeatWatch:
         self.idle.set()
         #: The latest grid (None until one is found, and after :meth:`forget`).
         self.grid: beats.Grid | None = None
-        # (frames, the bpm asked for) to analyse, or "forget" or "stop".
-        self._queue: queue.Queue[tuple[Samples, float | None] | str] = queue.Queue()
+        #: The latest grid, and the stream frame its context began at: ``(start, grid)``. A
+        #: grid's frames count every frame fed since the watch began (as the tracker counts).
+        self.found: tuple[int, beats.Grid] | None = None
+        self._start = 0
+        # (frames or how many frames to skip, the bpm asked for), "stop", or the stream frame
+        # a context begins at.
+        self._queue: queue.Queue[tuple[Samples | int, float | None] | str | int] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="oscserver-beats", daemon=True)
         self._thread.start()
 
     def feed(self, frames: Samples, expected: float | None) -> None:
-        """Analyse the stream's next chunk (the tempo asked for settles a half-tempo lock)."""
-        if self._queue.qsize() < BACKLOG:
-            self._queue.put((frames, expected))
+        """Analyse the stream's next chunk (the tempo asked for settles a half-tempo lock).
 
-    def forget(self) -> None:
-        """The chunks from now on are a new stream (a new session, context or play)."""
-        self._queue.put("forget")
+        Every chunk must be fed, in order: the grid's frames count them all. When the
+        analysis is behind by :data:`BACKLOG` chunks, a chunk is only counted (the beats are
+        then found afresh after it).
+        """
+        self._queue.put((frames if self._queue.qsize() < BACKLOG else frames.shape[1], expected))
+
+    def forget(self, start: int = 0) -> None:
+        """The chunks from now on are a new stream (a new session, context or play).
+
+        Args:
+            start: The stream frame the new one begins at (the frames of :attr:`found` count
+                from it).
+        """
+        self._queue.put(start)
 
     def close(self) -> None:
         """Stop the thread."""
@@ -65,19 +79,28 @@ class BeatWatch:
     def _run(self) -> None:
         while True:
             item = self._queue.get()
-            if isinstance(item, str):
-                if item == "stop":
-                    return
-                self._tracker.reset()  # forget
+            if item == "stop":
+                return
+            if isinstance(item, int):  # forget
+                self._tracker.reset()
+                self.grid = None
+                self._start = item
+                continue
+            assert not isinstance(item, str)
+            frames, expected = item
+            if isinstance(frames, int):  # not analysed: counted, and the beats start afresh
+                self._tracker.skip(frames)
                 self.grid = None
                 continue
-            frames, expected = item
             self._tracker.expected = expected
             try:
                 for start in range(0, frames.shape[1], PIECE):
                     self.idle.wait()
                     self._tracker.process(frames[:, start : start + PIECE])
-                self.grid = self._tracker.grid()
+                grid = self._tracker.grid()
+                self.grid = grid
+                if grid is not None:
+                    self.found = (self._start, grid)
             except Exception:  # an analysis, never worth the music
                 log.exception("beat tracking failed; the tempo is not measured")
                 return

@@ -137,6 +137,10 @@ class StretchingSink(AudioSink):
         #: ``lead`` seconds in the inner sink (None: stretch each chunk as it comes).
         self.lead = lead
         self._reservoir = Reservoir()
+        self._start = 0  # the stream frame the present stream (context) began at
+        self._previous: tuple[int, beats.Grid] | None = None  # the one before: start, grid
+        self._locked_to = -1  # the start of the stream the lock's last decision was on
+        self._obeys = 0.0  # the tempo the music plays over the bpm asked (0: not known)
         #: The clock the stream's beats are put on (None: no lock; see :meth:`lock_to`).
         self.clock: ClockSource | None = None
         self.lock = LockController(LockSettings(max_stretch=settings.max_stretch))
@@ -391,11 +395,25 @@ class StretchingSink(AudioSink):
             self.beats.feed(frames, self.bpm())
 
     def _forget_beats(self) -> None:
-        """A new stream (a new session, a context, a pause): its beats are found afresh."""
-        self._reservoir.restart(0)  # the stream's frames are counted afresh, as the tracker's
-        self.lock.release()  # its beats jump: the lock engages afresh
+        """A new stream (a new session, a context, a pause): its beats are found afresh.
+
+        The old stream's audio still waiting keeps its grid (the lock goes on over it); the
+        lock engages afresh when the new stream's first beats are found.
+        """
+        start = self._reservoir.end
         if self.beats is not None:
-            self.beats.forget()
+            found = self.beats.found
+            self._previous = found if found is not None and found[0] == self._start else None
+            self.beats.forget(start)
+        self._start = start
+
+    def _grid_at(self, place: int) -> beats.Grid | None:
+        """The grid of the stream ``place`` is in (frames counted as the reservoir counts)."""
+        if place >= self._start:
+            found = self.beats.found if self.beats is not None else None
+            return found[1] if found is not None and found[0] == self._start else None
+        previous = self._previous
+        return previous[1] if previous is not None and place >= previous[0] else None
 
     def _stretch(self, generation: int, frames: Samples, fresh: _Fresh | None) -> None:
         """Stretch one chunk and write it on, piece by piece."""
@@ -536,15 +554,25 @@ class StretchingSink(AudioSink):
         through the chunks waiting (:mod:`oscserver.core.lock`). A cut to engage is made here,
         in the waiting stream.
         """
-        clock, grid = self.clock, self.beats.grid if self.beats is not None else None
-        if clock is None or grid is None or grid.spread >= STEADY:
-            self.decision = None
+        place = self._reservoir.place
+        clock, grid = self.clock, self._grid_at(place)
+        if clock is None:
             return None
+        if grid is None or grid.spread >= STEADY:
+            self.decision = None
+            return self._tempo_only(clock)
+        asked = self.bpm()
+        if asked:  # how the model keeps the tempo it is asked for, for a stream not yet heard
+            self._obeys = grid.tempo / asked
+        previous = self._previous
+        stream = self._start if place >= self._start or previous is None else previous[0]
+        if stream != self._locked_to:  # a new stream's beats: engage afresh
+            self._locked_to = stream
+            self.lock.release()
         reading = clock.read()
         if reading is None:
             self.decision = None
             return None
-        place = self._reservoir.place
         heard_at = time.monotonic() + self._ahead() + self.output_latency()
         decision = self.lock.decide(
             reading,
@@ -572,6 +600,20 @@ class StretchingSink(AudioSink):
                 )
         self.decision = decision
         return decision.ratio
+
+    def _tempo_only(self, clock: ClockSource) -> float | None:
+        """Before a new stream's beats are found: its tempo as the last one kept the bpm asked.
+
+        The service's answer to a bpm (sent for the clock itself) is known as soon as it comes:
+        stretched by what the model made of the last bpm asked, it is near the clock's tempo
+        from its first beat, and only its phase waits for the beats to be found.
+        """
+        asked, reading = self.bpm(), clock.read()
+        if not (asked and self._obeys and reading is not None):
+            return None
+        ratio = reading.period / (60.0 / (asked * self._obeys))
+        limit = self.lock.settings.max_stretch
+        return min(1 + limit, max(1 - limit, ratio))
 
     def _prepare_cut(self, generation: int, fresh: _Fresh, ratio: float) -> _Fresh:
         """Make ready to cut the waiting audio back before a chunk; returns how to write it.

@@ -1,0 +1,107 @@
+"""Run inside a private network namespace by tests/test_lock_link.py: a Link session at 120 bpm
+made by a peer standing for the rig, oscserver locked to it (``--clock link``) on a JACK server
+of its own (a JACK client in the namespace cannot reach a server outside it), playing the engine
+at tempo:1.04; the rig moves to 126 bpm halfway.
+
+Prints, as JSON: when the tempo changed, and for each kick recorded from oscserver's ports
+(by another JACK client, timed by its cycles) its time and how far it lies from the rig's
+nearest beat, in seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from aalink import Link
+from audio_analysis import kick_onsets
+from jack_recorder import Recorder
+
+from oscserver.adapters.audio.jack_sink import JackSink
+from oscserver.adapters.audio.stretching import StretchingSink
+from oscserver.adapters.clock.link import LinkClock
+from oscserver.adapters.jackd import PrivateJackd
+from oscserver.core.continuity import Settings
+from oscserver.engine.faults import parse_fault
+from oscserver.engine.server import EngineOptions
+from oscserver.engine.voices import DrumKit
+from oscserver.options import LOCK_LEAD
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from in_process import oscserver_on, send
+
+BEFORE = float(sys.argv[1])  # seconds at 120 bpm, from play
+AFTER = float(sys.argv[2])  # seconds at 126 bpm
+
+
+async def main() -> None:
+    jackd = PrivateJackd(rate=48000, period=256, server_name="linked-test", realtime=False)
+    jackd.start(timeout=20 * float(os.environ.get("OSCSERVER_TEST_TIMEOUT_SCALE", "1")))
+    try:
+        await play("linked-test")
+    finally:
+        jackd.stop()
+
+
+async def play(server: str) -> None:
+    rig = Link(120)
+    rig.quantum = 4
+    rig.enabled = True
+    await asyncio.sleep(1.0)  # the rig's session was there first
+    jack = JackSink("linked", server, preroll_seconds=0.1)
+    sink = StretchingSink(jack, Settings(target=2.0), lead=LOCK_LEAD, track_beats=True)
+    clock = LinkClock(120)
+    sink.lock_to(clock)
+    recorder = Recorder(server, jack.port_names, BEFORE + AFTER + 10)
+    timeline: list[tuple[float, float]] = []  # (monotonic time, the rig's beat)
+
+    async def watch(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            timeline.append((time.monotonic(), rig.beat))
+            await asyncio.sleep(0.02)
+
+    engine = EngineOptions(faults=(parse_fault("tempo:1.04"),))
+    try:
+        async with oscserver_on(engine, sink, prompt="minimal techno", clock=clock) as (app, _):
+            sink.bpm = lambda: app.state.config.bpm
+            await send(app, "/lyria/bpm", 120)
+            await send(app, "/lyria/play")
+            await watch(BEFORE)
+            changed = time.monotonic()
+            rig.tempo = 126
+            await watch(AFTER)
+            audio = recorder.since(0)
+            kicks = kick_onsets(audio, 48000, DrumKit().samples["kick"])
+            times = recorder.times(kicks)
+            status = app.status()
+    finally:
+        recorder.close()
+    t, beat = np.array(timeline).T
+    # The rig's beat at each kick: its timeline is a line between samples 20 ms apart.
+    at = np.interp(times, t, beat)
+    tempo = np.where(times < changed, 120.0, 126.0)
+    error = (at - np.round(at)) * 60.0 / tempo
+    inside = (times > t[0]) & (times < t[-1])
+    print(
+        json.dumps(
+            {
+                "changed": changed,
+                "times": times[inside].tolist(),
+                "errors": error[inside].tolist(),
+                "clock": status.clock,
+                "clock_tempo": status.clock_tempo,
+                "lock": status.lock,
+                "bpm_asked": app.state.config.bpm,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":  # (the JACK audio process and the recorder are spawned from here)
+    asyncio.run(main())
