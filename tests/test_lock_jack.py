@@ -33,7 +33,7 @@ pytestmark = [
     ),
 ]
 
-SECONDS = 24.0
+SECONDS = 16.0
 #: Beats after the first kick heard by which the kicks must be on the clock's beats.
 ENGAGE_BEATS = 8
 
@@ -70,13 +70,14 @@ async def test_the_kicks_leave_the_jack_ports_on_the_internal_clocks_beats(
             times = recorder.times(kicks)
     finally:
         recorder.close()
-    assert len(kicks) > 20
+    assert len(kicks) > 16
     heard = times[times >= times[0] + ENGAGE_BEATS * 0.5]
     error = errors_against(clock, heard)
     print(
         f"kicks {len(heard)}; error ms: median {np.median(np.abs(error)) * 1e3:.1f}, "
         f"p95 {np.percentile(np.abs(error), 95) * 1e3:.1f}, max {np.abs(error).max() * 1e3:.1f}"
     )
+    assert len(heard) >= 12
     # The music plays 124.8 bpm; heard, its beats are the clock's 120.
     assert np.median(np.diff(heard)) == pytest.approx(0.5, abs=0.002)
     assert np.median(np.abs(error)) <= 0.010
