@@ -35,20 +35,18 @@ from oscserver.options import LOCK_LEAD
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from in_process import oscserver_on, send
 
-BEFORE = float(sys.argv[1])  # seconds at 120 bpm, from play
-AFTER = float(sys.argv[2])  # seconds at 126 bpm
-
 
 async def main() -> None:
+    before, after = float(sys.argv[1]), float(sys.argv[2])  # seconds at 120, then at 126 bpm
     jackd = PrivateJackd(rate=48000, period=256, server_name="linked-test", realtime=False)
     jackd.start(timeout=20 * float(os.environ.get("OSCSERVER_TEST_TIMEOUT_SCALE", "1")))
     try:
-        await play("linked-test")
+        await play("linked-test", before, after)
     finally:
         jackd.stop()
 
 
-async def play(server: str) -> None:
+async def play(server: str, before: float, after: float) -> None:
     rig = Link(120)
     rig.quantum = 4
     rig.enabled = True
@@ -57,7 +55,7 @@ async def play(server: str) -> None:
     sink = StretchingSink(jack, Settings(target=2.0), lead=LOCK_LEAD, track_beats=True)
     clock = LinkClock(120)
     sink.lock_to(clock)
-    recorder = Recorder(server, jack.port_names, BEFORE + AFTER + 10)
+    recorder = Recorder(server, jack.port_names, before + after + 10)
     timeline: list[tuple[float, float]] = []  # (monotonic time, the rig's beat)
 
     async def watch(seconds: float) -> None:
@@ -72,10 +70,10 @@ async def play(server: str) -> None:
             sink.bpm = lambda: app.state.config.bpm
             await send(app, "/lyria/bpm", 120)
             await send(app, "/lyria/play")
-            await watch(BEFORE)
+            await watch(before)
             changed = time.monotonic()
             rig.tempo = 126
-            await watch(AFTER)
+            await watch(after)
             audio = recorder.since(0)
             kicks = kick_onsets(audio, 48000, DrumKit().samples["kick"])
             times = recorder.times(kicks)

@@ -82,3 +82,66 @@ async def test_the_kicks_leave_the_jack_ports_on_the_internal_clocks_beats(
     assert np.median(np.diff(heard)) == pytest.approx(0.5, abs=0.002)
     assert np.median(np.abs(error)) <= 0.010
     assert np.percentile(np.abs(error), 95) <= 0.015
+
+
+async def test_the_kicks_follow_jack_transport_and_its_tempo_change(private_jackd, monkeypatch):
+    """``--clock jack`` with a timebase master made by the test (tests/jack_timebase_master.py,
+    as a DAW would be): on its beats at 120 bpm, and following its move to 126 by stretching."""
+    from test_clock_jack import Master
+
+    from oscserver.adapters.clock.jack_transport import JackTransportClock
+    from oscserver.options import LOCK_LEAD
+
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    server = private_jackd(rate=48000, period=256).server_name
+    master = Master(server, 120.0)
+    master.client.transport_start()
+    jack = JackSink("transported", server, preroll_seconds=0.1)
+    sink = StretchingSink(jack, Settings(target=2.0), lead=LOCK_LEAD, track_beats=True)
+    clock = JackTransportClock("oscserver-clock", server)
+    sink.lock_to(clock)
+    watcher = JackTransportClock("test-watcher", server)  # the test's own view of the beats
+    recorder = Recorder(server, jack.port_names, 30)
+    timeline: list[tuple[float, float]] = []
+
+    async def watch(seconds: float) -> None:
+        end = asyncio.get_running_loop().time() + timeout(seconds)
+        while asyncio.get_running_loop().time() < end:
+            reading = watcher.read()
+            if reading is not None:
+                timeline.append((reading.time, reading.beat))
+            await asyncio.sleep(0.02)
+
+    engine = EngineOptions(faults=(parse_fault("tempo:1.04"),))
+    try:
+        async with oscserver_on(engine, sink, prompt="minimal techno", clock=clock) as (app, _):
+            sink.bpm = lambda: app.state.config.bpm
+            await send(app, "/lyria/bpm", 120)
+            await send(app, "/lyria/play")
+            await watch(12.0)
+            changed = timeline[-1][0]
+            master.tempo(126.0)
+            await watch(4.0)
+            kicks = kick_onsets(recorder.since(0), 48000, DrumKit().samples["kick"])
+            times = recorder.times(kicks)
+            asked = app.state.config.bpm
+    finally:
+        recorder.close()
+        watcher.close()
+        master.close()
+    t, beat = np.array(timeline).T
+    inside = (times > t[0]) & (times < t[-1])
+    times = times[inside]
+    at = np.interp(times, t, beat)
+    error = (at - np.round(at)) * 60.0 / np.where(times < changed, 120.0, 126.0)
+    steady = error[(times >= times[0] + ENGAGE_BEATS * 0.5) & (times < changed)]
+    followed = error[(times >= changed + 60 / 126) & (times < changed + 2.5)]
+    ms = np.abs(steady) * 1e3
+    print(f"at 120: median {np.median(ms):.1f} ms, p95 {np.percentile(ms, 95):.1f} ms; "
+          f"following 126: {np.round(followed * 1e3, 1)}")  # fmt: skip
+    assert len(steady) >= 10 and len(followed) >= 3
+    assert np.median(np.abs(steady)) <= 0.010
+    assert np.percentile(np.abs(steady), 95) <= 0.015
+    assert np.all(np.abs(followed) <= 0.020)
+    assert asked == 126  # the service was asked for the clock's tempo

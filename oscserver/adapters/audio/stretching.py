@@ -141,6 +141,7 @@ class StretchingSink(AudioSink):
         self._previous: tuple[int, beats.Grid] | None = None  # the one before: start, grid
         self._locked_to = -1  # the start of the stream the lock's last decision was on
         self._obeys = 0.0  # the tempo the music plays over the bpm asked (0: not known)
+        self._asked: float | None = None  # the bpm the present stream was asked for
         #: The clock the stream's beats are put on (None: no lock; see :meth:`lock_to`).
         self.clock: ClockSource | None = None
         self.lock = LockController(LockSettings(max_stretch=settings.max_stretch))
@@ -377,6 +378,8 @@ class StretchingSink(AudioSink):
             self._context = False
             self._forget_beats()
         self.controller.arrived(arrived, frames.shape[1] / STREAM_RATE)
+        if self._asked is None:  # the first stream: asked for the bpm of its first chunk
+            self._asked = self.bpm()
         if self.lead is not None:
             self._keep(frames, fresh)
         else:
@@ -401,6 +404,7 @@ class StretchingSink(AudioSink):
         lock engages afresh when the new stream's first beats are found.
         """
         start = self._reservoir.end
+        self._asked = self.bpm()  # what the new stream was asked to play
         if self.beats is not None:
             found = self.beats.found
             self._previous = found if found is not None and found[0] == self._start else None
@@ -561,8 +565,8 @@ class StretchingSink(AudioSink):
         if grid is None or grid.spread >= STEADY:
             self.decision = None
             return self._tempo_only(clock)
-        asked = self.bpm()
-        if asked:  # how the model keeps the tempo it is asked for, for a stream not yet heard
+        asked = self._asked
+        if asked and place >= self._start:  # how the model keeps the tempo asked, for the next
             self._obeys = grid.tempo / asked
         previous = self._previous
         stream = self._start if place >= self._start or previous is None else previous[0]
