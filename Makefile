@@ -15,6 +15,8 @@
 #   make continuity an hour of the service's pace, compressed, with and without --continuity stretch
 #   make continuity-proof  three minutes on JACK of a service at 0.96 with chunks 3 s late
 #   make beats  beat tracking against the engine's own beats: tempo, phase, time to lock, CPU
+#   make sync   a minute on JACK locked to the internal clock, then to JACK transport, each
+#               against no lock: how far the kicks are from the clock's beats
 #   make clean  remove the virtualenv and caches
 
 SHELL := /bin/bash
@@ -36,7 +38,7 @@ PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	2>/dev/null && { echo $$p; break; }; done)
 ARGS ?=
 
-.PHONY: run test lint format bench docs fuzz soak faults soak-hour continuity continuity-proof beats clean \
+.PHONY: run test lint format bench docs fuzz soak faults soak-hour continuity continuity-proof beats sync clean \
 	system-deps system-deps-dev venv
 
 run: $(VENV)/.installed
@@ -81,6 +83,10 @@ soak-hour: $(VENV)/.installed-dev
 
 beats: $(VENV)/.installed-dev
 	$(BIN)/python bench/beats.py
+
+sync: $(VENV)/.installed-dev
+	$(BIN)/python bench/sync.py --clock internal
+	$(BIN)/python bench/sync.py --clock jack
 
 continuity: $(VENV)/.installed-dev
 	$(BIN)/python bench/continuity.py --minutes 6 --compress 10

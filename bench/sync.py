@@ -1,0 +1,143 @@
+"""How close the music's beats come to a clock's: the lock (``--clock``) against no lock.
+
+On a private JACK server (dummy backend), oscserver plays the embedded engine's model that
+does not obey (``tempo:1.04``: asked for 120 bpm, it plays 124.8 from a random beat phase) for
+``--seconds``; another JACK client records its ports, timing every frame by its JACK cycle; the
+kicks are found in the recording (matched filter) and each is compared with the clock's nearest
+beat. The same run without a lock (the music in its own time, against the same kind of clock
+started at play) is the baseline: its kicks drift through the clock's beats.
+
+The clock is oscserver's internal one (``--clock internal``) or JACK transport driven by a
+timebase master the bench starts (``--clock jack``, as Ardour would be). Link is measured by
+tests/test_lock_link.py, which needs a network namespace of its own.
+
+Prints, for the lock and the baseline: kicks compared (from 8 beats after the first), the
+median, 95th percentile and largest distance from the clock's beats, and the ratio of the
+medians. docs/performance.md ("Lock to a clock") holds the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import numpy as np
+from in_process import oscserver_on, send
+
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+sys.path.insert(0, str(TESTS))  # the JACK recorder and the kick finder the tests use
+from audio_analysis import kick_onsets  # noqa: E402
+from jack_recorder import Recorder  # noqa: E402
+
+from oscserver.adapters.audio.jack_sink import JackSink  # noqa: E402
+from oscserver.adapters.audio.stretching import StretchingSink  # noqa: E402
+from oscserver.adapters.clock.base import ClockSource  # noqa: E402
+from oscserver.adapters.clock.internal import InternalClock  # noqa: E402
+from oscserver.adapters.clock.jack_transport import JackTransportClock  # noqa: E402
+from oscserver.adapters.jackd import PrivateJackd  # noqa: E402
+from oscserver.core.continuity import Settings  # noqa: E402
+from oscserver.engine.faults import parse_fault  # noqa: E402
+from oscserver.engine.server import EngineOptions  # noqa: E402
+from oscserver.engine.voices import DrumKit  # noqa: E402
+from oscserver.options import LOCK_LEAD  # noqa: E402
+
+BPM = 120.0
+SKIP_BEATS = 8
+
+
+async def run(server: str, clock_name: str, locked: bool, seconds: float) -> np.ndarray:
+    """Play ``seconds``; the kicks' distances from the clock's beats (seconds)."""
+    jack = JackSink(f"sync-{uuid.uuid4().hex[:6]}", server, preroll_seconds=0.1)
+    sink = StretchingSink(
+        jack, Settings(target=2.0), lead=LOCK_LEAD if locked else None, track_beats=True
+    )
+    clock: ClockSource
+    watcher: ClockSource
+    if clock_name == "jack":
+        clock = JackTransportClock(f"sync-clock-{uuid.uuid4().hex[:6]}", server)
+        watcher = JackTransportClock(f"sync-watch-{uuid.uuid4().hex[:6]}", server)
+    else:
+        clock = watcher = InternalClock(BPM)
+    if locked:
+        sink.lock_to(clock)
+    recorder = Recorder(server, jack.port_names, seconds + 10)
+    timeline: list[tuple[float, float]] = []
+    engine = EngineOptions(faults=(parse_fault("tempo:1.04"),))
+    try:
+        async with oscserver_on(
+            engine, sink, prompt="minimal techno", clock=clock if locked else None
+        ) as (app, _):
+            sink.bpm = lambda: app.state.config.bpm
+            await send(app, "/lyria/bpm", int(BPM))
+            await send(app, "/lyria/play")
+            if isinstance(clock, InternalClock):
+                clock.start()  # (the app starts it at play when locked; here in both runs)
+            loop = asyncio.get_running_loop()
+            end = loop.time() + seconds
+            while loop.time() < end:
+                reading = watcher.read()
+                if reading is not None:
+                    timeline.append((reading.time, reading.beat))
+                await asyncio.sleep(0.02)
+            kicks = kick_onsets(recorder.since(0), 48000, DrumKit().samples["kick"])
+            times = recorder.times(kicks)
+    finally:
+        recorder.close()
+        if watcher is not clock:
+            watcher.close()
+    t, beat = np.array(timeline).T
+    times = times[(times > t[0]) & (times < t[-1])]
+    times = times[times >= times[0] + SKIP_BEATS * 60 / BPM]
+    at = np.interp(times, t, beat)
+    return (at - np.round(at)) * 60 / BPM
+
+
+def describe(errors: np.ndarray) -> str:
+    ms = np.abs(errors) * 1e3
+    return (
+        f"{len(ms)} kicks, median {np.median(ms):.1f} ms, p95 {np.percentile(ms, 95):.1f} ms, "
+        f"max {ms.max():.1f} ms"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--clock", choices=("internal", "jack"), default="internal")
+    args = parser.parse_args()
+    jackd = PrivateJackd(rate=48000, period=256, server_name=f"sync-{uuid.uuid4().hex[:6]}")
+    jackd.start(timeout=20)
+    master = None
+    try:
+        if args.clock == "jack":
+            master = subprocess.Popen(
+                [sys.executable, str(TESTS / "jack_timebase_master.py"), jackd.server_name,
+                 str(BPM)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            assert master.stdout is not None and master.stdout.readline() == "ready\n"
+            import jack
+
+            starter = jack.Client("sync-transport", servername=jackd.server_name)
+            starter.transport_start()
+            starter.close()
+        locked = await run(jackd.server_name, args.clock, True, args.seconds)
+        free = await run(jackd.server_name, args.clock, False, args.seconds)
+    finally:
+        if master is not None and master.stdin is not None:
+            master.stdin.close()
+            master.wait(10)
+        jackd.stop()
+    print(f"clock: {args.clock} at {BPM:g} bpm; the model plays 4 % fast ({args.seconds:g} s)")
+    print(f"locked:   {describe(locked)}")
+    print(f"no lock:  {describe(free)}")
+    ratio = np.median(np.abs(locked)) / np.median(np.abs(free))
+    print(f"median distance from the clock's beats, locked / no lock: {ratio:.3f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
