@@ -93,7 +93,8 @@ async def run(server: str, clock_name: str, locked: bool, seconds: float) -> np.
     times = times[(times > t[0]) & (times < t[-1])]
     times = times[times >= times[0] + SKIP_BEATS * 60 / BPM]
     at = np.interp(times, t, beat)
-    return (at - np.round(at)) * 60 / BPM
+    errors: np.ndarray = (at - np.round(at)) * 60 / BPM
+    return errors
 
 
 def describe(errors: np.ndarray) -> str:
@@ -109,24 +110,25 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--clock", choices=("internal", "jack"), default="internal")
     args = parser.parse_args()
-    jackd = PrivateJackd(rate=48000, period=256, server_name=f"sync-{uuid.uuid4().hex[:6]}")
+    server = f"sync-{uuid.uuid4().hex[:6]}"
+    jackd = PrivateJackd(rate=48000, period=256, server_name=server)
     jackd.start(timeout=20)
     master = None
     try:
         if args.clock == "jack":
             master = subprocess.Popen(
-                [sys.executable, str(TESTS / "jack_timebase_master.py"), jackd.server_name,
+                [sys.executable, str(TESTS / "jack_timebase_master.py"), server,
                  str(BPM)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             )  # fmt: skip
             assert master.stdout is not None and master.stdout.readline() == "ready\n"
             import jack
 
-            starter = jack.Client("sync-transport", servername=jackd.server_name)
+            starter = jack.Client("sync-transport", servername=server)
             starter.transport_start()
             starter.close()
-        locked = await run(jackd.server_name, args.clock, True, args.seconds)
-        free = await run(jackd.server_name, args.clock, False, args.seconds)
+        locked = await run(server, args.clock, True, args.seconds)
+        free = await run(server, args.clock, False, args.seconds)
     finally:
         if master is not None and master.stdin is not None:
             master.stdin.close()
