@@ -101,7 +101,7 @@ def describe(errors: np.ndarray) -> str:
     ms = np.abs(errors) * 1e3
     return (
         f"{len(ms)} kicks, median {np.median(ms):.1f} ms, p95 {np.percentile(ms, 95):.1f} ms, "
-        f"max {ms.max():.1f} ms"
+        f"max {ms.max():.1f} ms (signed median {np.median(errors) * 1e3:+.1f} ms: late if +)"
     )
 
 

@@ -502,6 +502,9 @@ class StretchingSink(AudioSink):
         keep = fresh.keep if fresh is not None else 0.0
         if burst:
             beat, keep = 60.0 / (self.bpm() or 120.0), target - BURST_UNDER + short
+        measured = self._grid_at(self._reservoir.end - 1)
+        if beat and measured is not None and measured.spread < STEADY:
+            beat = measured.period / STREAM_RATE  # the music's own beat keeps its phase exactly
         if beat:
             kept = round((max(keep, SNAP_MARGIN) - ahead) * STREAM_RATE)
             dropped = self._reservoir.snap(frames, kept, round(beat * STREAM_RATE), mark)
