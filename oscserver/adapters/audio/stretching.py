@@ -48,11 +48,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from oscserver.adapters.audio.base import SNAP_MARGIN, STREAM_RATE, AudioSink, Heard, SinkStats
+from oscserver.adapters.audio.beat_lock import STEADY, BeatLock
 from oscserver.adapters.audio.beat_watch import BeatWatch
 from oscserver.adapters.audio.ring import Samples
 from oscserver.adapters.clock.base import ClockSource
 from oscserver.core.continuity import PlayoutController, Settings
-from oscserver.core.lock import Decision, LockController, LockSettings
 from oscserver.dsp import beats
 from oscserver.dsp.bridge import FADE, Looper, Splicer
 from oscserver.dsp.reservoir import Reservoir
@@ -84,13 +84,8 @@ BURST_UNDER = 0.25
 #: Writes whose lengths give the usual chunk's (their median, once there are three): a burst is
 #: judged by what the next chunk will find, the level after this write less a usual chunk.
 SIZES = 9
-#: A grid whose beats lie this close to its line (root mean square, seconds) is a steady pulse.
-STEADY = 0.005
 #: Chunks whose latency is remembered (:attr:`StretchingSink.latencies`).
 LATENCIES = 4096
-#: The lock counts as made when the next beat is within this share of a beat of the clock's
-#: (10 ms at 120 bpm).
-LOCKED = 0.02
 #: A snap is tried only when a whole beat waits beyond the sink's margin and this much more
 #: (the output plays on while the stretcher is flushed into it).
 SNAP_SLACK = 0.05
@@ -137,16 +132,6 @@ class StretchingSink(AudioSink):
         #: ``lead`` seconds in the inner sink (None: stretch each chunk as it comes).
         self.lead = lead
         self._reservoir = Reservoir()
-        self._start = 0  # the stream frame the present stream (context) began at
-        self._previous: tuple[int, beats.Grid] | None = None  # the one before: start, grid
-        self._locked_to = -1  # the start of the stream the lock's last decision was on
-        self._obeys = 0.0  # the tempo the music plays over the bpm asked (0: not known)
-        self._asked: float | None = None  # the bpm the present stream was asked for
-        #: The clock the stream's beats are put on (None: no lock; see :meth:`lock_to`).
-        self.clock: ClockSource | None = None
-        self.lock = LockController(LockSettings(max_stretch=settings.max_stretch))
-        #: The lock's last decision (None while not locking: no clock, no steady beat yet).
-        self.decision: Decision | None = None
         #: Seconds from the inner sink's output to the ear (e.g. JACK's playback latency).
         self.output_latency: Callable[[], float] = lambda: 0.0
         #: Snaps and burst cuts made in the stream waiting here (just in time only; otherwise
@@ -184,6 +169,8 @@ class StretchingSink(AudioSink):
         #: Finds the stream's beats as it comes, unstretched, in a thread of its own (None
         #: without aubio); its ``grid`` is the latest.
         self.beats = BeatWatch(STREAM_RATE) if track_beats and beats.available() else None
+        #: The grids of the streams waiting, and the lock to a clock (:meth:`lock_to`).
+        self.beat_lock = BeatLock(self.beats, STREAM_RATE, settings.max_stretch, lambda: self.bpm())
         #: For each chunk written (the last :data:`LATENCIES`): when (``clock``), the seconds of
         #: audio ahead of it then (its latency: how long it waits to be heard), and whether it
         #: ended a bridge (the stream back after a gap: the bridge covered its lateness, and
@@ -252,9 +239,7 @@ class StretchingSink(AudioSink):
         """
         if clock is not None and (self.lead is None or self.beats is None):
             raise ValueError("a lock needs the feeder to stretch just in time and find beats")
-        self.clock = clock
-        self.lock.release()
-        self.decision = None
+        self.beat_lock.lock_to(clock)
 
     def set_playing(self, playing: bool) -> None:
         """Play, or pause: a pause drops what waits, here and in the inner sink."""
@@ -278,25 +263,9 @@ class StretchingSink(AudioSink):
             bridged_seconds=self.bridged_seconds,
             tempo=grid.tempo if grid is not None else 0.0,
             steady=grid is not None and grid.spread < STEADY,
-            lock=self._lock_state(),
-            lock_error=self._lock_error(),
+            lock=self.beat_lock.state(),
+            lock_error=self.beat_lock.error(),
         )
-
-    def _lock_state(self) -> str:
-        """How the lock stands, for the status."""
-        decision = self.decision
-        if self.clock is None:
-            return ""
-        if decision is None:
-            return "seeking"  # no steady beat yet (or the clock has none)
-        if not decision.within:
-            return "beyond the stretch"
-        return "locked" if abs(decision.error) <= LOCKED else "seeking"
-
-    def _lock_error(self) -> float:
-        decision, clock = self.decision, self.clock
-        reading = clock.read() if clock is not None and decision is not None else None
-        return decision.error * reading.period if decision and reading else 0.0
 
     def buffered_seconds(self) -> float:
         """Audio waiting to be played: in the inner sink, being stretched, and queued."""
@@ -378,8 +347,7 @@ class StretchingSink(AudioSink):
             self._context = False
             self._forget_beats()
         self.controller.arrived(arrived, frames.shape[1] / STREAM_RATE)
-        if self._asked is None:  # the first stream: asked for the bpm of its first chunk
-            self._asked = self.bpm()
+        self.beat_lock.first_chunk()
         if self.lead is not None:
             self._keep(frames, fresh)
         else:
@@ -403,21 +371,7 @@ class StretchingSink(AudioSink):
         The old stream's audio still waiting keeps its grid (the lock goes on over it); the
         lock engages afresh when the new stream's first beats are found.
         """
-        start = self._reservoir.end
-        self._asked = self.bpm()  # what the new stream was asked to play
-        if self.beats is not None:
-            found = self.beats.found
-            self._previous = found if found is not None and found[0] == self._start else None
-            self.beats.forget(start)
-        self._start = start
-
-    def _grid_at(self, place: int) -> beats.Grid | None:
-        """The grid of the stream ``place`` is in (frames counted as the reservoir counts)."""
-        if place >= self._start:
-            found = self.beats.found if self.beats is not None else None
-            return found[1] if found is not None and found[0] == self._start else None
-        previous = self._previous
-        return previous[1] if previous is not None and place >= previous[0] else None
+        self.beat_lock.new_stream(self._reservoir.end)
 
     def _stretch(self, generation: int, frames: Samples, fresh: _Fresh | None) -> None:
         """Stretch one chunk and write it on, piece by piece."""
@@ -502,9 +456,9 @@ class StretchingSink(AudioSink):
         keep = fresh.keep if fresh is not None else 0.0
         if burst:
             beat, keep = 60.0 / (self.bpm() or 120.0), target - BURST_UNDER + short
-        measured = self._grid_at(self._reservoir.end - 1)
-        if beat and measured is not None and measured.spread < STEADY:
-            beat = measured.period / STREAM_RATE  # the music's own beat keeps its phase exactly
+        measured = self.beat_lock.steady_beat(self._reservoir.end - 1)
+        if beat and measured:
+            beat = measured  # the music's own beat keeps its phase exactly
         if beat:
             kept = round((max(keep, SNAP_MARGIN) - ahead) * STREAM_RATE)
             dropped = self._reservoir.snap(frames, kept, round(beat * STREAM_RATE), mark)
@@ -533,7 +487,10 @@ class StretchingSink(AudioSink):
         while self._reservoir.frames and self.inner.buffered_seconds() < self.lead:
             if generation != self._generation:
                 return
-            ratio = self._locked_ratio()
+            heard_at = time.monotonic() + self._ahead() + self.output_latency()
+            ratio, skip = self.beat_lock.decide(self._reservoir.place, heard_at)
+            if skip:  # to engage: the stream's next beat onto the clock's
+                self._count(-self._reservoir.skip(round(skip * STREAM_RATE)))
             if ratio is None:
                 ratio = self.controller.ratio
             piece, _place, marks = self._reservoir.take(JIT_PIECE)
@@ -552,75 +509,6 @@ class StretchingSink(AudioSink):
             self.stream_seconds += piece.shape[1] / STREAM_RATE
             if not self._emit(generation, out, music=True):
                 return
-
-    def _locked_ratio(self) -> float | None:
-        """The lock's ratio for the next piece (None: no lock now; the controller's applies).
-
-        The clock is read at the moment the piece will be heard (the audio ahead of it, the
-        output's latency) and the stream's next beat is found on the grid the beat watch drew
-        through the chunks waiting (:mod:`oscserver.core.lock`). A cut to engage is made here,
-        in the waiting stream.
-        """
-        place = self._reservoir.place
-        clock, grid = self.clock, self._grid_at(place)
-        if clock is None:
-            return None
-        if grid is None or grid.spread >= STEADY:
-            self.decision = None
-            return self._tempo_only(clock)
-        asked = self._asked
-        if asked and place >= self._start:  # how the model keeps the tempo asked, for the next
-            self._obeys = grid.tempo / asked
-        previous = self._previous
-        stream = self._start if place >= self._start or previous is None else previous[0]
-        if stream != self._locked_to:  # a new stream's beats: engage afresh
-            self._locked_to = stream
-            self.lock.release()
-        reading = clock.read()
-        if reading is None:
-            self.decision = None
-            return None
-        heard_at = time.monotonic() + self._ahead() + self.output_latency()
-        decision = self.lock.decide(
-            reading,
-            stream_period=grid.period / STREAM_RATE,
-            next_beat_in=(grid.next_beat(place) - place) / STREAM_RATE,
-            heard_at=heard_at,
-        )
-        if decision.cut:
-            skipped = self._reservoir.skip(round(decision.cut / decision.ratio * STREAM_RATE))
-            self._count(-skipped)
-            log.info(
-                "locking to the %s clock: %.0f ms of the stream dropped",
-                clock.name,
-                decision.cut * 1e3,
-            )
-        if self.decision is not None and self.decision.within != decision.within:
-            if decision.within:
-                log.info("the stream's tempo is within the stretch of the clock's again")
-            else:
-                log.warning(
-                    "the clock's tempo is beyond the stretch (%.0f %%) of the music's %.1f bpm: "
-                    "only a new tempo from the service can close the gap",
-                    self.lock.settings.max_stretch * 100,
-                    grid.tempo,
-                )
-        self.decision = decision
-        return decision.ratio
-
-    def _tempo_only(self, clock: ClockSource) -> float | None:
-        """Before a new stream's beats are found: its tempo as the last one kept the bpm asked.
-
-        The service's answer to a bpm (sent for the clock itself) is known as soon as it comes:
-        stretched by what the model made of the last bpm asked, it is near the clock's tempo
-        from its first beat, and only its phase waits for the beats to be found.
-        """
-        asked, reading = self.bpm(), clock.read()
-        if not (asked and self._obeys and reading is not None):
-            return None
-        ratio = reading.period / (60.0 / (asked * self._obeys))
-        limit = self.lock.settings.max_stretch
-        return min(1 + limit, max(1 - limit, ratio))
 
     def _prepare_cut(self, generation: int, fresh: _Fresh, ratio: float) -> _Fresh:
         """Make ready to cut the waiting audio back before a chunk; returns how to write it.

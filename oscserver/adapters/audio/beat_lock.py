@@ -1,0 +1,182 @@
+"""The continuity feeder's beats and its lock to a clock.
+
+Which grid a frame of the stream is on, and the ratio that puts its beats on the clock's.
+
+The beat watch (:mod:`oscserver.adapters.audio.beat_watch`) finds the stream's beats as chunks
+arrive, seconds before they are heard, counting the stream's frames as the feeder's reservoir
+counts them (:mod:`oscserver.dsp.reservoir`). At a new stream (a context reset, a reconnect, a
+play) the beats are found afresh; the old stream's audio still waiting keeps its grid, so the
+lock holds over it, and the new stream is locked from its first steady grid (engaging with a cut
+of less than a beat). Until then it is stretched by what the model made of the bpm it was asked
+for last time, so that it keeps the clock's tempo if not yet its beats.
+
+The decision itself is :class:`~oscserver.core.lock.LockController`'s; this module gathers its
+inputs. Call everything from the feeder's thread, except :meth:`BeatLock.state` and
+:meth:`BeatLock.error` (the status, any thread).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from oscserver.adapters.audio.beat_watch import BeatWatch
+from oscserver.adapters.clock.base import ClockSource
+from oscserver.core.lock import Decision, LockController, LockSettings
+from oscserver.dsp.beats import Grid
+
+__all__ = ["LOCKED", "STEADY", "BeatLock"]
+
+log = logging.getLogger(__name__)
+
+#: A grid whose beats lie this close to its line (root mean square, seconds) is a steady pulse.
+STEADY = 0.005
+#: The lock counts as made when the next beat is within this share of a beat of the clock's
+#: (10 ms at 120 bpm).
+LOCKED = 0.02
+
+
+class BeatLock:
+    """The grids of the streams waiting, and the lock of their beats to a clock.
+
+    Args:
+        watch: The beat watch (None: beats are not tracked, nothing can be locked).
+        rate: The stream's sample rate.
+        max_stretch: The most the lock may stretch (as the continuity controller).
+        bpm: Where the bpm the session asks for is read.
+    """
+
+    def __init__(
+        self,
+        watch: BeatWatch | None,
+        rate: int,
+        max_stretch: float,
+        bpm: Callable[[], float | None],
+    ) -> None:
+        self.watch = watch
+        self.rate = rate
+        self.bpm = bpm
+        #: The clock the beats are put on (None: no lock).
+        self.clock: ClockSource | None = None
+        self.lock = LockController(LockSettings(max_stretch=max_stretch))
+        #: The lock's last decision (None while not locking: no clock, no steady beat yet).
+        self.decision: Decision | None = None
+        self._start = 0  # the stream frame the present stream began at
+        self._previous: tuple[int, Grid] | None = None  # the one before: its start and grid
+        self._locked_to = -1  # the start of the stream the last decision was on
+        self._asked: float | None = None  # the bpm the present stream was asked for
+        self._obeys = 0.0  # the tempo the music plays over the bpm asked (0: not known)
+        self._error = 0.0  # seconds the next beat was late at the last decision
+
+    def lock_to(self, clock: ClockSource | None) -> None:
+        """Put the beats on ``clock``'s from the next decision (None: let go)."""
+        self.clock = clock
+        self.lock.release()
+        self.decision = None
+
+    def first_chunk(self) -> None:
+        """A chunk came: the first stream is asked for the bpm of its first chunk."""
+        if self._asked is None:
+            self._asked = self.bpm()
+
+    def new_stream(self, start: int) -> None:
+        """The stream from frame ``start`` on is a new one: its beats are found afresh."""
+        self._asked = self.bpm()
+        if self.watch is not None:
+            found = self.watch.found
+            self._previous = found if found is not None and found[0] == self._start else None
+            self.watch.forget(start)
+        self._start = start
+
+    def grid_at(self, place: int) -> Grid | None:
+        """The grid of the stream frame ``place`` is in, if found."""
+        if place >= self._start:
+            found = self.watch.found if self.watch is not None else None
+            return found[1] if found is not None and found[0] == self._start else None
+        previous = self._previous
+        return previous[1] if previous is not None and place >= previous[0] else None
+
+    def steady_beat(self, place: int) -> float | None:
+        """Seconds of a beat of the stream at ``place``, when its beats are steady."""
+        grid = self.grid_at(place)
+        return grid.period / self.rate if grid is not None and grid.spread < STEADY else None
+
+    def decide(self, place: int, heard_at: float) -> tuple[float | None, float]:
+        """The ratio for the piece of stream from ``place``, heard from ``heard_at``.
+
+        Returns:
+            The ratio (None: no lock now, the continuity controller's applies), and seconds of
+            the stream to drop first to engage (0: none).
+        """
+        clock = self.clock
+        if clock is None:
+            return None, 0.0
+        grid = self.grid_at(place)
+        if grid is None or grid.spread >= STEADY:
+            self.decision = None
+            return self._tempo_only(clock), 0.0
+        if self._asked and place >= self._start:  # how the model keeps the tempo asked
+            self._obeys = grid.tempo / self._asked
+        previous = self._previous
+        stream = self._start if place >= self._start or previous is None else previous[0]
+        if stream != self._locked_to:  # a new stream's beats: engage afresh
+            self._locked_to = stream
+            self.lock.release()
+        reading = clock.read()
+        if reading is None:
+            self.decision = None
+            return None, 0.0
+        decision = self.lock.decide(
+            reading,
+            stream_period=grid.period / self.rate,
+            next_beat_in=(grid.next_beat(place) - place) / self.rate,
+            heard_at=heard_at,
+        )
+        if decision.cut:
+            log.info(
+                "locking to the %s clock: %.0f ms of the stream dropped",
+                clock.name,
+                decision.cut * 1e3,
+            )
+        if self.decision is not None and self.decision.within != decision.within:
+            if decision.within:
+                log.info("the stream's tempo is within the stretch of the clock's again")
+            else:
+                log.warning(
+                    "the clock's tempo is beyond the stretch (%.0f %%) of the music's %.1f bpm: "
+                    "only a new tempo from the service can close the gap",
+                    self.lock.settings.max_stretch * 100,
+                    grid.tempo,
+                )
+        self.decision = decision
+        self._error = decision.error * reading.period
+        return decision.ratio, decision.cut / decision.ratio
+
+    def _tempo_only(self, clock: ClockSource) -> float | None:
+        """Before a new stream's beats are found: its tempo as the last one kept the bpm asked.
+
+        The service's answer to a bpm (sent for the clock itself) is known as soon as it comes:
+        stretched by what the model made of the last bpm asked, it is near the clock's tempo
+        from its first beat, and only its phase waits for the beats to be found.
+        """
+        asked, reading = self._asked, clock.read()
+        if not (asked and self._obeys and reading is not None):
+            return None
+        ratio = reading.period / (60.0 / (asked * self._obeys))
+        limit = self.lock.settings.max_stretch
+        return min(1 + limit, max(1 - limit, ratio))
+
+    def state(self) -> str:
+        """How the lock stands, for the status (empty without a clock)."""
+        decision = self.decision
+        if self.clock is None:
+            return ""
+        if decision is None:
+            return "seeking"  # no steady beat yet (or the clock has none)
+        if not decision.within:
+            return "beyond the stretch"
+        return "locked" if abs(decision.error) <= LOCKED else "seeking"
+
+    def error(self) -> float:
+        """Seconds the stream's next beat is late against the clock's (0: not locking)."""
+        return self._error if self.decision is not None else 0.0

@@ -1,0 +1,81 @@
+"""The feeder's beat lock with plain numbers: which grid each frame of the stream is on across a
+new context, the ratio before the new context's beats are found, and what the status says.
+
+The beat watch is stood in for by its published result (``found``), which is all the lock
+reads; the watch itself is tested on real audio in test_beats.py and test_tempo_app.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from oscserver.adapters.audio.beat_lock import BeatLock
+from oscserver.adapters.clock.internal import InternalClock
+from oscserver.dsp.beats import Grid
+
+RATE = 48000
+
+
+class Published:
+    """What a beat watch publishes: the latest grid and the frame its stream began at."""
+
+    def __init__(self) -> None:
+        self.found: tuple[int, Grid] | None = None
+        self.forgotten: list[int] = []
+
+    def forget(self, start: int) -> None:
+        self.forgotten.append(start)
+
+
+class Time:
+    def __init__(self) -> None:
+        self.now = 10.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def grid(bpm: float, anchor: float) -> Grid:
+    return Grid(period=60 * RATE / bpm, anchor=anchor, rate=RATE, spread=0.001, beats=8)
+
+
+def test_each_stream_keeps_its_grid_and_the_new_one_is_locked_afresh():
+    watch, bpm = Published(), [120.0]
+    lock = BeatLock(watch, RATE, 0.06, lambda: bpm[0])  # type: ignore[arg-type]
+    t = Time()
+    clock = InternalClock(120.0, t)
+    clock.start()
+    lock.lock_to(clock)
+    lock.first_chunk()
+    assert lock.decide(0, heard_at=t.now + 2.0) == (None, 0.0)  # no beats yet
+    assert lock.state() == "seeking"
+    old = grid(124.8, anchor=10000.0)  # its next beat a third of a beat late
+    watch.found = (0, old)
+    ratio, skip = lock.decide(48000, heard_at=t.now + 2.0)
+    assert ratio == pytest.approx(124.8 / 120.0, rel=0.03)  # slower, to the clock's tempo
+    assert 0.0 < skip < 60 / 124.8  # engaging: less than a beat of the stream dropped
+    # A new context from frame 96000, asked for 126: the old audio still waiting keeps its grid.
+    bpm[0] = 126.0
+    lock.new_stream(96000)
+    assert watch.forgotten == [96000]
+    assert lock.grid_at(90000) is old and lock.grid_at(96000) is None
+    assert lock.steady_beat(90000) == pytest.approx(60 / 124.8)
+    # Before the new stream's beats are found: the tempo the model made of the last bpm asked
+    # (124.8 for 120), at the new bpm, stretched to the clock's.
+    clock.propose_tempo(126.0)
+    ratio, skip = lock.decide(100000, heard_at=t.now + 2.0)
+    assert ratio == pytest.approx(126 * 1.04 / 126) and skip == 0.0
+    assert lock.state() == "seeking" and lock.error() == 0.0
+    # Its beats found: engaged afresh (a cut), then held.
+    watch.found = (96000, grid(131.04, anchor=97000.0))
+    _, skip = lock.decide(100000, heard_at=t.now + 2.0)
+    assert skip > 0.0
+    ratio, skip = lock.decide(101000, heard_at=t.now + 2.0 + skip)
+    assert skip == 0.0 and ratio == pytest.approx(1.04, abs=0.04)
+
+
+def test_no_clock_no_lock():
+    watch = Published()
+    watch.found = (0, grid(120.0, 0.0))
+    lock = BeatLock(watch, RATE, 0.06, lambda: 120.0)  # type: ignore[arg-type]
+    assert lock.decide(1000, heard_at=1.0) == (None, 0.0)
+    assert lock.state() == "" and lock.error() == 0.0
