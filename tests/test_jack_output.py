@@ -18,6 +18,7 @@ from conftest import timeout
 from jack_recorder import Recorder
 from oscbytes import message
 
+from oscserver.adapters.audio import jack_process
 from oscserver.adapters.audio.base import SinkStats
 from oscserver.adapters.audio.jack_sink import JackSink
 from oscserver.app import App, Options
@@ -399,3 +400,23 @@ def test_when_the_c_callback_cannot_be_plugged_in_the_python_one_plays(private_j
     finally:
         recorder.close()
         sink.close()
+
+
+async def test_the_output_latency_is_jacks_playback_latency_of_the_ports(private_jackd):
+    """What a clock's lock adds to the time a frame leaves the ports: JACK's playback latency
+    of oscserver's ports, as JACK's latency API computes it for the graph they feed."""
+    server = private_jackd(rate=48000, period=256).server_name
+    run = Running(server, "latent", connect="system:playback_.*")
+    await run.start()
+    probe = jack.Client("latency-probe", no_start_server=True, servername=server)
+    try:
+        await wait_for(lambda: run.sink.output_latency() > 0, 10)
+        # What JACK says of the port, asked by another client through libjack.
+        port = probe.get_port_by_name(run.sink.port_names[0])
+        frames = jack_process._playback_latency()(port)
+        print("playback latency", frames, "frames; period 256")
+        assert run.sink.output_latency() == pytest.approx(frames / 48000)
+        assert frames >= 256  # at least the period the driver plays out after the cycle
+    finally:
+        probe.close()
+        await run.close()

@@ -147,6 +147,10 @@ class AudioSink(abc.ABC):
         """Audio waiting to be played, in seconds: the output's latency right now."""
         return self.stats().buffered_seconds
 
+    def output_latency(self) -> float:
+        """Seconds from when the output plays a frame to when it is heard (0: not known)."""
+        return 0.0
+
 
 class RingSink(AudioSink):
     """The event-loop side of a sink fed through a :class:`SharedBlock`.

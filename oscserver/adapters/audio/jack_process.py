@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import ctypes.util
 import gc
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import jack
 import numpy as np
@@ -221,6 +222,7 @@ def _serve(
         # After a restart, keep trying the remembered connections for a while, as the clients at
         # the other end (system ports, a DAW) come back; then follow what the user does.
         restore_until = time.monotonic() + RESTORE_SECONDS if remembered else 0.0
+        latency = _playback_latency()
         while not gone.is_set() and not header[F.STOP]:
             time.sleep(POLL)
             if os.getppid() != parent:  # oscserver died without stopping us: do not linger
@@ -229,6 +231,10 @@ def _serve(
             header[F.HEARTBEAT] += 1
             if gone.is_set():
                 break
+            if latency is not None:
+                # How long what the ports play takes to be heard: JACK's playback latency of
+                # the ports (the graph's, up to the sound card), as the latency API defines it.
+                header[F.LATENCY] = max(latency(left), latency(right))
             with contextlib.suppress(jack.JackError):
                 if time.monotonic() < restore_until:
                     _connect(client, (left, right), None, remembered)
@@ -245,6 +251,38 @@ def _serve(
                 client.deactivate()  # returns once the callback has run for the last time
         with contextlib.suppress(jack.JackError):
             client.close()
+
+
+class _Range(ctypes.Structure):
+    _fields_ = [("min", ctypes.c_uint32), ("max", ctypes.c_uint32)]  # jack_latency_range_t
+
+
+#: ``JackPlaybackLatency`` of ``jack_latency_callback_mode_t`` (jack/types.h).
+_PLAYBACK = 1
+
+
+def _playback_latency() -> Callable[[jack.OwnPort], int] | None:
+    """Reads a port's playback latency (the most frames), or None where libjack cannot.
+
+    Through libjack's ``jack_port_get_latency_range`` (JACK's latency API; JACK-Client 0.5 does
+    not wrap it), called from this control thread, never from the real-time callback.
+    """
+    name = ctypes.util.find_library("jack") or ctypes.util.find_library("jack64")
+    if not name:
+        return None
+    try:
+        get = ctypes.CDLL(name).jack_port_get_latency_range
+    except (OSError, AttributeError):
+        return None
+    get.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(_Range)]
+    get.restype = None
+
+    def read(port: jack.OwnPort) -> int:
+        found = _Range()
+        get(playout_native.address(port._ptr), _PLAYBACK, ctypes.byref(found))
+        return int(found.max)
+
+    return read
 
 
 def _connect(

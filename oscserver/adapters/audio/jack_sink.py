@@ -155,6 +155,11 @@ class JackSink(RingSink):
         self._start()
         return f"the JACK audio process stopped (exit code {code}); restarted it"
 
+    def output_latency(self) -> float:
+        """JACK's playback latency of the ports (to the sound card, through what they feed)."""
+        rate = self.sample_rate
+        return int(self._h[F.LATENCY]) / rate if rate else 0.0
+
     @property
     def port_names(self) -> tuple[str, str]:
         """The full names of the two output ports."""

@@ -91,7 +91,7 @@ def available() -> bool:
     return True
 
 
-def _address(cdata: Any) -> int:
+def address(cdata: Any) -> int:
     """The address held by a cffi pointer from JACK-Client."""
     import jack
 
@@ -146,10 +146,8 @@ class NativePlayout:
         ffi, lib = jack._ffi, jack._lib
         # libjack as JACK-Client loaded it (libjack64 on Windows, Homebrew's path on macOS...):
         # the same library and function JACK-Client's own calls use, never a second search.
-        getter = _address(lib.jack_port_get_buffer)
-        self._lib.osc_playout_set_ports(
-            self._ptr, _address(left._ptr), _address(right._ptr), getter
-        )
+        getter = address(lib.jack_port_get_buffer)
+        self._lib.osc_playout_set_ports(self._ptr, address(left._ptr), address(right._ptr), getter)
         callback = ctypes.cast(self._lib.osc_playout_jack_process, ctypes.c_void_p).value
         err = lib.jack_set_process_callback(
             client._ptr,

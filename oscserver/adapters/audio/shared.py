@@ -47,6 +47,7 @@ class F:
     RESTARTS = 17  # consumer: times the JACK client was re-created
     PLAYING = 18  # consumer: 1 while audio (not silence) is going out
     NATIVE = 19  # consumer: 1 when the JACK callback is the C playout, 0 for Python
+    LATENCY = 20  # consumer: frames from the output ports to the ear (JACK's playback latency)
     COST = 32  # consumer: histogram of callback costs, COST_BINS bins
     SIZE = COST + COST_BINS
 

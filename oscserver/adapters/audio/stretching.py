@@ -132,8 +132,6 @@ class StretchingSink(AudioSink):
         #: ``lead`` seconds in the inner sink (None: stretch each chunk as it comes).
         self.lead = lead
         self._reservoir = Reservoir()
-        #: Seconds from the inner sink's output to the ear (e.g. JACK's playback latency).
-        self.output_latency: Callable[[], float] = lambda: 0.0
         #: Snaps and burst cuts made in the stream waiting here (just in time only; otherwise
         #: the inner sink makes them), and seconds of stream they dropped.
         self.snaps = 0
@@ -270,6 +268,10 @@ class StretchingSink(AudioSink):
     def buffered_seconds(self) -> float:
         """Audio waiting to be played: in the inner sink, being stretched, and queued."""
         return self.inner.buffered_seconds() + self._waiting_frames() / STREAM_RATE
+
+    def output_latency(self) -> float:
+        """The inner sink's."""
+        return self.inner.output_latency()
 
     def check(self) -> str | None:
         """The inner sink's check (e.g. a JACK audio process restarted)."""
@@ -487,7 +489,7 @@ class StretchingSink(AudioSink):
         while self._reservoir.frames and self.inner.buffered_seconds() < self.lead:
             if generation != self._generation:
                 return
-            heard_at = time.monotonic() + self._ahead() + self.output_latency()
+            heard_at = time.monotonic() + self._ahead() + self.inner.output_latency()
             ratio, skip = self.beat_lock.decide(self._reservoir.place, heard_at)
             if skip:  # to engage: the stream's next beat onto the clock's
                 self._count(-self._reservoir.skip(round(skip * STREAM_RATE)))
