@@ -108,8 +108,10 @@ async def test_a_slow_service_plays_without_a_gap_only_when_stretched(private_ja
     assert len(latencies) > 10
     assert all(abs(a - TARGET) <= 0.5 for a in latencies), latencies
 
-    audio, underruns, stats, _ = await play_for(server, continuity=False)
-    assert underruns >= 1 and silent_blocks(audio) > 10  # the same service, as it comes
+    # As it comes, a service that slow runs dry within a minute; at 0.85 (its slowest minutes
+    # are slower still) within 30 s, which keeps this control short.
+    audio, underruns, stats, _ = await play_for(server, False, "slow:0:0.85", 40.0)
+    assert underruns >= 1 and silent_blocks(audio) > 10
     assert stats.stretch_ratio == 1.0
 
 
@@ -139,7 +141,7 @@ async def test_chunks_seconds_late_are_bridged_with_the_music_itself(private_jac
     # No click: no second of the recording has a step far beyond what the music itself has.
     assert max(steps) <= 1.5 * float(np.median(steps)), (steps, said)
 
-    audio, underruns, stats, _ = await play_for(server, False, "late:4:6", 40.0)
+    audio, underruns, stats, _ = await play_for(server, False, "late:4:6", 25.0)
     assert underruns >= 1 and silent_blocks(audio) > 5  # the same lateness, as it comes
 
 
