@@ -31,6 +31,7 @@ from in_process import oscserver_on, send
 TESTS = Path(__file__).resolve().parent.parent / "tests"
 sys.path.insert(0, str(TESTS))  # the JACK recorder and the kick finder the tests use
 from audio_analysis import kick_onsets  # noqa: E402
+from beat_timeline import BeatTimeline  # noqa: E402
 from jack_recorder import Recorder  # noqa: E402
 
 from oscserver.adapters.audio.jack_sink import JackSink  # noqa: E402
@@ -65,7 +66,7 @@ async def run(server: str, clock_name: str, locked: bool, seconds: float) -> np.
     if locked:
         sink.lock_to(clock)
     recorder = Recorder(server, jack.port_names, seconds + 10)
-    timeline: list[tuple[float, float]] = []
+    timeline = BeatTimeline(lambda: (r.time, r.beat) if (r := watcher.read()) else None)
     engine = EngineOptions(faults=(parse_fault("tempo:1.04"),))
     try:
         async with oscserver_on(
@@ -76,25 +77,16 @@ async def run(server: str, clock_name: str, locked: bool, seconds: float) -> np.
             await send(app, "/lyria/play")
             if isinstance(clock, InternalClock):
                 clock.start()  # (the app starts it at play when locked; here in both runs)
-            loop = asyncio.get_running_loop()
-            end = loop.time() + seconds
-            while loop.time() < end:
-                reading = watcher.read()
-                if reading is not None:
-                    timeline.append((reading.time, reading.beat))
-                await asyncio.sleep(0.02)
+            await timeline.watch(seconds)
             kicks = kick_onsets(recorder.since(0), 48000, DrumKit().samples["kick"])
             times = recorder.times(kicks)
     finally:
         recorder.close()
         if watcher is not clock:
             watcher.close()
-    t, beat = np.array(timeline).T
-    times = times[(times > t[0]) & (times < t[-1])]
-    times = times[times >= times[0] + SKIP_BEATS * 60 / BPM]
-    at = np.interp(times, t, beat)
-    errors: np.ndarray = (at - np.round(at)) * 60 / BPM
-    return errors
+    times, errors = timeline.errors(times, BPM)
+    settled: np.ndarray = errors[times >= times[0] + SKIP_BEATS * 60 / BPM]
+    return settled
 
 
 def describe(errors: np.ndarray) -> str:

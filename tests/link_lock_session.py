@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from aalink import Link
 from audio_analysis import kick_onsets
+from beat_timeline import BeatTimeline
 from jack_recorder import Recorder
 
 from oscserver.adapters.audio.jack_sink import JackSink
@@ -56,13 +57,7 @@ async def play(server: str, before: float, after: float) -> None:
     clock = LinkClock(120)
     sink.lock_to(clock)
     recorder = Recorder(server, jack.port_names, before + after + 10)
-    timeline: list[tuple[float, float]] = []  # (monotonic time, the rig's beat)
-
-    async def watch(seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            timeline.append((time.monotonic(), rig.beat))
-            await asyncio.sleep(0.02)
+    timeline = BeatTimeline(lambda: (time.monotonic(), rig.beat))
 
     engine = EngineOptions(faults=(parse_fault("tempo:1.04"),))
     try:
@@ -70,28 +65,23 @@ async def play(server: str, before: float, after: float) -> None:
             sink.bpm = lambda: app.state.config.bpm
             await send(app, "/lyria/bpm", 120)
             await send(app, "/lyria/play")
-            await watch(before)
+            await timeline.watch(before)
             changed = time.monotonic()
             rig.tempo = 126
-            await watch(after)
+            await timeline.watch(after)
             audio = recorder.since(0)
             kicks = kick_onsets(audio, 48000, DrumKit().samples["kick"])
             times = recorder.times(kicks)
             status = app.status()
     finally:
         recorder.close()
-    t, beat = np.array(timeline).T
-    # The rig's beat at each kick: its timeline is a line between samples 20 ms apart.
-    at = np.interp(times, t, beat)
-    tempo = np.where(times < changed, 120.0, 126.0)
-    error = (at - np.round(at)) * 60.0 / tempo
-    inside = (times > t[0]) & (times < t[-1])
+    times, error = timeline.errors(times, np.where(times < changed, 120.0, 126.0))
     print(
         json.dumps(
             {
                 "changed": changed,
-                "times": times[inside].tolist(),
-                "errors": error[inside].tolist(),
+                "times": times.tolist(),
+                "errors": error.tolist(),
                 "clock": status.clock,
                 "clock_tempo": status.clock_tempo,
                 "lock": status.lock,

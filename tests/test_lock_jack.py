@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from audio_analysis import kick_onsets
+from beat_timeline import BeatTimeline
 from conftest import timeout
 from jack_recorder import Recorder
 
@@ -103,15 +104,7 @@ async def test_the_kicks_follow_jack_transport_and_its_tempo_change(private_jack
     sink.lock_to(clock)
     watcher = JackTransportClock("test-watcher", server)  # the test's own view of the beats
     recorder = Recorder(server, jack.port_names, 30)
-    timeline: list[tuple[float, float]] = []
-
-    async def watch(seconds: float) -> None:
-        end = asyncio.get_running_loop().time() + timeout(seconds)
-        while asyncio.get_running_loop().time() < end:
-            reading = watcher.read()
-            if reading is not None:
-                timeline.append((reading.time, reading.beat))
-            await asyncio.sleep(0.02)
+    timeline = BeatTimeline(lambda: (r.time, r.beat) if (r := watcher.read()) else None)
 
     engine = EngineOptions(faults=(parse_fault("tempo:1.04"),))
     try:
@@ -119,10 +112,10 @@ async def test_the_kicks_follow_jack_transport_and_its_tempo_change(private_jack
             sink.bpm = lambda: app.state.config.bpm
             await send(app, "/lyria/bpm", 120)
             await send(app, "/lyria/play")
-            await watch(12.0)
-            changed = timeline[-1][0]
+            await timeline.watch(timeout(12.0))
+            changed = timeline.samples[-1][0]
             master.tempo(126.0)
-            await watch(4.0)
+            await timeline.watch(timeout(4.0))
             kicks = kick_onsets(recorder.since(0), 48000, DrumKit().samples["kick"])
             times = recorder.times(kicks)
             asked = app.state.config.bpm
@@ -130,11 +123,7 @@ async def test_the_kicks_follow_jack_transport_and_its_tempo_change(private_jack
         recorder.close()
         watcher.close()
         master.close()
-    t, beat = np.array(timeline).T
-    inside = (times > t[0]) & (times < t[-1])
-    times = times[inside]
-    at = np.interp(times, t, beat)
-    error = (at - np.round(at)) * 60.0 / np.where(times < changed, 120.0, 126.0)
+    times, error = timeline.errors(times, np.where(times < changed, 120.0, 126.0))
     steady = error[(times >= times[0] + ENGAGE_BEATS * 0.5) & (times < changed)]
     followed = error[(times >= changed + 60 / 126) & (times < changed + 2.5)]
     ms = np.abs(steady) * 1e3
