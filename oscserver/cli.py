@@ -498,9 +498,14 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
                 track_beats=True,
                 lead=LOCK_LEAD if ns.clock != "none" else None,
             )
-            clock = open_clock(ns.clock, ns.jack_server)
-        except (ValueError, StretchUnavailable, ClockUnavailable) as exc:
+        except (ValueError, StretchUnavailable) as exc:
             log.error("--continuity stretch: %s", exc)
+            output.close()
+            return 2
+        try:
+            clock = open_clock(ns.clock, ns.jack_server)
+        except ClockUnavailable as exc:
+            log.error("--clock %s: %s", ns.clock, exc)
             output.close()
             return 2
         output.sink.lock_to(clock)

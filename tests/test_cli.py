@@ -226,6 +226,10 @@ def test_clock_internal_locks_the_music_and_takes_the_users_bpm(tmp_path):
                   "--continuity", "off", "--clock", "internal", env=env)  # fmt: skip
     assert refused.returncode == 2
     assert "--clock internal needs --continuity stretch" in refused.stderr
+    no_server = run("--output", "null", "--no-oscquery", "--osc-port", str(free_udp_port()),
+                    "--clock", "jack", "--jack-server", "no-such-server", env=env)  # fmt: skip
+    assert no_server.returncode == 2
+    assert "--clock jack: no JACK server to follow" in no_server.stderr
     port = free_udp_port()
     log = tmp_path / "out.log"
     with open(log, "w") as out:
