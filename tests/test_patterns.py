@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
+import sys
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from oscserver.core.addresses import SCALES
 from oscserver.core.dispatch import ADDRESSES, apply_message
 from oscserver.core.errors import BadArguments, OscInputError, UnknownAddress
 from oscserver.core.keys import scale_for_key
-from oscserver.core.patterns import is_pattern, matching
+from oscserver.core.patterns import MAX_PATTERN, _compile, is_pattern, matching
 from oscserver.core.state import MusicalState
 
 WEIGHTS = [f"/lyria/prompt/{n}/weight" for n in range(1, 9)]
@@ -96,3 +101,95 @@ def test_every_key_maps_to_a_scale_and_every_scale_is_reached():
 def test_words_that_are_not_keys_are_still_refused():
     with pytest.raises(OscInputError, match="is not one of"):
         MusicalState.initial().apply("/lyria/scale", ["H minor"])
+
+
+def _regex_oracle(pattern: str) -> re.Pattern[str]:
+    """OSC 1.0 patterns as a backtracking regular expression: right, but exponential."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c in "[{":
+            end = pattern.index("]" if c == "[" else "}", i)
+            body = pattern[i + 1 : end]
+            if c == "{":
+                out.append("(?:" + "|".join(re.escape(w) for w in body.split(",")) + ")")
+            else:
+                neg = body.startswith("!")
+                body = body[1:] if neg else body
+                parts = [re.escape(ch) if ch != "-" else "-" for ch in body]
+                parts[0] = r"\-" if parts[0] == "-" else parts[0]
+                parts[-1] = r"\-" if parts[-1] == "-" else parts[-1]
+                out.append(("[^/" if neg else "(?!/)[") + "".join(parts) + "]")
+            i = end
+        else:
+            out.append({"?": "[^/]", "*": "[^/]*"}.get(c, re.escape(c)))
+        i += 1
+    return re.compile("".join(out))
+
+
+_PIECES = st.sampled_from(
+    [
+        "/",
+        "lyria",
+        "prompt",
+        "1",
+        "w",
+        "e",
+        "*",
+        "?",
+        "[1-3]",
+        "[!a-m]",
+        "[e-]",
+        "{bpm,den}",
+        "{,r}",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=8).map("".join))
+def test_the_matcher_agrees_with_a_regular_expression_on_short_patterns(pattern):
+    expected = [a for a in ADDRESSES if _regex_oracle(pattern).fullmatch(a)]
+    assert matching(pattern, ADDRESSES) == expected
+
+
+def _lines_run(pattern: str) -> int:
+    """Python lines executed in the matcher to match ``pattern`` against the table."""
+    count = 0
+
+    def trace(frame, event, arg):
+        nonlocal count
+        if event == "line":
+            count += 1
+        return trace
+
+    _compile.cache_clear()
+    sys.settrace(trace)
+    try:
+        matching(pattern, ADDRESSES)
+    finally:
+        sys.settrace(None)
+    return count
+
+
+@pytest.mark.parametrize(
+    "unit", ["*x", "*", "*?", "{,}", "*{,p,pr}", "*/", "[!/]*", "*e*e*e*e*f", "?*"]
+)
+def test_a_pattern_costs_work_in_proportion_to_its_length_never_exponential(unit):
+    # A backtracking regex took 20 s for /lyria/ + 15 stars + x: one datagram froze the server.
+    # Counted in lines run (a clock would measure the machine, not the matcher).
+    k = 100 // len(unit)
+    short, long = _lines_run("/lyria/" + unit * k), _lines_run("/lyria/" + unit * 2 * k)
+    assert long <= 2.5 * short + 5_000
+
+
+def test_a_pattern_longer_than_the_limit_is_refused():
+    matching("/lyria/" + "?" * (MAX_PATTERN - 7), ADDRESSES)  # at the limit: taken
+    with pytest.raises(BadArguments, match=f"at most {MAX_PATTERN} characters"):
+        matching("/lyria/" + "?" * (MAX_PATTERN - 6), ADDRESSES)
+
+
+def test_a_slash_is_matched_only_by_a_slash():
+    assert matching("/lyria[/]bpm", ["/lyria/bpm"]) == []
+    assert matching("/lyria[!a]bpm", ["/lyria/bpm"]) == []
+    assert matching("/lyria/bp?", ["/lyria/bpm"]) == ["/lyria/bpm"]

@@ -7,6 +7,7 @@ the reference can never drift from what the server accepts.
 from __future__ import annotations
 
 from oscserver.core.addresses import PROMPT_SLOTS, TABLE, Address, Kind
+from oscserver.core.patterns import MAX_PATTERN
 
 __all__ = ["markdown"]
 
@@ -26,7 +27,8 @@ How addresses are read (OSC 1.0):
 - patterns reach every matching address: `?` one character, `*` any run of characters (never
   a `/`), `[1-4]` `[!0-9]` one character of a set, `{{bpm,density}}` one of several names; e.g.
   `/lyria/prompt/*/weight 0` silences every slot. Matches that refuse the arguments are
-  reported together on `/lyria/error`, the others take them;
+  reported together on `/lyria/error`, the others take them; a pattern is at most
+  {MAX_PATTERN} characters;
 - bundles (nested too) take effect together, as one update to the service; a bundle timetagged
   in the future is applied at that time (at most an hour ahead), one in the past at once.
 
