@@ -22,7 +22,7 @@ def _record(shm_name: str, capacity: int, server: str, sources: tuple[str, str],
     shm = shared_memory.SharedMemory(name=shm_name)
     count = np.ndarray((2,), np.int64, shm.buf, 0)  # [frames, stop]
     audio = np.ndarray((2, capacity), np.float32, shm.buf, 16)
-    cycles = np.ndarray((capacity // CYCLE_EVERY, 2), np.float64, shm.buf, 16 + 8 * capacity)
+    cycles = np.ndarray((capacity // CYCLE_EVERY, 3), np.float64, shm.buf, 16 + 8 * capacity)
     client = jack.Client("recorder", no_start_server=True, servername=server)
     inputs = [client.inports.register(f"in_{i}") for i in (1, 2)]
     count[1] = 0
@@ -34,7 +34,7 @@ def _record(shm_name: str, capacity: int, server: str, sources: tuple[str, str],
         began = time.monotonic() - client.frames_since_cycle_start / client.samplerate
         k = start // CYCLE_EVERY
         if k < len(cycles):  # (a cycle is at least CYCLE_EVERY frames: one per slot)
-            cycles[k] = (start, began)
+            cycles[k] = (start, began, client.last_frame_time)
         end = min(start + frames, capacity)
         n = end - start
         audio[0, start:end] = inputs[0].get_array()[:n]
@@ -63,12 +63,12 @@ class Recorder:
     def __init__(self, server: str, sources: tuple[str, str], seconds: float = 60.0) -> None:
         capacity = int(seconds * 48000)
         cycles = capacity // CYCLE_EVERY
-        self._shm = shared_memory.SharedMemory(create=True, size=16 + 8 * capacity + 16 * cycles)
+        self._shm = shared_memory.SharedMemory(create=True, size=16 + 8 * capacity + 24 * cycles)
         self._count = np.ndarray((2,), np.int64, self._shm.buf, 0)
         self._count[:] = 0
         self.buffer = np.ndarray((2, capacity), np.float32, self._shm.buf, 16)
         self.buffer[:] = 0
-        self._cycles = np.ndarray((cycles, 2), np.float64, self._shm.buf, 16 + 8 * capacity)
+        self._cycles = np.ndarray((cycles, 3), np.float64, self._shm.buf, 16 + 8 * capacity)
         self._cycles[:] = 0
         context = multiprocessing.get_context("spawn")
         ready = context.Event()
@@ -94,13 +94,32 @@ class Recorder:
 
     def times(self, frames: np.ndarray) -> np.ndarray:
         """When recorded frames left the ports (monotonic seconds), from the cycles' starts."""
-        known = self._cycles[: self.frames // CYCLE_EVERY]
-        known = known[known[:, 1] > 0]
+        known = self._known()
         # The frames of one cycle left together with its first; a cycle's later frames follow
         # at the sample rate (JACK's dummy driver keeps them 1/48000 s apart on average).
         at = np.searchsorted(known[:, 0], frames, side="right") - 1
         first, began = known[at, 0], known[at, 1]
         return began + (frames - first) / 48000
+
+    def missed(self, start: int, end: int) -> list[int]:
+        """Where the recording from ``start`` to ``end`` lacks cycles JACK ran without it.
+
+        A recorder late for its callback (a loaded machine) loses that cycle's audio: the
+        frames on either side of the place were not next to each other at the ports, and a
+        step between them is the recording's, not the music's. JACK's frame time at each
+        cycle's start (``jack_last_frame_time``) tells exactly.
+
+        Returns:
+            Indices ``i`` (relative to ``start``): frames ``i - 1`` and ``i`` were apart.
+        """
+        known = self._known()
+        jumps = np.diff(known[:, 2]) - np.diff(known[:, 0])
+        after = known[1:, 0][jumps > 0].astype(np.int64)
+        return [int(i - start) for i in after if start < i < end]
+
+    def _known(self) -> np.ndarray:
+        known = self._cycles[: self.frames // CYCLE_EVERY]
+        return known[known[:, 1] > 0]
 
     def close(self) -> None:
         self._count[1] = 1
