@@ -22,15 +22,21 @@ async def oscserver_on(
 ) -> AsyncIterator[tuple[App, EngineServer]]:
     """Start an engine with ``engine_options`` and oscserver pointed at it, playing to ``sink``.
 
-    ``options`` are :class:`Options` fields (and ``clock``, the App's clock source); OSC gets
-    any free port, OSCQuery and rotation are off unless given. Everything is stopped on
-    leaving, the sink closed.
+    ``options`` are :class:`Options` fields (and ``clock`` and ``open_clock``, the App's
+    clock source and clock opener); OSC gets any free port, OSCQuery and rotation are off
+    unless given. Everything is stopped on leaving, the sink closed.
     """
     engine = EngineServer(engine_options)
     host, port = await engine.start()
     settings: dict[str, Any] = {"osc_port": 0, "oscquery_port": None, "rotate_after": 0}
-    clock = options.pop("clock", None)  # the App's own argument, not an Options field
-    app = App(Options(engine=engine_url(host, port), **(settings | options)), sink, clock=clock)
+    clock = options.pop("clock", None)  # the App's own arguments, not Options fields
+    opener = options.pop("open_clock", None)
+    app = App(
+        Options(engine=engine_url(host, port), **(settings | options)),
+        sink,
+        clock=clock,
+        open_clock=opener,
+    )
     try:
         await app.start()
         yield app, engine

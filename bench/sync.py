@@ -35,7 +35,7 @@ from beat_timeline import BeatTimeline  # noqa: E402
 from jack_recorder import Recorder  # noqa: E402
 
 from oscserver.adapters.audio.jack_sink import JackSink  # noqa: E402
-from oscserver.adapters.audio.stretching import StretchingSink  # noqa: E402
+from oscserver.adapters.audio.stretching import LOCK_LEAD, StretchingSink  # noqa: E402
 from oscserver.adapters.clock.base import ClockSource  # noqa: E402
 from oscserver.adapters.clock.internal import InternalClock  # noqa: E402
 from oscserver.adapters.clock.jack_transport import JackTransportClock  # noqa: E402
@@ -44,7 +44,6 @@ from oscserver.core.continuity import Settings  # noqa: E402
 from oscserver.engine.faults import parse_fault  # noqa: E402
 from oscserver.engine.server import EngineOptions  # noqa: E402
 from oscserver.engine.voices import DrumKit  # noqa: E402
-from oscserver.options import LOCK_LEAD  # noqa: E402
 
 BPM = 120.0
 SKIP_BEATS = 8

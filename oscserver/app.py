@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
 import socket
+from collections.abc import Callable
 
 from oscserver.adapters.audio.base import STREAM_RATE, AudioSink, pcm16_to_float
 from oscserver.adapters.audio.crossfade import BLOCK, Samples, skip_ahead
 from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.audio.wav_recorder import WavRecorder
-from oscserver.adapters.clock.base import ClockSource
+from oscserver.adapters.clock.base import ClockSource, ClockUnavailable
 from oscserver.adapters.lyria_ws import GOOGLE_URL, LyriaLink, engine_url
 from oscserver.adapters.mdns import Advertisement
 from oscserver.adapters.osc_udp import ERROR_ADDRESS, Addr, Batch, OscUdpEndpoint
@@ -33,7 +35,7 @@ from oscserver.adapters.ratelog import RateLimitedLog
 from oscserver.channel import Channel
 from oscserver.clocking import Clocking
 from oscserver.core.dispatch import apply_message
-from oscserver.core.errors import OscInputError
+from oscserver.core.errors import NotAvailable, OscInputError
 from oscserver.core.glides import Glides
 from oscserver.core.osc_codec import Incoming
 from oscserver.core.secrets import redact
@@ -47,7 +49,7 @@ from oscserver.core.session import (
     ServiceWarned,
     Session,
 )
-from oscserver.core.state import MusicalState, Playback, Update
+from oscserver.core.state import Local, MusicalState, Playback, Update
 from oscserver.engine.server import EngineServer
 from oscserver.feedback import FILTERED_ADDRESS, WARNING_ADDRESS, Feedback, Status
 from oscserver.options import Options, api_key_from_env, resolve_engine
@@ -74,6 +76,9 @@ class App:
         sink: The audio output, already open; its owner closes it after :meth:`stop`.
         recorder: Also receives every chunk played (``--record``), if given.
         clock: The clock the sink locks to (``--clock``), if any; closed by :meth:`stop`.
+        open_clock: Opens the clock ``/lyria/clock`` names (None for ``none``; raises
+            :class:`ClockUnavailable`), for a change of clock while running; without it
+            ``/lyria/clock`` is refused.
     """
 
     def __init__(
@@ -82,13 +87,17 @@ class App:
         sink: AudioSink,
         recorder: WavRecorder | None = None,
         clock: ClockSource | None = None,
+        open_clock: Callable[[str], ClockSource | None] | None = None,
     ) -> None:
         self.options = options
         self.sink = sink
-        #: The rig's clock (``--clock``) and the session's bpm kept in step with it.
+        #: The rig's clock (``--clock``, ``/lyria/clock``) and the session's bpm kept in step.
         self.clocking = Clocking(clock)
+        self._open_clock = open_clock
         self.recorder = recorder
-        self.state = MusicalState.initial([(options.prompt, 1.0)] if options.prompt else [])
+        self.state = MusicalState.initial(
+            [(options.prompt, 1.0)] if options.prompt else [], Local(clock=self.clocking.name)
+        )
         self.channel: Channel | None = None
         self.rotation: Rotation | None = None
         self.rotations = 0
@@ -261,6 +270,13 @@ class App:
                 continue
             if partly is not None:  # a pattern some of whose matches refused the arguments
                 self.intake.refuse(sender, partly)
+            if "clock" in changed.local and state.local.clock != self.clocking.name:
+                try:
+                    self._switch_clock(state.local.clock)
+                except NotAvailable as exc:  # the clock before is kept, and said to be
+                    self.intake.refuse(sender, exc)
+                    state = dataclasses.replace(state, local=self.state.local)
+                    continue
             update = update.merge(changed)
         if update.changes:
             self.state = state
@@ -442,6 +458,42 @@ class App:
                 and self.session.phase is Phase.READY
             ):
                 self._start_rotation()
+
+    def _switch_clock(self, name: str) -> None:
+        """Put the music's beats on the clock ``name`` from now on (``/lyria/clock``).
+
+        Raises:
+            NotAvailable: The clock cannot be opened here, or the output cannot lock; the
+                clock before is kept.
+        """
+        lock_to = getattr(self.sink, "lock_to", None)
+        if self._open_clock is None or lock_to is None:
+            raise NotAvailable(
+                f"/lyria/clock {name}: this output cannot follow a clock (start oscserver "
+                "with --continuity stretch; see docs/sync.md)"
+            )
+        try:
+            source = self._open_clock(name)
+        except ClockUnavailable as exc:
+            raise NotAvailable(
+                f"/lyria/clock {name}: {exc}; still on {self.clocking.name}"
+            ) from None
+        try:
+            lock_to(source)
+        except ValueError as exc:
+            if source is not None:
+                source.close()
+            raise NotAvailable(f"/lyria/clock {name}: {exc}") from None
+        old, self.clocking = self.clocking, Clocking(source)
+        old.close()
+        if self.state.playback is Playback.PLAYING:
+            self.clocking.playing()
+        if name == "internal" and self.state.config.bpm is not None:
+            self.clocking.bpm_asked(self.state.config.bpm)
+        if source is None:
+            log.info("clock: none (the music keeps its own beats)")
+        else:
+            log.info("clock: the music's beats are put on the %s", self.clocking.describe())
 
     def _follow_clock(self, now: float) -> None:
         """Send the clock's tempo to the service when it has moved (see oscserver.clocking)."""

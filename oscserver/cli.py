@@ -40,7 +40,7 @@ from oscserver.dsp.stretch import available as stretch_available
 from oscserver.engine.faults import parse_fault
 from oscserver.engine.server import EngineOptions, EngineServer
 from oscserver.feedback import Status
-from oscserver.options import AUTO_SNAP_QUIET, CLOCK_BPM, LOCK_LEAD
+from oscserver.options import AUTO_SNAP_QUIET, CLOCK_BPM
 
 __all__ = ["main"]
 
@@ -496,7 +496,6 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
                 settings,
                 max(0.0, ns.bridge_limit),
                 track_beats=True,
-                lead=LOCK_LEAD if ns.clock != "none" else None,
             )
         except (ValueError, StretchUnavailable) as exc:
             log.error("--continuity stretch: %s", exc)
@@ -536,7 +535,13 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         snap=ns.snap == "on" or (ns.snap == "auto" and continuity == "stretch"),
         snap_quiet=AUTO_SNAP_QUIET if ns.snap == "auto" else 0.0,
     )
-    app = App(options, output.sink, output.recorder, clock)
+    app = App(
+        options,
+        output.sink,
+        output.recorder,
+        clock,
+        open_clock=lambda name: open_clock(name, ns.jack_server),
+    )
     if isinstance(output.sink, StretchingSink):  # the bridge loops a bar at the session's bpm
         output.sink.bpm = lambda: app.state.config.bpm
     try:

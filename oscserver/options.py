@@ -16,16 +16,11 @@ from oscserver.adapters.osc_udp import DEFAULT_MAX_DATAGRAM, IPNetwork
 __all__ = [
     "AUTO_SNAP_QUIET",
     "CLOCK_BPM",
-    "LOCK_LEAD",
     "Options",
     "api_key_from_env",
     "resolve_engine",
 ]
 
-#: With ``--clock``, seconds of stretched audio kept ready for the output: the lock decides the
-#: stretch this long before the audio is heard (a clock's tempo change is followed that much
-#: later), and the Python side may be held up that long without a gap.
-LOCK_LEAD = 0.3
 #: The tempo the internal clock starts at, and a new Link session's, before ``/lyria/bpm``.
 CLOCK_BPM = 120.0
 

@@ -29,7 +29,7 @@ RECENT_SENDERS = 8
 _PLAIN = {
     path: entry
     for entry in TABLE
-    if entry.effect in (Effect.CONFIG, Effect.PROMPT_TEXT, Effect.PROMPT_WEIGHT)
+    if entry.effect in (Effect.CONFIG, Effect.LOCAL, Effect.PROMPT_TEXT, Effect.PROMPT_WEIGHT)
     for path, _ in entry.concrete_paths()
 }
 

@@ -14,6 +14,9 @@ def check_state(state: MusicalState) -> None:
         assert isinstance(prompt.weight, float) and -2.0 <= prompt.weight <= 2.0
     assert isinstance(state.playback, Playback)
     for entry in TABLE:
+        if entry.effect is Effect.LOCAL:
+            assert getattr(state.local, entry.target) in entry.args[0].choices, entry.path
+            continue
         if entry.effect is not Effect.CONFIG:
             continue
         value = getattr(state.config, entry.target)

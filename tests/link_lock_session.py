@@ -24,14 +24,13 @@ from beat_timeline import BeatTimeline
 from jack_recorder import Recorder
 
 from oscserver.adapters.audio.jack_sink import JackSink
-from oscserver.adapters.audio.stretching import StretchingSink
+from oscserver.adapters.audio.stretching import LOCK_LEAD, StretchingSink
 from oscserver.adapters.clock.link import LinkClock
 from oscserver.adapters.jackd import PrivateJackd
 from oscserver.core.continuity import Settings
 from oscserver.engine.faults import parse_fault
 from oscserver.engine.server import EngineOptions
 from oscserver.engine.voices import DrumKit
-from oscserver.options import LOCK_LEAD
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from in_process import oscserver_on, send

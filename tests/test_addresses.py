@@ -18,7 +18,7 @@ from oscserver.core.addresses import (
     lookup,
 )
 from oscserver.core.errors import BadArguments, OutOfRange, UnknownAddress
-from oscserver.core.state import Config
+from oscserver.core.state import Config, Local
 
 REQUIRED = {
     "/lyria/prompt/{slot}/text",
@@ -40,6 +40,7 @@ REQUIRED = {
     "/lyria/pause",
     "/lyria/stop",
     "/lyria/reset",
+    "/lyria/clock",
 }
 
 
@@ -79,6 +80,13 @@ def test_config_defaults_equal_table_defaults():
     defaults = Config()
     for entry in TABLE:
         if entry.effect is Effect.CONFIG:
+            assert getattr(defaults, entry.target) == entry.default, entry.path
+
+
+def test_local_defaults_equal_table_defaults():
+    defaults = Local()
+    for entry in TABLE:
+        if entry.effect is Effect.LOCAL:
             assert getattr(defaults, entry.target) == entry.default, entry.path
 
 

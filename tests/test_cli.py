@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import free_udp_port, timeout
 
+from oscserver.core.osc_codec import encode_message
 from oscserver.core.reference import markdown
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -266,3 +267,71 @@ def test_clock_internal_locks_the_music_and_takes_the_users_bpm(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert "clock: the music's beats are put on the internal clock at 120 bpm" in log.read_text()
+
+
+def reply_to(sock: socket.socket, port: int, address: str, *args: object) -> tuple[str, list]:
+    """Send one message to a running oscserver; the first reply (address, arguments)."""
+    from oscserver.core.osc_codec import decode_packet, encode_message
+
+    sock.sendto(encode_message(address, list(args)), ("127.0.0.1", port))
+    data, _ = sock.recvfrom(65536)
+    message = decode_packet(data)[0]
+    return message.address, list(message.args)
+
+
+def test_the_clock_is_chosen_over_osc_while_the_music_plays(tmp_path):
+    """``/lyria/clock``: started without a clock, playing; internal locks the music, a JACK
+    server that is not there is refused and the clock kept, none lets go."""
+    env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
+    port = free_udp_port()
+    log = tmp_path / "out.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "oscserver", "--output", "null", "--no-oscquery",
+             "--osc-port", str(port), "--jack-server", "no-such-server"],
+            stdout=out, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(timeout(5))
+    try:
+        deadline = time.monotonic() + timeout(30)
+        while "press Ctrl-C to stop" not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        assert reply_to(sock, port, "/lyria/get/clock") == ("/lyria/clock", ["none"])
+        sock.sendto(encode_message("/lyria/bpm", [120]), ("127.0.0.1", port))
+        sock.sendto(encode_message("/lyria/play"), ("127.0.0.1", port))
+        time.sleep(2.0)  # playing, unlocked, stretched as each chunk comes
+        assert status_of(sock, port)[10:] == ["none", 0.0, "", 0.0]
+
+        sock.sendto(encode_message("/lyria/clock", ["Internal"]), ("127.0.0.1", port))
+        deadline = time.monotonic() + timeout(30)
+        while (args := status_of(sock, port))[12] != "locked":
+            assert time.monotonic() < deadline, (args, log.read_text())
+            time.sleep(0.5)
+        assert args[10:12] == ["internal", 120.0] and abs(args[13]) <= 10.0
+        assert reply_to(sock, port, "/lyria/get/clock") == ("/lyria/clock", ["internal"])
+
+        address, said = reply_to(sock, port, "/lyria/clock", "jack")
+        assert address == "/lyria/error"
+        assert "no JACK server to follow" in said[0] and "still on internal" in said[0]
+        assert reply_to(sock, port, "/lyria/get/clock") == ("/lyria/clock", ["internal"])
+        assert status_of(sock, port)[10] == "internal"
+
+        sock.sendto(encode_message("/lyria/clock", [0]), ("127.0.0.1", port))  # a menu's index
+        deadline = time.monotonic() + timeout(10)
+        while (args := status_of(sock, port))[10] != "none":
+            assert time.monotonic() < deadline, args
+            time.sleep(0.2)
+        assert args[10:] == ["none", 0.0, "", 0.0]
+        assert status_of(sock, port)[1] == "playing"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout(15)) == 0
+    finally:
+        sock.close()
+        if proc.poll() is None:
+            proc.kill()
+    said = log.read_text()
+    assert "clock: the music's beats are put on the internal clock at 120 bpm" in said
+    assert "clock: none (the music keeps its own beats)" in said

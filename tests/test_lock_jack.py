@@ -85,13 +85,66 @@ async def test_the_kicks_leave_the_jack_ports_on_the_internal_clocks_beats(
     assert np.percentile(np.abs(error), 95) <= 0.015
 
 
+async def test_a_clock_chosen_while_playing_puts_the_kicks_on_its_beats(private_jackd, monkeypatch):
+    """Started without a clock (each chunk stretched as it comes), playing; then
+    ``/lyria/clock internal`` over UDP: within 8 beats of the clock's start the kicks leaving
+    the ports are on its beats."""
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    server = private_jackd(rate=48000, period=256).server_name
+    jack = JackSink("switched", server, preroll_seconds=0.1)
+    sink = StretchingSink(jack, Settings(target=2.0), track_beats=True)  # as --clock none
+    opened: list[InternalClock] = []
+
+    def open_clock(name: str) -> InternalClock:
+        assert name == "internal"
+        opened.append(InternalClock(120.0))
+        return opened[-1]
+
+    recorder = Recorder(server, jack.port_names, SECONDS + 20)
+    engine = EngineOptions(faults=(parse_fault("tempo:1.04"),))
+    try:
+        async with oscserver_on(engine, sink, prompt="minimal techno", open_clock=open_clock) as (
+            app,
+            _,
+        ):
+            sink.bpm = lambda: app.state.config.bpm
+            await send(app, "/lyria/bpm", 120)
+            await send(app, "/lyria/play")
+            await asyncio.sleep(timeout(4.0))
+            assert sink.lead is None  # not locked: stretched as each chunk comes
+            switched = recorder.mark()
+            await send(app, "/lyria/clock", "internal")
+            await asyncio.sleep(timeout(SECONDS))
+            assert app.state.local.clock == "internal" and len(opened) == 1
+            audio = recorder.since(0)
+            kicks = kick_onsets(audio, 48000, DrumKit().samples["kick"])
+            times = recorder.times(kicks[kicks > switched])
+    finally:
+        recorder.close()
+    clock = opened[0]
+    reading = clock.read()
+    assert reading is not None
+    started = reading.time_at(0.0)  # the clock's first beat: when the message was taken
+    heard = times[times >= started + ENGAGE_BEATS * 0.5]
+    error = errors_against(clock, heard)
+    print(
+        f"kicks {len(heard)}; error ms: median {np.median(np.abs(error)) * 1e3:.1f}, "
+        f"p95 {np.percentile(np.abs(error), 95) * 1e3:.1f}, max {np.abs(error).max() * 1e3:.1f}"
+    )
+    assert len(heard) >= 12
+    assert np.median(np.diff(heard)) == pytest.approx(0.5, abs=0.002)
+    assert np.median(np.abs(error)) <= 0.010
+    assert np.percentile(np.abs(error), 95) <= 0.015
+
+
 async def test_the_kicks_follow_jack_transport_and_its_tempo_change(private_jackd, monkeypatch):
     """``--clock jack`` with a timebase master made by the test (tests/jack_timebase_master.py,
     as a DAW would be): on its beats at 120 bpm, and following its move to 126 by stretching."""
     from test_clock_jack import Master
 
+    from oscserver.adapters.audio.stretching import LOCK_LEAD
     from oscserver.adapters.clock.jack_transport import JackTransportClock
-    from oscserver.options import LOCK_LEAD
 
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)

@@ -84,3 +84,20 @@ def test_clear_drops_the_audio_gives_back_the_marks_and_the_count_goes_on():
     assert r.frames == 0 and r.place == 10 == r.end
     r.append(ramp(10, 5))
     assert r.take(5)[1] == 10
+
+
+def test_frames_passed_over_keep_the_count_of_the_stream():
+    # Stretched as they came (no clock yet), they never wait here, but the places after them
+    # are the beat watch's: a lock that comes later finds its grid where the stream is.
+    reservoir = Reservoir()
+    reservoir.pass_over(4800)
+    reservoir.append(np.ones((2, 100), np.float32))
+    assert (reservoir.place, reservoir.end) == (4800, 4900)
+    try:
+        reservoir.pass_over(10)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("frames waiting cannot be passed over")
+    _, place, _ = reservoir.take(100)
+    assert place == 4800

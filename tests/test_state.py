@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from oscserver.core.errors import BadArguments, OscInputError, OutOfRange, UnknownAddress
-from oscserver.core.state import MusicalState, Playback, Prompt, Update
+from oscserver.core.state import Local, MusicalState, Playback, Prompt, Update
 
 CONFIG_MESSAGES = [
     ("/lyria/bpm", [124.0], "bpm", 124),
@@ -120,3 +120,16 @@ def test_update_merge_keeps_order():
     assert merged.config == {"bpm"} and merged.prompts == {1}
     assert merged.commands == ("PLAY", "RESET_CONTEXT")
     assert merged.values == (("/lyria/bpm", 90),)
+
+
+def test_the_clock_is_oscservers_own_setting_not_the_services():
+    state = MusicalState.initial()
+    assert state.local.clock == "none"
+    state, update = state.apply("/lyria/clock", ["LINK"])
+    assert state.local.clock == "link" and update.local == {"clock"}
+    assert update.values == (("/lyria/clock", "link"),) and not update.config
+    assert state.apply("/lyria/clock", ["link"])[1] == Update()  # unchanged: nothing to do
+    assert state.apply("/lyria/clock", [1])[0].local.clock == "internal"  # a menu's index
+    with pytest.raises(OscInputError, match="none, internal, link, jack"):
+        state.apply("/lyria/clock", ["midi"])
+    assert MusicalState.initial(local=Local(clock="jack")).local.clock == "jack"

@@ -32,6 +32,7 @@ from oscserver.core.keys import scale_for_key
 
 __all__ = [
     "AUTO",
+    "CLOCKS",
     "MODES",
     "PROMPT_SLOTS",
     "QUERIES",
@@ -68,6 +69,8 @@ SCALES: tuple[str, ...] = (
 
 #: Lyria RealTime musicGenerationMode values.
 MODES: tuple[str, ...] = ("QUALITY", "DIVERSITY", "VOCALIZATION")
+#: The clocks oscserver can put the music's beats on (``--clock``, ``/lyria/clock``).
+CLOCKS: tuple[str, ...] = ("none", "internal", "link", "jack")
 
 
 class Kind(enum.Enum):
@@ -88,6 +91,7 @@ class Effect(enum.Enum):
     PROMPT_WEIGHT = "prompt_weight"
     PROMPT = "prompt"  # text and weight together
     PLAYBACK = "playback"  # PLAY / PAUSE / STOP / RESET_CONTEXT, named by Address.target
+    LOCAL = "local"  # sets oscserver's own setting named by Address.target (not the service's)
     GET = "get"  # replies with the value(s) of the address named by Address.target
     STATUS = "status"  # replies with the connection, playback and audio counters
     LISTEN = "listen"  # subscribes the sender (or a host and port) to value changes
@@ -308,6 +312,17 @@ TABLE: tuple[Address, ...] = (
         "Generation mode: QUALITY, DIVERSITY or VOCALIZATION.",
         path="/lyria/mode",
     ),
+    Address(
+        "/lyria/clock",
+        (Arg("clock", Kind.ENUM, choices=CLOCKS),),
+        Effect.LOCAL,
+        "clock",
+        "none",
+        "The clock the music's beats are put on (docs/sync.md): none, internal (a steady beat "
+        "at /lyria/bpm from play), link (the Ableton Link session on this network) or jack "
+        "(JACK transport's timebase master). Needs --continuity stretch and beat tracking; a "
+        "clock that cannot be opened is refused and the one before kept.",
+    ),
     _trigger("play", "PLAY", "Start or resume playback."),
     _trigger("pause", "PAUSE", "Pause; PLAY resumes where the music was."),
     _trigger("stop", "STOP", "Stop and reset the context; prompts and config are kept."),
@@ -319,7 +334,14 @@ TABLE: tuple[Address, ...] = (
 )
 
 _STATE_EFFECTS = frozenset(
-    {Effect.CONFIG, Effect.PROMPT_TEXT, Effect.PROMPT_WEIGHT, Effect.PROMPT, Effect.PLAYBACK}
+    {
+        Effect.CONFIG,
+        Effect.PROMPT_TEXT,
+        Effect.PROMPT_WEIGHT,
+        Effect.PROMPT,
+        Effect.PLAYBACK,
+        Effect.LOCAL,
+    }
 )
 #: The word for "the model decides", in replies and as an argument (``N`` works too).
 AUTO = "auto"
@@ -550,8 +572,9 @@ def _coerce_enum(spec: Arg, path: str, value: object) -> str:
         raise OutOfRange(f"{path}: index {_repr(value)} is out of range 0..{len(spec.choices) - 1}")
     if isinstance(value, str):
         name = value.strip().upper().replace(" ", "_").replace("-", "_")
-        if name in spec.choices:
-            return name
+        for choice in spec.choices:  # any case: the table spells each as it is sent on
+            if name == choice.upper():
+                return choice
         if spec.choices == SCALES:  # a key name: C, Am, F#m, Bb major...
             scale = scale_for_key(value, SCALES)
             if scale is not None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 __all__ = [
     "BadArguments",
     "MalformedPacket",
+    "NotAvailable",
     "OscInputError",
     "OscServerError",
     "OutOfRange",
@@ -53,6 +54,10 @@ class BadArguments(OscInputError):
 
 class OutOfRange(OscInputError):
     """A value lies outside the declared range or set of choices."""
+
+
+class NotAvailable(OscInputError):
+    """A valid request this server cannot carry out here (e.g. a clock with nothing to follow)."""
 
 
 class ProtocolError(OscServerError):

@@ -56,6 +56,8 @@ def value_args(state: MusicalState, entry: Address, slot: int | None) -> list[An
     """
     if entry.effect is Effect.CONFIG:
         return [getattr(state.config, entry.target)]
+    if entry.effect is Effect.LOCAL:
+        return [getattr(state.local, entry.target)]
     assert slot is not None
     prompt = state.prompt(slot)
     if entry.effect is Effect.PROMPT_TEXT:

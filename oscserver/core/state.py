@@ -20,7 +20,7 @@ from typing import Any
 
 from oscserver.core.addresses import PROMPT_SLOTS, Effect, coerce_args, lookup
 
-__all__ = ["Config", "MusicalState", "Playback", "Prompt", "Query", "Update"]
+__all__ = ["Config", "Local", "MusicalState", "Playback", "Prompt", "Query", "Update"]
 
 
 class Playback(enum.Enum):
@@ -65,6 +65,16 @@ class Config:
     music_generation_mode: str = "QUALITY"
 
 
+@dataclass(frozen=True)
+class Local:
+    """oscserver's own settings that OSC can change; never sent to the service.
+
+    The defaults equal the address table's (a test checks it).
+    """
+
+    clock: str = "none"
+
+
 #: Config fields that only take effect after RESET_CONTEXT (docs/protocol.md).
 RESET_FIELDS = frozenset({"bpm", "scale"})
 
@@ -93,6 +103,7 @@ class Update:
 
     Attributes:
         config: Names of config fields whose value changed.
+        local: Names of oscserver's own settings (:class:`Local`) whose value changed.
         prompts: Slots (1-based) whose text or weight changed.
         commands: Playback commands requested, in order (``PLAY``, ``PAUSE``, ``STOP``,
             ``RESET_CONTEXT``).
@@ -107,6 +118,7 @@ class Update:
     """
 
     config: frozenset[str] = frozenset()
+    local: frozenset[str] = frozenset()
     prompts: frozenset[int] = frozenset()
     commands: tuple[str, ...] = ()
     values: tuple[tuple[str, object], ...] = ()
@@ -114,17 +126,18 @@ class Update:
     queries: tuple[Query, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.config or self.prompts or self.commands or self.glides or self.queries)
+        return bool(self.changes or self.queries)
 
     @property
     def changes(self) -> bool:
         """True when the state changed or playback was commanded (not only queries)."""
-        return bool(self.config or self.prompts or self.commands or self.glides)
+        return bool(self.config or self.local or self.prompts or self.commands or self.glides)
 
     def merge(self, later: Update) -> Update:
         """Combine with an update that happened after this one (e.g. within one bundle)."""
         return Update(
             config=self.config | later.config,
+            local=self.local | later.local,
             prompts=self.prompts | later.prompts,
             commands=self.commands + later.commands,
             values=self.values + later.values,
@@ -147,17 +160,22 @@ class MusicalState:
     prompts: tuple[Prompt, ...]
     config: Config
     playback: Playback = Playback.STOPPED
+    local: Local = Local()
 
     @classmethod
-    def initial(cls, prompts: Sequence[tuple[str, float]] = ()) -> MusicalState:
+    def initial(
+        cls, prompts: Sequence[tuple[str, float]] = (), local: Local | None = None
+    ) -> MusicalState:
         """The state before any message arrives.
 
         Args:
             prompts: Optional ``(text, weight)`` for slots 1, 2, ... (at most PROMPT_SLOTS).
+            local: oscserver's own settings as the command line chose them (default: the
+                table's defaults).
         """
         slots = [Prompt(text, weight) for text, weight in prompts][:PROMPT_SLOTS]
         slots += [Prompt()] * (PROMPT_SLOTS - len(slots))
-        return cls(prompts=tuple(slots), config=Config())
+        return cls(prompts=tuple(slots), config=Config(), local=local or Local())
 
     @property
     def active_prompts(self) -> tuple[Prompt, ...]:
@@ -198,6 +216,13 @@ class MusicalState:
             command = entry.target
             playback = _PLAYBACK_AFTER.get(command, self.playback)
             return dataclasses.replace(self, playback=playback), Update(commands=(command,))
+        if entry.effect is Effect.LOCAL:
+            if getattr(self.local, entry.target) == values[0]:
+                return self, Update()
+            setting: dict[str, Any] = {entry.target: values[0]}  # the table typed the value
+            local = dataclasses.replace(self.local, **setting)
+            update = Update(local=frozenset({entry.target}), values=((path, values[0]),))
+            return dataclasses.replace(self, local=local), update
         if entry.effect is Effect.CONFIG:
             old = getattr(self.config, entry.target)
             if old == values[0] and type(old) is type(values[0]):

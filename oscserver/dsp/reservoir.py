@@ -79,6 +79,16 @@ class Reservoir:
         self._frames = 0
         return marks
 
+    def pass_over(self, frames: int) -> None:
+        """The stream's next ``frames`` went by without waiting here; nothing may be waiting.
+
+        Raises:
+            ValueError: Frames are waiting (they would come before the ones passed over).
+        """
+        if self._frames:
+            raise ValueError("frames are waiting: they cannot be passed over")
+        self._next += frames
+
     def append(self, audio: Samples, mark: Any = None) -> None:
         """Add the stream's next frames (``(channels, n)``), with a mark on the first."""
         self._add(_Part(self._next, audio, [] if mark is None else [mark]))

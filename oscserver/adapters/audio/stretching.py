@@ -69,6 +69,11 @@ TICK = 0.05
 #: Stretched just in time (``lead``): frames stretched at a time, and seconds between looks.
 JIT_PIECE = 1024
 JIT_TICK = 0.01
+#: With a clock, seconds of stretched audio kept ready for the output (the ``lead`` a lock
+#: stretches just in time with): the lock decides the stretch this long before the audio is
+#: heard (a clock's tempo change is followed that much later), and the Python side may be held
+#: up that long without a gap.
+LOCK_LEAD = 0.3
 #: Below this many seconds waiting in the output, with nothing queued, the bridge plays.
 BRIDGE_BELOW = 0.3
 #: Seconds of bridge written at a time.
@@ -161,6 +166,7 @@ class StretchingSink(AudioSink):
         self._queued = 0  # frames waiting in the queue (changed by two threads: _count)
         self._count_lock = threading.Lock()
         self._lock = threading.Lock()  # a write to ``inner`` and a new generation exclude
+        self._deciding = threading.Lock()  # a lock's decision and a change of clock exclude
         self._generation = 0
         self._closed = False
         self._sizes: deque[float] = deque(maxlen=SIZES)  # seconds of the last writes
@@ -227,17 +233,21 @@ class StretchingSink(AudioSink):
         self._context = True
 
     def lock_to(self, clock: ClockSource | None) -> None:
-        """Put the stream's beats on ``clock``'s (None: let go).
+        """Put the stream's beats on ``clock``'s (None: let go); any time, from any thread.
 
-        Needs :attr:`lead` (the ratio is decided just before the audio is heard) and the beat
-        watch (``track_beats``): without either the lock cannot be made.
+        The ratio is decided just before the audio is heard: a sink that stretched each chunk
+        as it came stretches just in time from now on (:data:`LOCK_LEAD`), and stays so
+        when let go. Needs the beat watch (``track_beats``).
 
         Raises:
-            ValueError: Not stretching just in time, or not finding the beats.
+            ValueError: Not finding the beats (no aubio, or ``track_beats`` off).
         """
-        if clock is not None and (self.lead is None or self.beats is None):
-            raise ValueError("a lock needs the feeder to stretch just in time and find beats")
-        self.beat_lock.lock_to(clock)
+        if clock is not None and self.beats is None:
+            raise ValueError("a lock needs beat tracking (aubio)")
+        with self._deciding:
+            if clock is not None and self.lead is None:
+                self.lead = LOCK_LEAD
+            self.beat_lock.lock_to(clock)
 
     def set_playing(self, playing: bool) -> None:
         """Play, or pause: a pause drops what waits, here and in the inner sink."""
@@ -353,6 +363,8 @@ class StretchingSink(AudioSink):
         if self.lead is not None:
             self._keep(frames, fresh)
         else:
+            # Counted as the beat watch counts them, should a lock come later.
+            self._reservoir.pass_over(frames.shape[1])
             if self.beats is not None:
                 self.beats.idle.clear()  # the analysis waits while the music is made
             try:
@@ -490,7 +502,8 @@ class StretchingSink(AudioSink):
             if generation != self._generation:
                 return
             heard_at = time.monotonic() + self._ahead() + self.inner.output_latency()
-            ratio, skip = self.beat_lock.decide(self._reservoir.place, heard_at)
+            with self._deciding:
+                ratio, skip = self.beat_lock.decide(self._reservoir.place, heard_at)
             if skip:  # to engage: the stream's next beat onto the clock's
                 self._count(-self._reservoir.skip(round(skip * STREAM_RATE)))
             if ratio is None:
