@@ -217,6 +217,30 @@ def status_of(sock: socket.socket, port: int) -> list:
                 return list(message.args)
 
 
+def serve_null(
+    port: int, log: Path, env: dict[str, str], *args: str
+) -> tuple[subprocess.Popen[bytes], socket.socket]:
+    """Start oscserver on the null output with OSC on ``port``, logging to ``log``; wait until
+    it listens. Returns the process and a UDP socket (on 127.0.0.1) to talk to it."""
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "oscserver", "--output", "null", "--no-oscquery",
+             "--osc-port", str(port), *args],
+            stdout=out, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(timeout(5))
+    deadline = time.monotonic() + timeout(30)
+    while "press Ctrl-C to stop" not in log.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            sock.close()
+            raise AssertionError(log.read_text())
+        time.sleep(0.05)
+    return proc, sock
+
+
 def test_clock_internal_locks_the_music_and_takes_the_users_bpm(tmp_path):
     """``--clock internal``: after play, the status says the music is locked to a 120 bpm
     clock; a new /lyria/bpm moves the clock; without stretching the clock is refused."""
@@ -233,20 +257,8 @@ def test_clock_internal_locks_the_music_and_takes_the_users_bpm(tmp_path):
     assert "--clock jack: no JACK server to follow" in no_server.stderr
     port = free_udp_port()
     log = tmp_path / "out.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "oscserver", "--output", "null", "--no-oscquery",
-             "--osc-port", str(port), "--clock", "internal"],
-            stdout=out, stderr=subprocess.STDOUT, env=env,
-        )  # fmt: skip
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(timeout(5))
+    proc, sock = serve_null(port, log, env, "--clock", "internal")
     try:
-        deadline = time.monotonic() + timeout(30)
-        while "press Ctrl-C to stop" not in log.read_text():
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
         assert status_of(sock, port)[10:] == ["internal", 0.0, "seeking", 0.0]  # no beat yet
         sock.sendto(encode_message("/lyria/play"), ("127.0.0.1", port))
         deadline = time.monotonic() + timeout(30)
@@ -285,20 +297,8 @@ def test_the_clock_is_chosen_over_osc_while_the_music_plays(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
     port = free_udp_port()
     log = tmp_path / "out.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "oscserver", "--output", "null", "--no-oscquery",
-             "--osc-port", str(port), "--jack-server", "no-such-server"],
-            stdout=out, stderr=subprocess.STDOUT, env=env,
-        )  # fmt: skip
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(timeout(5))
+    proc, sock = serve_null(port, log, env, "--jack-server", "no-such-server")
     try:
-        deadline = time.monotonic() + timeout(30)
-        while "press Ctrl-C to stop" not in log.read_text():
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
         assert reply_to(sock, port, "/lyria/get/clock") == ("/lyria/clock", ["none"])
         sock.sendto(encode_message("/lyria/bpm", [120]), ("127.0.0.1", port))
         sock.sendto(encode_message("/lyria/play"), ("127.0.0.1", port))
