@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -84,6 +85,30 @@ def record(recorder: Recorder, seconds: float) -> np.ndarray:
     return recorder.since(start)
 
 
+def record_with_ratio(recorder: Recorder, port: int, seconds: float) -> tuple[np.ndarray, float]:
+    """Record ``seconds``, asking /lyria/status four times a second: the recording and the
+    mean stretch ratio meanwhile (continuity plays up to 6 % faster or slower to hold its
+    buffer: the tempo heard is the model's divided by it)."""
+    from oscserver.core.osc_codec import decode_packet, encode_message
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(timeout(2))
+    ratios: list[float] = []
+    start = recorder.mark()
+    end = time.monotonic() + seconds
+    try:
+        while time.monotonic() < end:
+            sock.sendto(encode_message("/lyria/status"), ("127.0.0.1", port))
+            for message in decode_packet(sock.recvfrom(65536)[0]):
+                if message.address == "/lyria/status":
+                    ratios.append(float(message.args[7]))
+            time.sleep(0.25)
+    finally:
+        sock.close()
+    return recorder.since(start), float(np.mean(ratios))
+
+
 def wait_for_sound(recorder: Recorder, seconds: float = 15.0) -> None:
     deadline = time.monotonic() + timeout(seconds)
     while True:
@@ -92,6 +117,17 @@ def wait_for_sound(recorder: Recorder, seconds: float = 15.0) -> None:
         if np.abs(recorder.since(start)).max() > 0.05:
             return
         assert time.monotonic() < deadline, "no audio reached JACK after /lyria/play"
+
+
+def assert_tempo(heard: float, ratio: float, bpm: float) -> None:
+    """The model played ``bpm`` (+- 2) and it was heard within the stretch's 6 % of it.
+
+    (A loaded machine once left the buffer above its target after the bpm change: 140 was
+    heard as 148.3 for the 6 s measured, the stretch at its limit, 0.944, draining it.)
+    """
+    print(f"heard {heard:.1f} bpm, stretch ratio {ratio:.3f}: the model played {heard * ratio:.1f}")
+    assert heard * ratio == pytest.approx(bpm, abs=2), (heard, ratio)
+    assert heard == pytest.approx(bpm, rel=0.06, abs=2), (heard, ratio)
 
 
 def test_osc_to_jack_end_to_end(server, jack_server):
@@ -106,17 +142,17 @@ def test_osc_to_jack_end_to_end(server, jack_server):
         oscsend(port, "/lyria/bpm", "i", 100)
         oscsend(port, "/lyria/play")
         wait_for_sound(recorder)
-        playing = record(recorder, 6.0)
+        playing, ratio = record_with_ratio(recorder, port, 6.0)
         assert rms_dbfs(playing) > -30
-        assert tempo_bpm(playing, 48000) == pytest.approx(100, abs=2)
+        assert_tempo(tempo_bpm(playing, 48000), ratio, 100)
 
         # A bpm change while playing goes out with RESET_CONTEXT; once the audio already
         # buffered (engine lead + pre-roll + a chunk) has played, the new tempo is heard.
         oscsend(port, "/lyria/bpm", "f", 140.0)
         time.sleep(5.0)
-        faster = record(recorder, 6.0)
+        faster, ratio = record_with_ratio(recorder, port, 6.0)
         assert rms_dbfs(faster) > -30
-        assert tempo_bpm(faster, 48000) == pytest.approx(140, abs=2)
+        assert_tempo(tempo_bpm(faster, 48000), ratio, 140)
 
         oscsend(port, "/lyria/pause")
         time.sleep(0.3)
