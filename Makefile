@@ -15,8 +15,9 @@
 #   make continuity an hour of the service's pace, compressed, with and without --continuity stretch
 #   make continuity-proof  three minutes on JACK of a service at 0.96 with chunks 3 s late
 #   make beats  beat tracking against the engine's own beats: tempo, phase, time to lock, CPU
-#   make sync   a minute on JACK locked to the internal clock, then to JACK transport, each
-#               against no lock: how far the kicks are from the clock's beats
+#   make sync   a minute on JACK locked to the internal clock, to JACK transport and to an
+#               Ableton Link session (in a private network namespace: root), each against no
+#               lock: how far the kicks are from the clock's beats
 #   make clean  remove the virtualenv and caches
 
 SHELL := /bin/bash
@@ -87,6 +88,7 @@ beats: $(VENV)/.installed-dev
 sync: $(VENV)/.installed-dev
 	$(BIN)/python bench/sync.py --clock internal
 	$(BIN)/python bench/sync.py --clock jack
+	$(BIN)/python bench/sync.py --clock link
 
 continuity: $(VENV)/.installed-dev
 	$(BIN)/python bench/continuity.py --minutes 6 --compress 10

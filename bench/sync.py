@@ -7,9 +7,12 @@ kicks are found in the recording (matched filter) and each is compared with the 
 beat. The same run without a lock (the music in its own time, against the same kind of clock
 started at play) is the baseline: its kicks drift through the clock's beats.
 
-The clock is oscserver's internal one (``--clock internal``) or JACK transport driven by a
-timebase master the bench starts (``--clock jack``, as Ardour would be). Link is measured by
-tests/test_lock_link.py, which needs a network namespace of its own.
+The clock is oscserver's internal one (``--clock internal``), JACK transport driven by a
+timebase master the bench starts (``--clock jack``, as Ardour would be), or an Ableton Link
+session a peer made by the bench holds (``--clock link``, as TouchDesigner or Live would): Link
+speaks UDP multicast, so the bench runs itself again inside a network namespace of its own
+(``unshare -n``, loopback only, multicast routed there; needs root), and nothing leaves the
+machine.
 
 Prints, for the lock and the baseline: kicks compared (from 8 beats after the first), the
 median, 95th percentile and largest distance from the clock's beats, and the ratio of the
@@ -20,8 +23,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import shlex
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -39,6 +45,7 @@ from oscserver.adapters.audio.stretching import LOCK_LEAD, StretchingSink  # noq
 from oscserver.adapters.clock.base import ClockSource  # noqa: E402
 from oscserver.adapters.clock.internal import InternalClock  # noqa: E402
 from oscserver.adapters.clock.jack_transport import JackTransportClock  # noqa: E402
+from oscserver.adapters.clock.link import LinkClock  # noqa: E402
 from oscserver.adapters.jackd import PrivateJackd  # noqa: E402
 from oscserver.core.continuity import Settings  # noqa: E402
 from oscserver.engine.faults import parse_fault  # noqa: E402
@@ -56,16 +63,26 @@ async def run(server: str, clock_name: str, locked: bool, seconds: float) -> np.
         jack, Settings(target=2.0), lead=LOCK_LEAD if locked else None, track_beats=True
     )
     clock: ClockSource
-    watcher: ClockSource
+    watcher: ClockSource | None = None
     if clock_name == "jack":
         clock = JackTransportClock(f"sync-clock-{uuid.uuid4().hex[:6]}", server)
         watcher = JackTransportClock(f"sync-watch-{uuid.uuid4().hex[:6]}", server)
+        timeline = BeatTimeline(lambda: (r.time, r.beat) if (r := watcher.read()) else None)
+    elif clock_name == "link":
+        from aalink import Link
+
+        rig = Link(BPM)  # the rig's peer, there first: its beats are the truth
+        rig.quantum = 4
+        rig.enabled = True
+        await asyncio.sleep(1.0)
+        clock = LinkClock(BPM)
+        timeline = BeatTimeline(lambda: (time.monotonic(), rig.beat))
     else:
-        clock = watcher = InternalClock(BPM)
+        clock = InternalClock(BPM)
+        timeline = BeatTimeline(lambda: (r.time, r.beat) if (r := clock.read()) else None)
     if locked:
         sink.lock_to(clock)
     recorder = Recorder(server, jack.port_names, seconds + 10)
-    timeline = BeatTimeline(lambda: (r.time, r.beat) if (r := watcher.read()) else None)
     engine = EngineOptions(faults=(parse_fault("tempo:1.04"),))
     try:
         async with oscserver_on(
@@ -81,8 +98,12 @@ async def run(server: str, clock_name: str, locked: bool, seconds: float) -> np.
             times = recorder.times(kicks)
     finally:
         recorder.close()
-        if watcher is not clock:
+        if watcher is not None:
             watcher.close()
+        if not locked:
+            clock.close()  # (the app closes the clock it was given)
+        if clock_name == "link":
+            rig.enabled = False
     times, errors = timeline.errors(times, BPM)
     settled: np.ndarray = errors[times >= times[0] + SKIP_BEATS * 60 / BPM]
     return settled
@@ -99,8 +120,15 @@ def describe(errors: np.ndarray) -> str:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--clock", choices=("internal", "jack"), default="internal")
+    parser.add_argument("--clock", choices=("internal", "jack", "link"), default="internal")
     args = parser.parse_args()
+    if args.clock == "link" and not os.environ.get("SYNC_PRIVATE_NETWORK"):
+        # Again, inside a network namespace of its own (tests/conftest.py does the same).
+        script = (
+            "ip link set lo up && ip route add 224.0.0.0/4 dev lo && exec env "
+            "SYNC_PRIVATE_NETWORK=1 " + shlex.join([sys.executable, *sys.argv])
+        )
+        sys.exit(subprocess.run(["unshare", "-n", "sh", "-c", script]).returncode)
     server = f"sync-{uuid.uuid4().hex[:6]}"
     jackd = PrivateJackd(rate=48000, period=256, server_name=server)
     jackd.start(timeout=20)
