@@ -13,6 +13,7 @@ from oscserver.adapters.audio.base import AudioSink
 from oscserver.adapters.lyria_ws import engine_url
 from oscserver.app import App, Options
 from oscserver.core.osc_codec import encode_message
+from oscserver.engine.faults import parse_fault
 from oscserver.engine.server import EngineOptions, EngineServer
 
 
@@ -44,6 +45,23 @@ async def oscserver_on(
         await app.stop()
         sink.close()
         await engine.close()
+
+
+@contextlib.asynccontextmanager
+async def playing_off_tempo(sink: AudioSink, bpm: int = 120, **options: Any) -> AsyncIterator[App]:
+    """oscserver playing a model that does not obey, as the lock's tests and bench need it.
+
+    The embedded engine plays ``tempo:1.04`` (asked for ``bpm``, it plays 4 % faster, from a
+    random beat phase), "minimal techno"; ``/lyria/bpm`` and ``/lyria/play`` are sent over UDP
+    and the sink is told the asked bpm (a bridge's bar and the beat tracker's octave use it).
+    ``options`` go to :func:`oscserver_on` (``clock``, ``open_clock``...).
+    """
+    engine = EngineOptions(faults=(parse_fault("tempo:1.04"),))
+    async with oscserver_on(engine, sink, prompt="minimal techno", **options) as (app, _):
+        sink.bpm = lambda: app.state.config.bpm  # type: ignore[attr-defined]
+        await send(app, "/lyria/bpm", bpm)
+        await send(app, "/lyria/play")
+        yield app
 
 
 async def send(app: App, address: str, *args: Any) -> None:

@@ -32,7 +32,7 @@ import uuid
 from pathlib import Path
 
 import numpy as np
-from in_process import oscserver_on, send
+from in_process import playing_off_tempo
 
 TESTS = Path(__file__).resolve().parent.parent / "tests"
 sys.path.insert(0, str(TESTS))  # the JACK recorder and the kick finder the tests use
@@ -48,8 +48,6 @@ from oscserver.adapters.clock.jack_transport import JackTransportClock  # noqa: 
 from oscserver.adapters.clock.link import LinkClock  # noqa: E402
 from oscserver.adapters.jackd import PrivateJackd  # noqa: E402
 from oscserver.core.continuity import Settings  # noqa: E402
-from oscserver.engine.faults import parse_fault  # noqa: E402
-from oscserver.engine.server import EngineOptions  # noqa: E402
 from oscserver.engine.voices import DrumKit  # noqa: E402
 
 BPM = 120.0
@@ -83,14 +81,8 @@ async def run(server: str, clock_name: str, locked: bool, seconds: float) -> np.
     if locked:
         sink.lock_to(clock)
     recorder = Recorder(server, jack.port_names, seconds + 10)
-    engine = EngineOptions(faults=(parse_fault("tempo:1.04"),))
     try:
-        async with oscserver_on(
-            engine, sink, prompt="minimal techno", clock=clock if locked else None
-        ) as (app, _):
-            sink.bpm = lambda: app.state.config.bpm
-            await send(app, "/lyria/bpm", int(BPM))
-            await send(app, "/lyria/play")
+        async with playing_off_tempo(sink, int(BPM), clock=clock if locked else None):
             if isinstance(clock, InternalClock):
                 clock.start()  # (the app starts it at play when locked; here in both runs)
             await timeline.watch(seconds)

@@ -28,12 +28,10 @@ from oscserver.adapters.audio.stretching import LOCK_LEAD, StretchingSink
 from oscserver.adapters.clock.link import LinkClock
 from oscserver.adapters.jackd import PrivateJackd
 from oscserver.core.continuity import Settings
-from oscserver.engine.faults import parse_fault
-from oscserver.engine.server import EngineOptions
 from oscserver.engine.voices import DrumKit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from in_process import oscserver_on, send
+from in_process import playing_off_tempo
 
 
 async def main() -> None:
@@ -58,12 +56,8 @@ async def play(server: str, before: float, after: float) -> None:
     recorder = Recorder(server, jack.port_names, before + after + 10)
     timeline = BeatTimeline(lambda: (time.monotonic(), rig.beat))
 
-    engine = EngineOptions(faults=(parse_fault("tempo:1.04"),))
     try:
-        async with oscserver_on(engine, sink, prompt="minimal techno", clock=clock) as (app, _):
-            sink.bpm = lambda: app.state.config.bpm
-            await send(app, "/lyria/bpm", 120)
-            await send(app, "/lyria/play")
+        async with playing_off_tempo(sink, clock=clock) as app:
             await timeline.watch(before)
             changed = time.monotonic()
             rig.tempo = 126

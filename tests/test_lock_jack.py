@@ -20,12 +20,10 @@ from oscserver.adapters.audio.stretching import StretchingSink
 from oscserver.adapters.clock.internal import InternalClock
 from oscserver.core.continuity import Settings
 from oscserver.dsp import beats, stretch
-from oscserver.engine.faults import parse_fault
-from oscserver.engine.server import EngineOptions
 from oscserver.engine.voices import DrumKit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from in_process import oscserver_on, send
+from in_process import playing_off_tempo, send
 
 pytestmark = [
     pytest.mark.jack,
@@ -72,12 +70,8 @@ async def test_the_kicks_leave_the_jack_ports_on_the_internal_clocks_beats(
     clock = InternalClock(120.0)
     sink.lock_to(clock)
     recorder = Recorder(server, jack.port_names, SECONDS + 10)
-    engine = EngineOptions(faults=(parse_fault("tempo:1.04"),))
     try:
-        async with oscserver_on(engine, sink, prompt="minimal techno") as (app, _):
-            sink.bpm = lambda: app.state.config.bpm
-            await send(app, "/lyria/bpm", 120)
-            await send(app, "/lyria/play")
+        async with playing_off_tempo(sink):
             clock.start()
             await asyncio.sleep(timeout(SECONDS))
             audio = recorder.since(0)
@@ -107,15 +101,8 @@ async def test_a_clock_chosen_while_playing_puts_the_kicks_on_its_beats(private_
         return opened[-1]
 
     recorder = Recorder(server, jack.port_names, SECONDS + 20)
-    engine = EngineOptions(faults=(parse_fault("tempo:1.04"),))
     try:
-        async with oscserver_on(engine, sink, prompt="minimal techno", open_clock=open_clock) as (
-            app,
-            _,
-        ):
-            sink.bpm = lambda: app.state.config.bpm
-            await send(app, "/lyria/bpm", 120)
-            await send(app, "/lyria/play")
+        async with playing_off_tempo(sink, open_clock=open_clock) as app:
             await asyncio.sleep(timeout(4.0))
             assert sink.lead is None  # not locked: stretched as each chunk comes
             switched = recorder.mark()
@@ -156,12 +143,8 @@ async def test_the_kicks_follow_jack_transport_and_its_tempo_change(private_jack
     recorder = Recorder(server, jack.port_names, 30)
     timeline = BeatTimeline(lambda: (r.time, r.beat) if (r := watcher.read()) else None)
 
-    engine = EngineOptions(faults=(parse_fault("tempo:1.04"),))
     try:
-        async with oscserver_on(engine, sink, prompt="minimal techno", clock=clock) as (app, _):
-            sink.bpm = lambda: app.state.config.bpm
-            await send(app, "/lyria/bpm", 120)
-            await send(app, "/lyria/play")
+        async with playing_off_tempo(sink, clock=clock) as app:
             await timeline.watch(timeout(12.0))
             changed = timeline.samples[-1][0]
             master.tempo(126.0)
