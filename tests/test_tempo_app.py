@@ -32,7 +32,7 @@ async def test_get_tempo_answers_the_tempo_the_music_plays_not_the_one_asked(mon
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     sink = StretchingSink(NullSink(preroll_seconds=0.5), Settings(target=0.5), track_beats=True)
     engine = EngineOptions(faults=(parse_fault("tempo:1.04"),))
-    async with oscserver_on(engine, sink, prompt="minimal techno") as (app, _):
+    async with oscserver_on(engine, sink, prompt="minimal techno") as (app, server):
         sink.bpm = lambda: app.state.config.bpm
         loop = asyncio.get_running_loop()
         udp, client = await loop.create_datagram_endpoint(OscClient, remote_addr=app.osc_address)
@@ -55,5 +55,9 @@ async def test_get_tempo_answers_the_tempo_the_music_plays_not_the_one_asked(mon
             await until(lambda: abs(app.status().tempo - 135.2) < 0.2, 7.0, "no new tempo")
             await until(lambda: app.status().steady, 7.0, "not steady at the new tempo")
             assert loop.time() - began < 7.0
+            # The new context's beats are counted from where it really began in the stream
+            # (the engine knows): not from the first chunk after the reset was sent, which
+            # the service had made before it (its beats would pull the new grid off).
+            assert sink.beat_lock.stream_start == server.contexts[0][-1].frame
         finally:
             udp.close()

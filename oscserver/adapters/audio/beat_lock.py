@@ -96,6 +96,11 @@ class BeatLock:
         previous = self._previous
         return previous[1] if previous is not None and place >= previous[0] else None
 
+    @property
+    def stream_start(self) -> int:
+        """The stream frame the present stream (context, session) began at."""
+        return self._start
+
     def steady_beat(self, place: int) -> float | None:
         """Seconds of a beat of the stream at ``place``, when its beats are steady."""
         grid = self.grid_at(place)
