@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -217,11 +219,13 @@ def status_of(sock: socket.socket, port: int) -> list:
                 return list(message.args)
 
 
-def serve_null(
-    port: int, log: Path, env: dict[str, str], *args: str
-) -> tuple[subprocess.Popen[bytes], socket.socket]:
-    """Start oscserver on the null output with OSC on ``port``, logging to ``log``; wait until
-    it listens. Returns the process and a UDP socket (on 127.0.0.1) to talk to it."""
+@contextlib.contextmanager
+def serve_null(port: int, log: Path, env: dict[str, str], *args: str) -> Iterator[socket.socket]:
+    """oscserver on the null output with OSC on ``port``, logging to ``log``, once it listens.
+
+    Yields a UDP socket (on 127.0.0.1) to talk to it; on leaving, Ctrl-C (SIGINT) must stop
+    it cleanly (exit 0), and it is killed if it did not.
+    """
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "oscserver", "--output", "null", "--no-oscquery",
@@ -231,14 +235,18 @@ def serve_null(
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
     sock.settimeout(timeout(5))
-    deadline = time.monotonic() + timeout(30)
-    while "press Ctrl-C to stop" not in log.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
+    try:
+        deadline = time.monotonic() + timeout(30)
+        while "press Ctrl-C to stop" not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        yield sock
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout(15)) == 0
+    finally:
+        sock.close()
+        if proc.poll() is None:
             proc.kill()
-            sock.close()
-            raise AssertionError(log.read_text())
-        time.sleep(0.05)
-    return proc, sock
 
 
 def test_clock_internal_locks_the_music_and_takes_the_users_bpm(tmp_path):
@@ -257,8 +265,7 @@ def test_clock_internal_locks_the_music_and_takes_the_users_bpm(tmp_path):
     assert "--clock jack: no JACK server to follow" in no_server.stderr
     port = free_udp_port()
     log = tmp_path / "out.log"
-    proc, sock = serve_null(port, log, env, "--clock", "internal")
-    try:
+    with serve_null(port, log, env, "--clock", "internal") as sock:
         assert status_of(sock, port)[10:] == ["internal", 0.0, "seeking", 0.0]  # no beat yet
         sock.sendto(encode_message("/lyria/play"), ("127.0.0.1", port))
         deadline = time.monotonic() + timeout(30)
@@ -272,12 +279,6 @@ def test_clock_internal_locks_the_music_and_takes_the_users_bpm(tmp_path):
         while (args := status_of(sock, port))[11] != 126.0:
             assert time.monotonic() < deadline, args
             time.sleep(0.2)
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout(15)) == 0
-    finally:
-        sock.close()
-        if proc.poll() is None:
-            proc.kill()
     assert "clock: the music's beats are put on the internal clock at 120 bpm" in log.read_text()
 
 
@@ -297,8 +298,7 @@ def test_the_clock_is_chosen_over_osc_while_the_music_plays(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
     port = free_udp_port()
     log = tmp_path / "out.log"
-    proc, sock = serve_null(port, log, env, "--jack-server", "no-such-server")
-    try:
+    with serve_null(port, log, env, "--jack-server", "no-such-server") as sock:
         assert reply_to(sock, port, "/lyria/get/clock") == ("/lyria/clock", ["none"])
         sock.sendto(encode_message("/lyria/bpm", [120]), ("127.0.0.1", port))
         sock.sendto(encode_message("/lyria/play"), ("127.0.0.1", port))
@@ -326,12 +326,6 @@ def test_the_clock_is_chosen_over_osc_while_the_music_plays(tmp_path):
             time.sleep(0.2)
         assert args[10:] == ["none", 0.0, "", 0.0]
         assert status_of(sock, port)[1] == "playing"
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout(15)) == 0
-    finally:
-        sock.close()
-        if proc.poll() is None:
-            proc.kill()
     said = log.read_text()
     assert "clock: the music's beats are put on the internal clock at 120 bpm" in said
     assert "clock: none (the music keeps its own beats)" in said
