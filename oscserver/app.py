@@ -275,7 +275,8 @@ class App:
                     self._switch_clock(state.local.clock)
                 except NotAvailable as exc:  # the clock before is kept, and said to be
                     self.intake.refuse(sender, exc)
-                    state = dataclasses.replace(state, local=self.state.local)
+                    local = dataclasses.replace(state.local, clock=self.clocking.name)
+                    state = dataclasses.replace(state, local=local)
                     continue
             update = update.merge(changed)
         if update.changes:
