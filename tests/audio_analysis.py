@@ -161,3 +161,13 @@ def frequency_hz(mono: np.ndarray, rate: int) -> float:
 def cents(frequency: float, reference: float) -> float:
     """How far ``frequency`` is from ``reference``, in cents (100 to a semitone)."""
     return float(1200 * np.log2(frequency / reference))
+
+
+def largest_step(audio: np.ndarray, missed: list[int] | None = None) -> float:
+    """The largest step between neighbouring frames, but across cycles the recorder missed
+    (``Recorder.missed``, counted from the first frame of ``audio``)."""
+    steps = np.abs(np.diff(audio, axis=1)).max(axis=0)
+    for i in missed or ():
+        if 0 < i <= len(steps):
+            steps[i - 1] = 0.0  # frames i - 1 and i were not neighbours at the ports
+    return float(steps.max())

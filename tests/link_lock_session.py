@@ -79,6 +79,7 @@ async def play(server: str, before: float, after: float) -> None:
                 "clock_tempo": status.clock_tempo,
                 "lock": status.lock,
                 "bpm_asked": app.state.config.bpm,
+                "retakes": sink.retakes,
             }
         )
     )

@@ -78,3 +78,12 @@ def test_a_loop_needs_enough_music_remembered():
     assert looper.start(loop=RATE // 4) and looper.looping
     looper.stop()
     assert not looper.looping
+
+
+def test_music_taken_back_before_it_was_heard_is_not_looped():
+    looper = Looper(capacity=RATE, fade=4)
+    x = np.arange(100, dtype=np.float32)
+    looper.remember(np.vstack([x, x]))
+    looper.forget(30)  # frames 70 to 99 were never heard
+    assert looper.start(loop=20)
+    assert np.array_equal(looper.next(16)[0], x[50:66])

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from audio_analysis import largest_step
 from conftest import until
 from jack_recorder import Recorder
 
@@ -120,15 +121,6 @@ async def test_a_slow_service_plays_without_a_gap_only_when_stretched(private_ja
     audio, underruns, stats, _ = await play_for(server, False, "slow:0:0.85", 40.0)
     assert underruns >= 1 and silent_blocks(audio) > 10
     assert stats.stretch_ratio == 1.0
-
-
-def largest_step(audio: np.ndarray, missed: list[int] | None = None) -> float:
-    """The largest step between neighbouring frames, but across cycles the recorder missed."""
-    steps = np.abs(np.diff(audio, axis=1)).max(axis=0)
-    for i in missed or ():
-        if 0 < i <= len(steps):
-            steps[i - 1] = 0.0  # frames i - 1 and i were not neighbours at the ports
-    return float(steps.max())
 
 
 async def test_chunks_seconds_late_are_bridged_with_the_music_itself(private_jackd, monkeypatch):

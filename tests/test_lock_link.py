@@ -49,13 +49,16 @@ def test_the_kicks_fall_on_the_link_sessions_beats_and_follow_its_tempo():
     # At 120 bpm: from 8 beats after the first kick heard, on the session's beats.
     steady = errors[(times >= first + 8 * 0.5) & (times < changed)]
     # At 126: the stretch follows at once, before the service's new context (the bpm sent for
-    # the clock, a second after the change) can be heard: from one beat after the change.
+    # the clock, a second after the change) can be heard: the audio stretched ahead for 120 is
+    # stretched again for 126, and from one beat after the change the kicks are as close to
+    # the beats as the steady lock keeps 95 % of them.
     followed = errors[(times >= changed + 60 / 126) & (times < changed + 2.5)]
     print("at 120:", figures(steady), "| following the change to 126:", figures(followed))
     print("errors after the change (ms):", np.round(errors[times >= changed] * 1e3, 1))
     assert len(steady) >= 12 and len(followed) >= 3
     assert np.median(np.abs(steady)) <= 0.010
     assert np.percentile(np.abs(steady), 95) <= 0.015
-    assert np.all(np.abs(followed) <= 0.020)
+    assert np.all(np.abs(followed) <= 0.015)
+    assert seen["retakes"] == 1
     assert seen["clock"] == "link" and seen["clock_tempo"] == pytest.approx(126.0, abs=0.01)
     assert seen["bpm_asked"] == 126  # the service was asked for the clock's tempo

@@ -101,3 +101,18 @@ def test_frames_passed_over_keep_the_count_of_the_stream():
         raise AssertionError("frames waiting cannot be passed over")
     _, place, _ = reservoir.take(100)
     assert place == 4800
+
+
+def test_audio_put_back_is_taken_again_first_at_its_places_joined_where_it_follows_on():
+    r = Reservoir(fade=FADE)
+    r.append(ramp(0, 300))
+    taken = [r.take(100)[0], r.take(100)[0]]
+    r.put_back([(100, taken[1][:, :50]), (150, taken[1][:, 50:]), (900, ramp(900, 20))])
+    assert r.frames == 100 + 20 + 100 and r.place == 100
+    got, place, _ = r.take(1000)  # the two halves, joined
+    assert place == 100 and np.array_equal(got, ramp(100, 100))
+    got, place, _ = r.take(1000)
+    assert place == 900 and np.array_equal(got, ramp(900, 20))
+    got, place, _ = r.take(1000)
+    assert place == 200 and np.array_equal(got, ramp(200, 100))
+    assert r.end == 300

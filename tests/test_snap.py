@@ -177,3 +177,18 @@ def test_the_continuity_feeder_snaps_to_a_change_or_plays_it_after_what_waits(sn
     # The feeder said when it would be heard, against the clock the test played it by.
     assert times[0] - sent == pytest.approx(switch - 0.5, abs=0.06)
     assert np.abs(np.diff(heard[RATE // 4 : round((switch + 1.0) * RATE)])).max() < 0.06
+
+
+def test_audio_taken_back_beyond_the_margin_gives_its_head_and_the_next_write_goes_there(sink):
+    started(sink, 1.5)  # 1 s waits
+    taken, head = sink.take_back(0.2, FADE)
+    assert taken == round(0.8 * RATE) and sink.buffered_seconds() == pytest.approx(0.2)
+    assert np.array_equal(head, counting(round(0.7 * RATE), FADE))  # what was to play next
+    sink.write(np.full((2, RATE), 0.25, dtype=np.float32))
+    heard = sink.play(round(0.5 * RATE))
+    assert np.array_equal(heard[: round(0.2 * RATE)], counting(RATE // 2, round(0.2 * RATE))[0])
+    assert np.all(heard[round(0.2 * RATE) :] == 0.25)
+    # Never within the margin, and nothing while the output does not play.
+    assert sink.take_back(0.0, FADE)[0] == round((1 - 0.3 - SNAP_MARGIN) * RATE)
+    sink.set_playing(False)
+    assert sink.take_back(0.2, FADE) is None

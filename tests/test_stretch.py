@@ -139,3 +139,32 @@ def test_a_click_comes_out_where_the_ratio_puts_it_from_the_first_frame(ratio):
         lo = max(0, round(c * ratio) - 3000)
         found = lo + int(np.flatnonzero(y[lo : lo + 6000] > 0.3)[0])
         assert abs(found - c * ratio) <= 24  # half a millisecond
+
+
+@pytest.mark.parametrize("ratio", [0.95, 1.04])
+def test_started_again_from_the_stream_before_it_the_output_is_at_full_level_and_in_place(ratio):
+    """Stretching a stream again from a frame in its middle (the lock, after a clock's tempo
+    jump): given the frames before it, the output is at full level from its first frame (from
+    silence it fades in over Rubber Band's window) and frame ``x`` is still ``x * ratio``."""
+    x = tone(3.0, 220.0)
+    clicked = np.zeros_like(x)
+    for c in range(6000, x.shape[1], 12000):
+        clicked[:, c : c + 48] = 0.9
+    start = RATE + 5000
+    for lead_in, quiet in ((None, True), (x[:, start - 4096 : start], False)):
+        s = Stretcher(RATE)
+        s.reset(lead_in=lead_in)
+        out = np.concatenate(
+            [s.process(x[:, i : i + 1024], ratio) for i in range(start, 2 * RATE, 1024)], 1
+        )
+        first = np.abs(out[0, :240]).max()  # the first 5 ms (the tone's peak is 0.5)
+        assert (first < 0.45) == quiet, first
+        s = Stretcher(RATE)
+        s.reset(lead_in=None if lead_in is None else clicked[:, start - 4096 : start])
+        out = np.concatenate(
+            [s.process(clicked[:, i : i + 1024], ratio) for i in range(start, 2 * RATE, 1024)], 1
+        )
+        y = np.abs(out[0])
+        c = 12000 * ((start - 6000) // 12000 + 1) + 6000 - start  # the first click after start
+        found = int(np.flatnonzero(y > 0.3)[0])
+        assert abs(found - c * ratio) <= 48  # a millisecond

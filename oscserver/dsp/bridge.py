@@ -112,6 +112,11 @@ class Looper:
         joined = np.concatenate([self._history, frames], axis=1)
         self._history = joined[:, -self.capacity :]
 
+    def forget(self, frames: int) -> None:
+        """The last ``frames`` remembered were taken back before they were heard: drop them."""
+        if frames > 0:
+            self._history = self._history[:, : max(0, self._history.shape[1] - frames)]
+
     def start(self, loop: int) -> bool:
         """Begin looping the last ``loop`` frames remembered.
 

@@ -8,7 +8,9 @@ is exactly a beat (no stretch to allow for):
 
 - :meth:`Reservoir.snap` puts a new chunk after the waiting audio cut back by whole beats (a
   control change heard sooner, a burst caught up), crossfaded across the cut;
-- :meth:`Reservoir.skip` drops audio from the front, crossfaded (the lock's phase cut).
+- :meth:`Reservoir.skip` drops audio from the front, crossfaded (the lock's phase cut);
+- :meth:`Reservoir.put_back` returns taken audio to the front, to be taken again (the lock
+  stretches it again when the clock's tempo jumps: :mod:`oscserver.dsp.retake`).
 
 Every frame knows its place in the stream (frames since the stream began, the count the beat
 tracker uses), so the lock can ask where the next beat is; a part that follows a cut starts at
@@ -111,6 +113,26 @@ class Reservoir:
             self._parts[0] = _Part(place + got.shape[1], part.audio[:, got.shape[1] :], [])
         self._frames -= got.shape[1]
         return got, place, marks
+
+    def put_back(self, parts: list[tuple[int, Samples]]) -> None:
+        """Return audio taken, ``(place, audio)`` parts in stream order, to the front.
+
+        The next :meth:`take` gives them again, in order, each at its own place; parts that
+        follow each other in the stream are joined. The caller must put back only what was
+        taken last, so that the stream's order is kept.
+        """
+        joined: list[_Part] = []
+        for place, audio in parts:
+            if not audio.shape[1]:
+                continue
+            last = joined[-1] if joined else None
+            if last is not None and last.place + last.audio.shape[1] == place:
+                last.audio = np.concatenate([last.audio, audio], axis=1)
+            else:
+                joined.append(_Part(place, audio, []))
+        for part in reversed(joined):
+            self._parts.appendleft(part)
+            self._frames += part.audio.shape[1]
 
     def skip(self, frames: int) -> int:
         """Drop up to ``frames`` from the front, the audio after the cut crossfaded in.

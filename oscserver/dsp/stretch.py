@@ -80,6 +80,7 @@ class Stretcher:
         self._given = 0  # output frames given back
         self._skip = 0  # output frames still to drop (the start delay)
         self._started = False  # the start pad has been fed
+        self._lead_in: Samples | None = None  # fed as the start pad instead of silence
 
     @property
     def ratio(self) -> float:
@@ -116,8 +117,13 @@ class Stretcher:
             self._started = True
             pad = rb.get_preferred_start_pad()
             self._skip = rb.get_start_delay()
-            for start in range(0, pad, self.block):
-                rb.process(np.zeros((self.channels, min(self.block, pad - start)), np.float32))
+            padding = np.zeros((self.channels, pad), np.float32)
+            if self._lead_in is not None:  # the stream before: stretched, its output dropped
+                padding = np.concatenate([padding, self._lead_in], axis=1)
+                self._skip += round(self._lead_in.shape[1] * ratio)
+                self._lead_in = None
+            for start in range(0, padding.shape[1], self.block):
+                rb.process(np.ascontiguousarray(padding[:, start : start + self.block]))
         for start in range(0, frames.shape[1], self.block):
             part = np.ascontiguousarray(frames[:, start : start + self.block], dtype=np.float32)
             rb.process(part)
@@ -155,10 +161,18 @@ class Stretcher:
         self.reset()
         return np.ascontiguousarray(out[:, :wanted], dtype=np.float32)
 
-    def reset(self) -> None:
-        """Forget everything fed (after a pause or a jump in the stream)."""
+    def reset(self, lead_in: Samples | None = None) -> None:
+        """Forget everything fed (after a pause or a jump in the stream).
+
+        Args:
+            lead_in: The stream just before the next block, when it continues (audio being
+                stretched again): its last frames stand in for the start pad's silence, so the
+                output begins at full level, as it was the first time, instead of fading in
+                over Rubber Band's window.
+        """
         self._rb.reset()
         self._given = 0
         self._out = 0.0
         self._skip = 0
         self._started = False
+        self._lead_in = lead_in

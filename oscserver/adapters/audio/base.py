@@ -143,6 +143,20 @@ class AudioSink(abc.ABC):
             heard(time.monotonic() + waiting)
         return 0.0
 
+    def take_back(self, keep: float, fade: int) -> tuple[int, Samples] | None:
+        """Take back the audio waiting beyond ``keep`` seconds (at least :data:`SNAP_MARGIN`).
+
+        For a feeder that will write that time again, made differently (the lock stretching
+        again at a clock's new tempo): it must write at once, its first frames crossfaded with
+        the ones given back, which were to play next.
+
+        Returns:
+            Frames taken back, at the stream's rate, and the first ``fade`` of them (fewer when
+            fewer waited); None when this sink cannot take audio back (this default, a sink
+            that resamples, or one not playing).
+        """
+        return None
+
     def buffered_seconds(self) -> float:
         """Audio waiting to be played, in seconds: the output's latency right now."""
         return self.stats().buffered_seconds
@@ -252,6 +266,23 @@ class RingSink(AudioSink):
         if heard is not None:
             heard(time.monotonic() + max(0, at - read_now) / rate)
         return dropped
+
+    def take_back(self, keep: float, fade: int) -> tuple[int, Samples] | None:
+        """Rewind the ring to ``keep`` seconds (at least :data:`SNAP_MARGIN`) past the reader.
+
+        Only at the stream's own rate: positions in a resampled ring do not map exactly to the
+        stream's frames, and the resampler holds some of them.
+        """
+        h = self._h
+        if self._rate != self.stream_rate or not (h[F.GATE] and h[F.PLAYING]):
+            return None
+        read, write = self.ring.positions()
+        at = read + round(max(keep, SNAP_MARGIN) * self._rate)
+        if write <= at:
+            return 0, np.zeros((2, 0), np.float32)
+        head = self.ring.frames_at(at, min(fade, write - at))
+        self.ring.rewind(at)
+        return write - at, head
 
     def _append(self, out: Samples) -> None:
         # High-water mark: past it (a burst after a stall), new audio is dropped, so that the

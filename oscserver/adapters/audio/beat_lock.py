@@ -25,12 +25,15 @@ from oscserver.adapters.clock.base import ClockSource
 from oscserver.core.lock import Decision, LockController, LockSettings
 from oscserver.dsp.beats import Grid
 
-__all__ = ["LOCKED", "STEADY", "BeatLock"]
+__all__ = ["JUMP", "LOCKED", "STEADY", "BeatLock"]
 
 log = logging.getLogger(__name__)
 
 #: A grid whose beats lie this close to its line (root mean square, seconds) is a steady pulse.
 STEADY = 0.005
+#: A clock's tempo this far (a share) from the tempo the audio waiting was stretched for has
+#: jumped: the audio is stretched again (1 %: 3.5 ms off by the next beat at a 0.35 s lead).
+JUMP = 0.01
 #: The lock counts as made when the next beat is within this share of a beat of the clock's
 #: (10 ms at 120 bpm).
 LOCKED = 0.02
@@ -67,12 +70,14 @@ class BeatLock:
         self._asked: float | None = None  # the bpm the present stream was asked for
         self._obeys = 0.0  # the tempo the music plays over the bpm asked (0: not known)
         self._error = 0.0  # seconds the next beat was late at the last decision
+        self._stretched_for = 0.0  # the clock's tempo the last ratio was decided for (0: none)
 
     def lock_to(self, clock: ClockSource | None) -> None:
         """Put the beats on ``clock``'s from the next decision (None: let go)."""
         self.clock = clock
         self.lock.release()
         self.decision = None
+        self._stretched_for = 0.0
 
     def first_chunk(self) -> None:
         """A chunk came: the first stream is asked for the bpm of its first chunk."""
@@ -106,6 +111,15 @@ class BeatLock:
         grid = self.grid_at(place)
         return grid.period / self.rate if grid is not None and grid.spread < STEADY else None
 
+    def jumped(self) -> bool:
+        """Whether the clock's tempo moved by more than :data:`JUMP` since the last ratio.
+
+        True: what was stretched ahead for the old tempo should be stretched again.
+        """
+        clock, was = self.clock, self._stretched_for
+        reading = clock.read() if clock is not None and was else None
+        return reading is not None and abs(reading.tempo / was - 1) > JUMP
+
     def decide(self, place: int, heard_at: float) -> tuple[float | None, float]:
         """The ratio for the piece of stream from ``place``, heard from ``heard_at``.
 
@@ -130,6 +144,7 @@ class BeatLock:
         reading = clock.read()
         if reading is None:
             self.decision = None
+            self._stretched_for = 0.0
             return None, 0.0
         decision = self.lock.decide(
             reading,
@@ -154,6 +169,7 @@ class BeatLock:
                     grid.tempo,
                 )
         self.decision = decision
+        self._stretched_for = reading.tempo
         self._error = decision.error * reading.period
         return decision.ratio, decision.cut / decision.ratio
 
@@ -166,8 +182,10 @@ class BeatLock:
         """
         asked, reading = self._asked, clock.read()
         if not (asked and self._obeys and reading is not None):
+            self._stretched_for = 0.0
             return None
         ratio = reading.period / (60.0 / (asked * self._obeys))
+        self._stretched_for = reading.tempo
         limit = self.lock.settings.max_stretch
         return min(1 + limit, max(1 - limit, ratio))
 

@@ -26,7 +26,10 @@ Just in time (``lead``, for a lock to a clock): rather than stretch each chunk a
 seconds before it is heard, the feeder keeps the stream as it came (:mod:`oscserver.dsp.reservoir`)
 and stretches a thousand frames at a time, whenever the inner sink holds less than ``lead``
 seconds; each piece's ratio is then decided a fraction of a second before it is heard. Snaps and
-burst cuts are made in the stream waiting, in whole beats of the stream itself.
+burst cuts are made in the stream waiting, in whole beats of the stream itself. When the clock's
+tempo jumps, what waits in the inner sink beyond :data:`SNAP_MARGIN` was stretched for the old
+tempo: it is taken back and its stream stretched again (:mod:`oscserver.dsp.retake`), the new
+audio crossfaded over the old from the first frame taken back.
 
 Ordering and pauses: chunks are stretched in the order written. A pause (``set_playing(False)``)
 drops what waits to be stretched and starts a new generation: whatever the thread was making
@@ -56,6 +59,7 @@ from oscserver.core.continuity import PlayoutController, Settings
 from oscserver.dsp import beats
 from oscserver.dsp.bridge import FADE, Looper, Splicer
 from oscserver.dsp.reservoir import Reservoir
+from oscserver.dsp.retake import Fed
 from oscserver.dsp.stretch import Stretcher
 
 __all__ = ["StretchingSink"]
@@ -74,6 +78,11 @@ JIT_TICK = 0.01
 #: heard (a clock's tempo change is followed that much later), and the Python side may be held
 #: up that long without a gap.
 LOCK_LEAD = 0.3
+#: Seconds of the stream last fed to the stretcher that are remembered, to stretch again after a
+#: jump of the clock's tempo (the lead, the stretcher's latency, and a margin).
+REMEMBER_FED = 1.0
+#: Frames of the stream before what is stretched again that the stretcher starts from.
+LEAD_IN = 4096
 #: Below this many seconds waiting in the output, with nothing queued, the bridge plays.
 BRIDGE_BELOW = 0.3
 #: Seconds of bridge written at a time.
@@ -158,6 +167,11 @@ class StretchingSink(AudioSink):
         self._context = False  # a new context begins: forget the beats (set by new_context())
         self.controller = PlayoutController(settings)
         self._stretcher = Stretcher(STREAM_RATE)
+        self._fed = Fed(round(REMEMBER_FED * STREAM_RATE))  # what the stretcher was fed lately
+        self._rejoin = False  # stretching again: the next output is crossfaded over the old
+        self._early: Samples | None = None  # output gathered for that crossfade
+        #: Times the audio waiting was stretched again after a jump of the clock's tempo.
+        self.retakes = 0
         self._clock = clock
         # (generation, frames, fresh, when written): a chunk to stretch; None: stop.
         self._queue: queue.SimpleQueue[tuple[int, Samples, _Fresh | None, float] | None] = (
@@ -339,6 +353,8 @@ class StretchingSink(AudioSink):
     def _start_afresh(self) -> None:
         """After a pause: nothing of the old stream is kept, nothing learnt of it either."""
         self._stretcher.reset()
+        self._fed.clear()
+        self._rejoin, self._early = False, None
         self.controller.reset()
         self._forget_beats()
         self._splicer = Splicer()
@@ -449,7 +465,11 @@ class StretchingSink(AudioSink):
 
     def _ahead(self) -> float:
         """Seconds of output before the next frame taken from the reservoir is heard."""
-        held = self._stretcher.held * self._stretcher.ratio + self._splicer.held
+        held = self._stretcher.held * self._stretcher.ratio
+        if self._rejoin:  # the splicer's frames are faded out under the new ones, not before
+            held += self._early.shape[1] if self._early is not None else 0
+        else:
+            held += self._splicer.held
         return self.inner.buffered_seconds() + held / STREAM_RATE
 
     def _keep(self, frames: Samples, fresh: _Fresh | None) -> None:
@@ -501,14 +521,16 @@ class StretchingSink(AudioSink):
         while self._reservoir.frames and self.inner.buffered_seconds() < self.lead:
             if generation != self._generation:
                 return
-            heard_at = time.monotonic() + self._ahead() + self.inner.output_latency()
             with self._deciding:
+                if self.beat_lock.jumped():
+                    self._retake(generation)
+                heard_at = time.monotonic() + self._ahead() + self.inner.output_latency()
                 ratio, skip = self.beat_lock.decide(self._reservoir.place, heard_at)
             if skip:  # to engage: the stream's next beat onto the clock's
                 self._count(-self._reservoir.skip(round(skip * STREAM_RATE)))
             if ratio is None:
                 ratio = self.controller.ratio
-            piece, _place, marks = self._reservoir.take(JIT_PIECE)
+            piece, place, marks = self._reservoir.take(JIT_PIECE)
             if marks:
                 at = time.monotonic() + self._ahead()
                 for heard in marks:
@@ -519,11 +541,53 @@ class StretchingSink(AudioSink):
             except Exception:  # never lose the music, nor this thread: play it as it is
                 log.exception("time stretching failed; this piece plays unstretched")
                 out = piece
+                self._fed.clear()  # (its output no longer follows the ratios)
+            else:
+                self._fed.add(place, piece, ratio)
             self.cpu_seconds += time.thread_time() - began
             self._count(-piece.shape[1])
             self.stream_seconds += piece.shape[1] / STREAM_RATE
             if not self._emit(generation, out, music=True):
                 return
+
+    def _retake(self, generation: int) -> None:
+        """The clock's tempo jumped: stretch again what waits beyond the inner sink's margin.
+
+        The inner sink gives back its audio beyond :data:`SNAP_MARGIN`; that, with what the
+        stretcher and the splicer hold, is found in the stream fed (:class:`Fed`) and put back
+        in the reservoir; the stretcher starts afresh from it, and its first output is
+        crossfaded over the first frames given back (:meth:`_emit`).
+        """
+        if self._gap or self._rejoin:
+            return
+        pending = self._stretcher.held * self._stretcher.ratio + self._splicer.held
+        beyond = (self.inner.buffered_seconds() - SNAP_MARGIN) * STREAM_RATE + pending
+        if beyond < JIT_PIECE or beyond + JIT_PIECE > self._fed.output:
+            return  # too little to gain, or not all of it remembered
+        with self._lock:
+            if generation != self._generation:
+                return
+            back = self.inner.take_back(SNAP_MARGIN, FADE)
+        if back is None:
+            return  # (a sink that cannot: what waits plays at the old tempo)
+        taken, head = back
+        parts = self._fed.take_back(min(taken + pending, self._fed.output)) or []
+        frames = sum(audio.shape[1] for _, audio in parts)
+        self._reservoir.put_back(parts)
+        self._count(frames)
+        self.stream_seconds -= frames / STREAM_RATE
+        self._stretcher.reset(lead_in=self._fed.tail(LEAD_IN))
+        self._fed.clear()
+        self._looper.forget(taken)
+        self._splicer = Splicer()
+        self._splicer.follow(head)  # held: faded out under the new audio's first frames
+        self._rejoin = True
+        self.retakes += 1
+        log.info(
+            "the clock's tempo jumped: the %.0f ms of music stretched for the old one are "
+            "stretched again",
+            (taken + pending) / STREAM_RATE * 1e3,
+        )
 
     def _prepare_cut(self, generation: int, fresh: _Fresh, ratio: float) -> _Fresh:
         """Make ready to cut the waiting audio back before a chunk; returns how to write it.
@@ -561,7 +625,14 @@ class StretchingSink(AudioSink):
         :meth:`write_fresh`). Returns False (and writes nothing) when a pause came since
         ``generation``.
         """
-        if music and self._gap and out.shape[1]:  # the stream back after a bridge
+        if music and self._rejoin:  # stretched again: the new audio over the old
+            early = out if self._early is None else np.concatenate([self._early, out], axis=1)
+            if early.shape[1] < self._splicer.held:
+                self._early = early  # (the crossfade needs as many new frames as old)
+                return generation == self._generation
+            self._rejoin, self._early = False, None
+            joined = self._splicer.cut_to(early)
+        elif music and self._gap and out.shape[1]:  # the stream back after a bridge
             self._looper.stop()
             log.info("the stream is back after %.2f s of bridge", self._gap)
             self._gap = 0.0
@@ -595,6 +666,7 @@ class StretchingSink(AudioSink):
         if not self._looper.looping:
             if not self._looper.start(self._loop_frames()):
                 return  # not enough music yet to loop
+            self._fed.clear()  # (what follows in the output is not what was fed)
             self.bridges += 1
             log.info("the stream is late: bridging with the last bar")
         piece = round(BRIDGE_PIECE * STREAM_RATE)
