@@ -16,8 +16,9 @@
 #   make continuity-proof  three minutes on JACK of a service at 0.96 with chunks 3 s late
 #   make beats  beat tracking against the engine's own beats: tempo, phase, time to lock, CPU
 #   make sync   a minute on JACK locked to the internal clock, to JACK transport and to an
-#               Ableton Link session (in a private network namespace: root), each against no
-#               lock: how far the kicks are from the clock's beats
+#               Ableton Link session (in a private network namespace: root), then 20 s after
+#               the clock moves to 126 bpm, each against no lock: how far the kicks are from the
+#               clock's beats, the time to lock, the tempo-follow delay
 #   make clean  remove the virtualenv and caches
 
 SHELL := /bin/bash
