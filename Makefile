@@ -138,7 +138,8 @@ system-deps-dev: system-deps
 	$(call apt_install,$(TEST_APT))
 
 # Running needs the package and its runtime dependencies; testing adds the [dev] extra.
-$(VENV)/.installed: pyproject.toml oscserver/adapters/audio/playout_native.c | system-deps
+$(VENV)/.installed: pyproject.toml oscserver/adapters/audio/playout_native.c \
+		oscserver/adapters/clock/timebase_native.c | system-deps
 	@if [ -z "$(PYTHON)" ]; then echo "oscserver needs Python >= 3.11 (apt-get install python3)"; exit 1; fi
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip

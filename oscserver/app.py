@@ -238,6 +238,9 @@ class App:
             await self.oscquery.close()
         if self._engine is not None:
             await self._engine.close()
+        lock_to = getattr(self.sink, "lock_to", None)
+        if lock_to is not None and self.clocking.source is not None:
+            lock_to(None)  # the feeder stops reading the clock before it is closed
         self.clocking.close()
 
     # --- OSC in (batching and timetags: oscserver/osc_intake.py) -------------------------
@@ -489,7 +492,7 @@ class App:
         old.close()
         if self.state.playback is Playback.PLAYING:
             self.clocking.playing()
-        if name == "internal" and self.state.config.bpm is not None:
+        if name in ("internal", "jack") and self.state.config.bpm is not None:
             self.clocking.bpm_asked(self.state.config.bpm)
         if source is None:
             log.info("clock: none (the music keeps its own beats)")

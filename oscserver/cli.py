@@ -233,6 +233,14 @@ def _run_parser() -> argparse.ArgumentParser:
         "(none, the default: the music keeps its own time)",
     )
     audio.add_argument(
+        "--jack-timebase",
+        action="store_true",
+        help="with --clock jack: be JACK transport's timebase master when nobody else is "
+        "(the bars, beats and tempo other JACK apps follow: /lyria/bpm moves them all, and "
+        "/lyria/play starts the transport); a master already there stays, and oscserver takes "
+        "over when it leaves",
+    )
+    audio.add_argument(
         "--snap",
         choices=("on", "off", "auto"),
         default="auto",
@@ -432,8 +440,12 @@ def parse_allow(text: str) -> tuple[IPNetwork, ...]:
     return tuple(networks)
 
 
-def open_clock(name: str, jack_server: str | None) -> ClockSource | None:
+def open_clock(
+    name: str, jack_server: str | None, jack_timebase: bool = False
+) -> ClockSource | None:
     """The clock ``--clock`` names (None for ``none``); call with the event loop running.
+
+    ``jack_timebase``: the JACK clock leads the transport when nobody else does.
 
     Raises:
         ClockUnavailable: Its library or its server is missing.
@@ -443,7 +455,8 @@ def open_clock(name: str, jack_server: str | None) -> ClockSource | None:
     if name == "link":
         return LinkClock(CLOCK_BPM)
     if name == "jack":
-        return JackTransportClock(server_name=jack_server)
+        bpm = CLOCK_BPM if jack_timebase else None
+        return JackTransportClock(server_name=jack_server, timebase_bpm=bpm)
     return None
 
 
@@ -502,7 +515,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
             output.close()
             return 2
         try:
-            clock = open_clock(ns.clock, ns.jack_server)
+            clock = open_clock(ns.clock, ns.jack_server, ns.jack_timebase)
         except ClockUnavailable as exc:
             log.error("--clock %s: %s", ns.clock, exc)
             output.close()
@@ -510,6 +523,8 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         output.sink.lock_to(clock)
         if clock is not None:
             log.info("clock: the music's beats are put on the %s", clock.describe())
+        if ns.jack_timebase and ns.clock != "jack":
+            log.info("--jack-timebase: oscserver leads JACK transport once the clock is jack")
         log.info(
             "continuity: the stream is stretched up to %.0f %% to hold %.1f s of audio",
             settings.max_stretch * 100,
@@ -540,7 +555,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         output.sink,
         output.recorder,
         clock,
-        open_clock=lambda name: open_clock(name, ns.jack_server),
+        open_clock=lambda name: open_clock(name, ns.jack_server, ns.jack_timebase),
     )
     if isinstance(output.sink, StretchingSink):  # the bridge loops a bar at the session's bpm
         output.sink.bpm = lambda: app.state.config.bpm

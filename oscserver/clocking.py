@@ -18,7 +18,6 @@ Plain Python: the caller passes the time and applies what :meth:`Clocking.poll` 
 from __future__ import annotations
 
 from oscserver.adapters.clock.base import ClockSource
-from oscserver.adapters.clock.internal import InternalClock
 
 __all__ = ["SETTLE", "THROTTLE", "Clocking"]
 
@@ -54,9 +53,9 @@ class Clocking:
         return reading.tempo if reading is not None else 0.0
 
     def playing(self) -> None:
-        """Play began: the internal clock's beat 0 is now (other clocks run on their own)."""
-        if isinstance(self.source, InternalClock):
-            self.source.start()
+        """Play began: the clock starts if it waits for the music (:meth:`ClockSource.play`)."""
+        if self.source is not None:
+            self.source.play()
 
     def bpm_asked(self, bpm: float) -> None:
         """The user asked for a tempo: propose it to the clock."""
@@ -74,6 +73,8 @@ class Clocking:
             A bpm (60..200, the service's range) when the clock's tempo has held, away from
             the session's, for :data:`SETTLE` seconds and none was sent for :data:`THROTTLE`.
         """
+        if self.source is not None:
+            self.source.tend()
         tempo = self.tempo()
         if not tempo:
             self._seen = None

@@ -38,5 +38,11 @@ class ClockSource(abc.ABC):
     def describe(self) -> str:
         """One line for the status: the source, its tempo and who shares it."""
 
+    def play(self) -> None:  # noqa: B027 (most sources run on their own)
+        """The music starts: a clock that waits for it (the internal one) starts too."""
+
+    def tend(self) -> None:  # noqa: B027 (most sources have nothing to keep up)
+        """Call now and then (every half second) from the event loop, for upkeep."""
+
     def close(self) -> None:  # noqa: B027 (most sources have nothing to leave)
         """Leave the clock (a Link session, a JACK client)."""

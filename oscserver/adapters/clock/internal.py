@@ -37,6 +37,10 @@ class InternalClock(ClockSource):
         now = self._clock()
         return ClockReading(now, self._reading.beat_at(now), self._reading.tempo)
 
+    def play(self) -> None:
+        """Beat 0 is now (as :meth:`start`)."""
+        self.start()
+
     def propose_tempo(self, bpm: float) -> None:
         """Go on at ``bpm`` from the beat now: the beats stay continuous."""
         self.bpm = bpm
