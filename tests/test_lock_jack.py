@@ -84,6 +84,36 @@ async def test_the_kicks_leave_the_jack_ports_on_the_internal_clocks_beats(
     assert_on_the_beats(clock, heard)
 
 
+async def test_through_late_chunks_the_bridge_and_the_music_after_it_stay_on_the_beats(
+    private_jackd, monkeypatch
+):
+    """Every 5th chunk 3 s late, more than the 2 s buffered: the bridge loops the last bar as
+    played (a bar of the clock's), and when the stream goes on, out of phase by the gap, the
+    lock engages afresh: the kicks leaving the ports stay on the clock's beats throughout."""
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    server = private_jackd(rate=48000, period=256).server_name
+    jack = JackSink("bridged", server, preroll_seconds=0.1)
+    sink = StretchingSink(jack, Settings(target=2.0), lead=0.3, track_beats=True)
+    clock = InternalClock(120.0)
+    sink.lock_to(clock)
+    recorder = Recorder(server, jack.port_names, 40)
+    try:
+        async with playing_off_tempo(sink, faults=("late:5:3",)):
+            clock.start()
+            await asyncio.sleep(timeout(30.0))
+            audio = recorder.since(0)
+            kicks = kick_onsets(audio, 48000, DrumKit().samples["kick"])
+            times = recorder.times(kicks)
+            bridges, underruns = sink.bridges, jack.stats().underruns
+    finally:
+        recorder.close()
+    print(f"{bridges} bridges, {underruns} underruns")
+    assert bridges >= 2 and underruns == 0
+    heard = times[times >= times[0] + ENGAGE_BEATS * 0.5]
+    assert_on_the_beats(clock, heard)
+
+
 async def test_a_clock_chosen_while_playing_puts_the_kicks_on_its_beats(private_jackd, monkeypatch):
     """Started without a clock (each chunk stretched as it comes), playing; then
     ``/lyria/clock internal`` over UDP: within 8 beats of the clock's start the kicks leaving

@@ -79,6 +79,14 @@ class BeatLock:
         self.decision = None
         self._stretched_for = 0.0
 
+    def resumes(self) -> None:
+        """The stream stops and will go on later (a bridge plays meanwhile).
+
+        Its beats will then be out of phase with the clock's by the time of the gap: the lock
+        engages afresh when it goes on, cutting up to a beat rather than nudging.
+        """
+        self.lock.release()
+
     def first_chunk(self) -> None:
         """A chunk came: the first stream is asked for the bpm of its first chunk."""
         if self._asked is None:
@@ -105,6 +113,11 @@ class BeatLock:
     def stream_start(self) -> int:
         """The stream frame the present stream (context, session) began at."""
         return self._start
+
+    def clock_period(self) -> float | None:
+        """Seconds of the clock's beat now (None: no clock, or no beat yet)."""
+        reading = self.clock.read() if self.clock is not None else None
+        return reading.period if reading is not None else None
 
     def steady_beat(self, place: int) -> float | None:
         """Seconds of a beat of the stream at ``place``, when its beats are steady."""

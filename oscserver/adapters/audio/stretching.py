@@ -466,9 +466,11 @@ class StretchingSink(AudioSink):
     def _ahead(self) -> float:
         """Seconds of output before the next frame taken from the reservoir is heard."""
         held = self._stretcher.held * self._stretcher.ratio
-        if self._rejoin:  # the splicer's frames are faded out under the new ones, not before
+        # Music back after a bridge, or stretched again, is crossfaded over the splicer's
+        # frames (Splicer.cut_to): they fade out under it, they are not ahead of it.
+        if self._rejoin:
             held += self._early.shape[1] if self._early is not None else 0
-        else:
+        elif not self._gap:
             held += self._splicer.held
         return self.inner.buffered_seconds() + held / STREAM_RATE
 
@@ -667,6 +669,8 @@ class StretchingSink(AudioSink):
             if not self._looper.start(self._loop_frames()):
                 return  # not enough music yet to loop
             self._fed.clear()  # (what follows in the output is not what was fed)
+            with self._deciding:  # the stream will resume out of phase: engage afresh
+                self.beat_lock.resumes()
             self.bridges += 1
             log.info("the stream is late: bridging with the last bar")
         piece = round(BRIDGE_PIECE * STREAM_RATE)
@@ -680,6 +684,14 @@ class StretchingSink(AudioSink):
             )
 
     def _loop_frames(self) -> int:
-        """One bar at the music's tempo, as played (the stretch included)."""
+        """One bar at the music's tempo, as played (the stretch included).
+
+        Locked to a clock, the music is heard on the clock's beats: a bar of the clock's keeps
+        the loop's kicks on them.
+        """
+        with self._deciding:
+            period = self.beat_lock.clock_period()
+        if period is not None:
+            return round(4 * period * STREAM_RATE)
         bpm = self.bpm() or 120.0
         return round(4 * 60.0 / bpm * STREAM_RATE * self.controller.ratio)
