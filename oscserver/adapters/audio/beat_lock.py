@@ -152,6 +152,8 @@ class BeatLock:
         previous = self._previous
         stream = self._start if place >= self._start or previous is None else previous[0]
         if stream != self._locked_to:  # a new stream's beats: engage afresh
+            if stream == self._start and self._locked_to >= 0:
+                self._say_found(place, grid)
             self._locked_to = stream
             self.lock.release()
         reading = clock.read()
@@ -185,6 +187,26 @@ class BeatLock:
         self._stretched_for = reading.tempo
         self._error = decision.error * reading.period
         return decision.ratio, decision.cut / decision.ratio
+
+    def _say_found(self, place: int, grid: Grid) -> None:
+        """Log when a new stream's beats were found: before it was heard, or how late."""
+        unlocked = (place - self._start) / self.rate  # seconds of it already taken unlocked
+        into = (grid.anchor - self._start) / self.rate
+        if unlocked < 0.05:
+            log.info(
+                "the new stream's beats were found %.1f s into it, before it was heard: it "
+                "comes in on the clock's beats (%.1f bpm)",
+                into,
+                grid.tempo,
+            )
+        else:
+            log.info(
+                "the new stream's beats were found %.1f s into it: its first %.1f s were "
+                "heard off the clock's beats (%.1f bpm)",
+                into,
+                unlocked,
+                grid.tempo,
+            )
 
     def _tempo_only(self, clock: ClockSource) -> float | None:
         """Before a new stream's beats are found: its tempo as the last one kept the bpm asked.
