@@ -21,6 +21,7 @@ class Published:
     def __init__(self) -> None:
         self.found: tuple[int, Grid] | None = None
         self.forgotten: list[int] = []
+        self.moved: dict[int, int] = {}
 
     def forget(self, start: int) -> None:
         self.forgotten.append(start)
@@ -79,3 +80,42 @@ def test_no_clock_no_lock():
     lock = BeatLock(watch, RATE, 0.06, lambda: 120.0)  # type: ignore[arg-type]
     assert lock.decide(1000, heard_at=1.0) == (None, 0.0)
     assert lock.state() == "" and lock.error() == 0.0
+
+
+def test_a_new_stream_waits_for_its_beats_and_may_be_found_to_begin_a_chunk_later():
+    """Locked to the old stream, the first frame of a new one waits (the feeder loops the last
+    bar) until its grid is steady; when the watch finds that the stream began a chunk after the
+    one marked (that chunk was still the old context's), that chunk plays on the old grid and
+    the new stream's grid counts from where it really began."""
+    watch, bpm = Published(), [120.0]
+    lock = BeatLock(watch, RATE, 0.06, lambda: bpm[0])  # type: ignore[arg-type]
+    t = Time()
+    clock = InternalClock(120.0, t)
+    clock.start()
+    lock.lock_to(clock)
+    lock.first_chunk()
+    old = grid(124.8, anchor=10000.0)
+    watch.found = (0, old)
+    lock.decide(48000, heard_at=t.now + 2.0)  # locked to the old stream
+    assert not lock.waits(96000)  # (no new stream yet)
+    bpm[0] = 126.0
+    lock.new_stream(96000)
+    assert lock.waits(96000) and not lock.waits(90000)  # its first frame waits, no other
+    unsteady = Grid(period=60 * RATE / 131, anchor=100000.0, rate=RATE, spread=0.02, beats=5)
+    watch.found = (96000, unsteady)
+    assert lock.waits(96000)  # a grid, but not a steady pulse
+    new = grid(131.04, anchor=200000.0)
+    watch.moved, watch.found = {96000: 192000}, (192000, new)  # it began a chunk later
+    assert not lock.waits(96000)  # the chunk marked plays, on the old grid
+    assert lock.stream_start == 192000
+    assert lock.grid_at(150000) is old and lock.grid_at(192000) is new
+    assert not lock.waits(192000)  # steady: the new stream comes in
+
+
+def test_a_first_stream_or_an_unlocked_one_never_waits():
+    watch = Published()
+    lock = BeatLock(watch, RATE, 0.06, lambda: 120.0)  # type: ignore[arg-type]
+    lock.new_stream(0)
+    assert not lock.waits(0)  # no clock
+    lock.lock_to(InternalClock(120.0))
+    assert not lock.waits(0)  # nothing before it was locked

@@ -184,7 +184,7 @@ async def test_the_kicks_follow_jack_transport_and_its_tempo_change(private_jack
     clock = JackTransportClock("oscserver-clock", server)
     sink.lock_to(clock)
     watcher = JackTransportClock("test-watcher", server)  # the test's own view of the beats
-    recorder = Recorder(server, jack.port_names, 30)
+    recorder = Recorder(server, jack.port_names, 36)
     timeline = BeatTimeline(lambda: (r.time, r.beat) if (r := watcher.read()) else None)
 
     try:
@@ -192,12 +192,15 @@ async def test_the_kicks_follow_jack_transport_and_its_tempo_change(private_jack
             await timeline.watch(timeout(12.0))
             changed = timeline.samples[-1][0]
             master.tempo(126.0)
-            await timeline.watch(timeout(4.0))
+            stream_before = sink.beat_lock.stream_start
+            await timeline.watch(timeout(10.0))
             audio = recorder.since(0)
             kicks = kick_onsets(audio, 48000, DrumKit().samples["kick"])
             times = recorder.times(kicks)
             asked = app.state.config.bpm
             retakes = sink.retakes
+            new_stream = sink.beat_lock.stream_start > stream_before
+            holds, held = sink.holds, sink.held_seconds
             steps = steps_by_second(recorder, audio, changed)
     finally:
         recorder.close()
@@ -206,6 +209,8 @@ async def test_the_kicks_follow_jack_transport_and_its_tempo_change(private_jack
     times, error = timeline.errors(times, np.where(times < changed, 120.0, 126.0))
     steady = error[(times >= times[0] + ENGAGE_BEATS * 0.5) & (times < changed)]
     followed = error[(times >= changed + 60 / 126) & (times < changed + 2.5)]
+    after = error[times >= changed + 60 / 126]
+    print(f"after the change: {np.round(after * 1e3, 1)}; held {holds} time(s), {held:.2f} s")
     ms = np.abs(steady) * 1e3
     print(f"at 120: median {np.median(ms):.1f} ms, p95 {np.percentile(ms, 95):.1f} ms; "
           f"following 126: {np.round(followed * 1e3, 1)}")  # fmt: skip
@@ -213,6 +218,10 @@ async def test_the_kicks_follow_jack_transport_and_its_tempo_change(private_jack
     assert np.median(np.abs(steady)) <= 0.010
     assert np.percentile(np.abs(steady), 95) <= 0.015
     assert np.all(np.abs(followed) <= 0.015)
+    # The service's new context (its answer to the bpm sent for the clock) came in on the beats.
+    assert new_stream and len(after) >= 16
+    assert np.median(np.abs(after)) <= 0.010
+    assert np.percentile(np.abs(after), 95) <= 0.015
     # Made again once, and the join is no steeper than the music's own steps before it.
     print(f"stretched again {retakes} time(s); largest steps: {np.round(steps, 3)}")
     assert retakes == 1

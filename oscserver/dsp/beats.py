@@ -56,6 +56,8 @@ OFF_GRID = 0.2
 SURE = 0.15
 #: A grid whose tempo is this far from half the expected one (as a share) is doubled.
 OCTAVE = 0.15
+#: A grid whose beats lie this close to its line (root mean square, seconds) is a steady pulse.
+STEADY = 0.005
 
 
 class BeatsUnavailable(RuntimeError):
@@ -94,6 +96,11 @@ class Grid:
     def tempo(self) -> float:
         """Beats per minute."""
         return 60.0 * self.rate / self.period
+
+    @property
+    def steady(self) -> bool:
+        """Whether the beats lie on the line closely enough (:data:`STEADY`) to lock to."""
+        return self.spread < STEADY
 
     def phase(self, frame: float) -> float:
         """Where ``frame`` falls between two beats: 0 on a beat, 0.5 halfway to the next."""

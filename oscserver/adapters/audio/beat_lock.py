@@ -23,14 +23,12 @@ from collections.abc import Callable
 from oscserver.adapters.audio.beat_watch import BeatWatch
 from oscserver.adapters.clock.base import ClockSource
 from oscserver.core.lock import Decision, LockController, LockSettings
-from oscserver.dsp.beats import Grid
+from oscserver.dsp.beats import STEADY, Grid
 
 __all__ = ["JUMP", "LOCKED", "STEADY", "BeatLock"]
 
 log = logging.getLogger(__name__)
 
-#: A grid whose beats lie this close to its line (root mean square, seconds) is a steady pulse.
-STEADY = 0.005
 #: A clock's tempo this far (a share) from the tempo the audio waiting was stretched for has
 #: jumped: the audio is stretched again (1 %: 3.5 ms off by the next beat at a 0.35 s lead).
 JUMP = 0.01
@@ -103,6 +101,8 @@ class BeatLock:
 
     def grid_at(self, place: int) -> Grid | None:
         """The grid of the stream frame ``place`` is in, if found."""
+        if self.watch is not None and (moved := self.watch.moved.get(self._start)):
+            self._start = moved  # the chunk marked was still the old stream's
         if place >= self._start:
             found = self.watch.found if self.watch is not None else None
             return found[1] if found is not None and found[0] == self._start else None
@@ -113,6 +113,20 @@ class BeatLock:
     def stream_start(self) -> int:
         """The stream frame the present stream (context, session) began at."""
         return self._start
+
+    def waits(self, place: int) -> bool:
+        """Whether the stream from ``place`` should wait before it is heard.
+
+        True at the first frame of a new stream (a new context, a new session) whose beats are
+        not found yet, when the one before it is locked: heard now, its beats would fall
+        anywhere against the clock's for the seconds the tracker needs. The caller plays
+        something on the clock's beats meanwhile (the last bar again).
+        """
+        previous = self._previous
+        if self.clock is None or previous is None or self._locked_to != previous[0]:
+            return False
+        grid = self.grid_at(place)  # (which may learn that the stream begins a chunk later)
+        return place == self._start and (grid is None or not grid.steady)
 
     def clock_period(self) -> float | None:
         """Seconds of the clock's beat now (None: no clock, or no beat yet)."""

@@ -4,6 +4,14 @@ The continuity feeder hands each chunk to :class:`BeatWatch` after writing it ou
 thread runs the beat tracker (:mod:`oscserver.dsp.beats`) on it and publishes the latest grid
 in :attr:`BeatWatch.grid` (one reference, replaced whole: readers in any thread see a whole
 grid). A new stream is said in the same queue as the chunks, so it applies in order.
+
+Where a new context begins is known only to within a chunk: the first chunk to arrive after
+RESET_CONTEXT was sent may have been made before the service had it (sent while it was on its
+way, or between the new config and the reset), and then holds the old context's audio. Its
+beats would be found with the old ones' phase mixed in, never steady until they age out. So
+the watch tracks the new stream twice: from the chunk it was told, and from the next one; the
+first of the two to give a steady grid is the stream (:attr:`BeatWatch.moved` says when that is
+the second), and the other is dropped.
 """
 
 from __future__ import annotations
@@ -46,10 +54,18 @@ class BeatWatch:
         #: The latest grid, and the stream frame its context began at: ``(start, grid)``. A
         #: grid's frames count every frame fed since the watch began (as the tracker counts).
         self.found: tuple[int, beats.Grid] | None = None
+        #: The latest new stream found to begin a chunk after where it was said to:
+        #: ``{said: found}`` (replaced whole).
+        self.moved: dict[int, int] = {}
         self._start = 0
+        # The second candidate for the present stream: its start and its tracker (None: none
+        # yet, or decided); and whether the next chunk is the one to start it at.
+        self._second: tuple[int, beats.BeatTracker] | None = None
+        self._arm = False
         # (frames or how many frames to skip, the bpm asked for), "stop", or the stream frame
         # a context begins at.
         self._queue: queue.Queue[tuple[Samples | int, float | None] | str | int] = queue.Queue()
+        self._first = False
         self._thread = threading.Thread(target=self._run, name="oscserver-beats", daemon=True)
         self._thread.start()
 
@@ -85,22 +101,47 @@ class BeatWatch:
                 self._tracker.reset()
                 self.grid = None
                 self._start = item
+                self._second, self._arm = None, False
+                self._first = True  # the next chunk is the stream's first as said
                 continue
             assert not isinstance(item, str)
             frames, expected = item
             if isinstance(frames, int):  # not analysed: counted, and the beats start afresh
                 self._tracker.skip(frames)
                 self.grid = None
+                self._second, self._first = None, False
                 continue
-            self._tracker.expected = expected
             try:
-                for start in range(0, frames.shape[1], PIECE):
-                    self.idle.wait()
-                    self._tracker.process(frames[:, start : start + PIECE])
-                grid = self._tracker.grid()
-                self.grid = grid
-                if grid is not None:
-                    self.found = (self._start, grid)
+                self._analyse(frames, expected)
             except Exception:  # an analysis, never worth the music
                 log.exception("beat tracking failed; the tempo is not measured")
                 return
+
+    def _analyse(self, frames: Samples, expected: float | None) -> None:
+        """One chunk through the tracker, and through the second candidate's while undecided."""
+        if self._arm:  # the chunk after the one said: the second candidate starts here
+            second = beats.BeatTracker(self._tracker.rate)
+            second.skip(self._tracker.frames)  # (counting frames as the first does)
+            self._second, self._arm = (self._tracker.frames, second), False
+        self._arm, self._first = self._first, False
+        trackers = [self._tracker] + ([self._second[1]] if self._second is not None else [])
+        for tracker in trackers:
+            tracker.expected = expected
+        for start in range(0, frames.shape[1], PIECE):
+            self.idle.wait()
+            for tracker in trackers:
+                tracker.process(frames[:, start : start + PIECE])
+        grid = self._tracker.grid()
+        if self._second is not None:
+            at, tracker = self._second
+            other = tracker.grid()
+            if grid is not None and grid.steady:
+                self._second = None  # the stream began where it was said to
+            elif other is not None and other.steady:
+                log.info("the new stream began a chunk after the one marked: its beats from there")
+                self.moved = {self._start: at}  # (the latest only: the lock asks of it)
+                self._tracker, self._start, self._second = tracker, at, None
+                grid = other
+        self.grid = grid
+        if grid is not None:
+            self.found = (self._start, grid)

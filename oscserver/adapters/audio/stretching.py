@@ -87,6 +87,10 @@ LEAD_IN = 4096
 BRIDGE_BELOW = 0.3
 #: Seconds of bridge written at a time.
 BRIDGE_PIECE = 0.25
+#: Locked to a clock, a new stream (the service's new context, after /lyria/bpm) waits before it
+#: is heard until its beats are found, at most this many seconds, the last bar as played (a
+#: bar of the clock's) looping meanwhile: heard at once, its beats would fall anywhere.
+HOLD_LIMIT = 6.0
 #: Seconds of music remembered for the bridge: a bar at 60 bpm, slowed by the stretch, and more.
 REMEMBER = 6.0
 #: Seconds above the target at which the stretch alone is too slow: whole beats are dropped
@@ -157,6 +161,10 @@ class StretchingSink(AudioSink):
         self._looper = Looper(round(REMEMBER * STREAM_RATE))
         self._playing = False
         self._gap = 0.0  # seconds bridged in the gap under way
+        self._holding = 0.0  # seconds of it that held a new stream back (see _hold)
+        #: New streams held back until their beats were found, and seconds of loop that took.
+        self.holds = 0
+        self.held_seconds = 0.0
         #: Seconds bridged in all, and gaps bridged.
         self.bridged_seconds = 0.0
         self.bridges = 0
@@ -359,7 +367,7 @@ class StretchingSink(AudioSink):
         self._forget_beats()
         self._splicer = Splicer()
         self._looper.stop()
-        self._gap = 0.0
+        self._gap = self._holding = 0.0
         self._count(-self._reservoir.frames)
         self._reservoir.clear()
 
@@ -523,6 +531,10 @@ class StretchingSink(AudioSink):
         while self._reservoir.frames and self.inner.buffered_seconds() < self.lead:
             if generation != self._generation:
                 return
+            if self._holding < HOLD_LIMIT and self.beat_lock.waits(self._reservoir.place):
+                if self._hold(generation):
+                    continue
+                self._holding = HOLD_LIMIT  # nothing to loop: it is heard as it comes
             with self._deciding:
                 if self.beat_lock.jumped():
                     self._retake(generation)
@@ -636,8 +648,11 @@ class StretchingSink(AudioSink):
             joined = self._splicer.cut_to(early)
         elif music and self._gap and out.shape[1]:  # the stream back after a bridge
             self._looper.stop()
-            log.info("the stream is back after %.2f s of bridge", self._gap)
-            self._gap = 0.0
+            if self._holding:
+                log.info("the new stream comes in after %.2f s of the last bar", self._holding)
+            else:
+                log.info("the stream is back after %.2f s of bridge", self._gap)
+            self._gap = self._holding = 0.0
             joined = self._splicer.cut_to(out)
         elif not music and not self._gap:  # into the bridge
             joined = self._splicer.cut_to(out)
@@ -652,6 +667,38 @@ class StretchingSink(AudioSink):
                 self.inner.write(joined)
         if music:
             self._looper.remember(joined)
+        return True
+
+    def _hold(self, generation: int) -> bool:
+        """Play a piece of the last bar again while a new stream's beats are found.
+
+        At the start the stretcher gives out the old stream to its end, so that the loop is of
+        what was heard last. Returns False when there is not enough music to loop.
+        """
+        if not self._looper.looping:
+            tail = self._splicer.follow(self._stretcher.flush())  # (flush starts it afresh)
+            self._fed.clear()
+            with self._lock:
+                if generation != self._generation:
+                    return True
+                if tail.shape[1]:
+                    self.inner.write(tail)
+            self._looper.remember(tail)
+            if not self._looper.start(self._loop_frames()):
+                return False
+            with self._deciding:  # (the music after the loop is out of phase by it)
+                self.beat_lock.resumes()
+            self.holds += 1
+            log.info(
+                "a new stream waits for its beats to be found: the last bar plays again, on "
+                "the clock's beats"
+            )
+        if not self._emit(generation, self._looper.next(JIT_PIECE), music=False):
+            return True
+        seconds = JIT_PIECE / STREAM_RATE
+        self._gap += seconds
+        self._holding += seconds
+        self.held_seconds += seconds
         return True
 
     def _maybe_bridge(self, generation: int) -> None:
