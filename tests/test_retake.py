@@ -50,12 +50,12 @@ def test_a_tone_stretched_again_from_output_taken_back_joins_at_its_level(hz):
     """The feeder's retake on a tone: stretched at 1.0, its last output taken back, the stream
     behind it (found by :class:`Fed`) stretched again at 0.95 from the stream before it, and
     the new output crossfaded over the old at the frame taken back: the level through the join
-    stays within 2 dB of the tone's (a 10 ms window), at every one of 12 places tried."""
+    stays within 2 dB of the tone's (a 10 ms window), at every one of 6 places tried."""
     t = np.arange(4 * RATE) / RATE
     mono = (0.5 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
     x = np.vstack([mono, mono])
     fade_out, fade_in = equal_power(FADE)
-    for back in range(9000, 9000 + 12 * 700, 700):  # output frames taken back
+    for back in range(9000, 9000 + 6 * 1300, 1300):  # output frames taken back
         first, fed = Stretcher(RATE), Fed(RATE)
         old = []
         for start in range(0, 2 * RATE, 1024):
