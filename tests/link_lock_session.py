@@ -61,6 +61,7 @@ async def play(server: str, before: float, after: float) -> None:
             await timeline.watch(before)
             changed = time.monotonic()
             rig.tempo = 126
+            stream_before = sink.beat_lock.stream_start
             await timeline.watch(after)
             audio = recorder.since(0)
             kicks = kick_onsets(audio, 48000, DrumKit().samples["kick"])
@@ -80,6 +81,7 @@ async def play(server: str, before: float, after: float) -> None:
                 "lock": status.lock,
                 "bpm_asked": app.state.config.bpm,
                 "retakes": sink.retakes,
+                "new_stream": sink.beat_lock.stream_start > stream_before,
             }
         )
     )
