@@ -36,20 +36,28 @@ def play(
     phase: float,
     seconds: float,
     lock: LockController | None = None,
+    bars: list[tuple[float, int]] | None = None,
 ) -> list[tuple[float, float]]:
     """Play ``seconds``; returns (time heard, ms from the nearest clock beat) of each stream
-    beat. The stream's beats fall at ``phase + k * period`` seconds of stream."""
+    beat. The stream's beats fall at ``phase + k * period`` seconds of stream.
+
+    ``bars``: the stream's beat ``k = 0`` starts a bar (4 beats), the lock is told so, and the
+    clock beat (of its bar) each of its downbeats is heard on is added here, with the time.
+    """
     lock = lock or LockController()
     period = 60.0 / stream_tempo
     stream, heard = 0.0, 1.0 + LOOKAHEAD
     beats: list[tuple[float, float]] = []
     while heard < 1.0 + seconds:
         reading = clock(heard - LOOKAHEAD)
-        next_beat = phase + math.ceil((stream - phase) / period) * period
-        decision = lock.decide(reading, period, next_beat - stream, heard)
+        number = math.ceil((stream - phase) / period)  # the stream's next beat
+        next_beat = phase + number * period
+        place = number % 4 if bars is not None else None
+        decision = lock.decide(reading, period, next_beat - stream, heard, place)
         if decision.cut:  # skip that much (as heard) of the stream before stretching it
             stream += decision.cut / decision.ratio
             continue
+        stream += decision.move * period  # whole beats dropped (or played again)
         for k in range(math.ceil((stream - phase) / period), 10**9):
             b = phase + k * period
             if b >= stream + PIECE:
@@ -58,6 +66,8 @@ def play(
             truth = clock(at)
             error = truth.beat_at(at) - round(truth.beat_at(at))
             beats.append((at, error * truth.period * 1000))
+            if bars is not None and k % 4 == 0:
+                bars.append((at, round(truth.beat_at(at)) % 4))
         heard += PIECE * decision.ratio
         stream += PIECE
     return beats
@@ -107,6 +117,46 @@ def test_tempos_further_apart_than_the_stretch_hold_it_at_the_limit_and_say_so()
     assert not d.within and d.ratio == pytest.approx(1.06)
     d = LockController().decide(ClockReading(0.0, 0.0, 126.0), 60 / 124.8, 0.0, 0.0)
     assert d.within and d.ratio == pytest.approx(124.8 / 126.0)
+
+
+@pytest.mark.parametrize("phase", [0.05, 0.6, 1.1, 1.5])  # (the stream's first downbeat)
+def test_once_on_the_beats_the_streams_bars_are_moved_onto_the_clocks(phase):
+    """A stream whose bars begin 0 to 3 beats off the clock's: after the beats engage, one
+    edit of at most half a bar (two beats) puts its downbeats on the clock's beat 0 of 4, and
+    every beat stays on a clock beat."""
+    bars: list[tuple[float, int]] = []
+    beats = play(steady(120.0), 124.8, phase, 30.0, bars=bars)
+    later = [place for at, place in bars if at > 1.0 + 12.0]
+    assert len(later) > 5 and set(later) == {0}, bars
+    settled = [error for at, error in beats if at > 1.0 + LOOKAHEAD + 8 * 0.5]
+    assert max(abs(e) for e in settled) < 1.0
+
+
+def test_bars_move_once_by_at_most_half_a_bar_and_only_when_seen_alike_for_two_bars():
+    moves = []
+    for late in (1, 2, 3):
+        lock = LockController()
+        for i in range(60):  # a piece every quarter beat, the stream's beats on the clock's
+            t = 10.0 + i * 0.125
+            landing = math.ceil(2 * t) + 1  # the clock beat its next beat is heard on
+            place = (landing - late) % 4  # its bar began ``late`` beats after the clock's
+            d = lock.decide(ClockReading(t, 2 * t, 120.0), 0.5, landing / 2 - t, t, place)
+            assert d.cut == 0.0 and d.error == pytest.approx(0.0)
+            if d.move:
+                moves.append((late, landing - 21, d.move))
+    # Seen alike from the first decision (clock beat 21) for 8 beats: then moved, once.
+    assert moves == [(1, 8, 1), (2, 8, 2), (3, 8, -1)]
+
+
+def test_bars_are_not_moved_onto_a_clock_of_another_quantum_nor_when_the_beat_is_in_doubt():
+    for quantum, late in ((3.0, 0.0), (4.0, 0.2)):
+        lock = LockController()
+        for i in range(80):
+            t = 10.0 + i * 0.125
+            landing = math.ceil(2 * t) + 1
+            reading = ClockReading(t, 2 * t + late, 120.0, quantum)
+            d = lock.decide(reading, 0.5, landing / 2 - t, t, (landing + 2) % 4)
+            assert d.move == 0  # (a fifth of a beat off: a cut, once, then nudges)
 
 
 def test_nonsense_is_refused():

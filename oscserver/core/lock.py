@@ -13,6 +13,14 @@ so the stretch that plays it can be chosen to put each of them on a beat of the 
   ``settle`` beats: the ratio times ``1 - e / settle``, the correction held within ``nudge``
   so that a stream that is half a beat out is not rushed audibly.
 
+Bars, where the stream's downbeats are known: the clock's bar lines are where its beat is a
+multiple of its quantum (Link's quantum, JACK's beats per bar). Once the stream's beats are on
+the clock's, the beat of its bar the next one is (``bar_place``) says how many whole beats its
+bars are late; seen the same for ``bar_agree`` beats, the stream is moved by that many beats:
+dropped when they are at most half a bar, else the rest of the bar played again
+(:attr:`Decision.move`), so that no edit is longer than half a bar. Whole beats keep the beats
+where they are; only which of them starts the bar changes.
+
 Like Ableton Link's own advice (its documentation asks for the session state at the time the
 buffer will be *heard*, not computed), everything here is in times of the output. A phase
 error too large to nudge away soon, when the lock engages or after a jump, is cut: the caller
@@ -75,12 +83,19 @@ class LockSettings:
         nudge: The most the phase correction changes the ratio (0.03: 3 %).
         engage: A phase error beyond this many beats, when the lock engages or the phase has
             jumped, is cut at once rather than nudged away.
+        bar_agree: Clock beats over which the stream's bars must be seen late by the same
+            whole beats before they are moved (a downbeat found wrong for a moment is not
+            followed).
+        bar_error: The stream's bars are only judged while its next beat is within this many
+            beats of a clock beat (which beat it lands on is not in doubt).
     """
 
     max_stretch: float = 0.06
     settle: float = 2.0
     nudge: float = 0.03
     engage: float = 0.05
+    bar_agree: float = 8.0
+    bar_error: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -95,12 +110,16 @@ class Decision:
             a clock beat (0: none).
         within: False when the tempos are further apart than the stretch may go: the ratio is
             held at the limit, and only a new tempo from the service can close the gap.
+        move: Whole beats of the stream to move it by, before the piece, so that its bars
+            begin on the clock's: positive, drop that many beats; negative, play that many
+            (the last heard) again; 0: none.
     """
 
     ratio: float
     error: float
     cut: float = 0.0
     within: bool = True
+    move: int = 0
 
 
 class LockController:
@@ -113,6 +132,9 @@ class LockController:
     def __init__(self, settings: LockSettings | None = None) -> None:
         self.settings = settings or LockSettings()
         self._engaged = False
+        # The whole beats the stream's bars were last seen late by, and the clock beat at
+        # which that was first seen.
+        self._bars_seen: tuple[int, float] | None = None
 
     @property
     def engaged(self) -> bool:
@@ -122,9 +144,16 @@ class LockController:
     def release(self) -> None:
         """Let go: the next decision engages afresh (and may cut)."""
         self._engaged = False
+        self._bars_seen = None
 
     def decide(
-        self, clock: ClockReading, stream_period: float, next_beat_in: float, heard_at: float
+        self,
+        clock: ClockReading,
+        stream_period: float,
+        next_beat_in: float,
+        heard_at: float,
+        bar_place: int | None = None,
+        beats_per_bar: int = 4,
     ) -> Decision:
         """The ratio for the next piece.
 
@@ -134,6 +163,10 @@ class LockController:
             next_beat_in: Seconds of stream from the start of the piece to its next beat.
             heard_at: When the piece's first frame will be heard (the clock's ``time`` scale):
                 now, plus the audio waiting before it, plus the output's latency.
+            bar_place: Which beat of its bar the stream's next beat is (0: a downbeat), when
+                the stream's downbeats are known (None: they are not; bars are not moved).
+            beats_per_bar: Beats to the stream's bar; its bars are moved only onto a clock's
+                whose quantum is the same.
 
         Raises:
             ValueError: A period or tempo that is not positive.
@@ -154,4 +187,27 @@ class LockController:
         self._engaged = True
         correction = min(s.nudge, max(-s.nudge, -error / s.settle))
         ratio = min(1 + s.max_stretch, max(1 - s.max_stretch, limited * (1 + correction)))
-        return Decision(ratio, error, 0.0, limited == tempo_ratio)
+        move = self._bars(clock, position, error, bar_place, beats_per_bar)
+        return Decision(ratio, error, 0.0, limited == tempo_ratio, move)
+
+    def _bars(
+        self, clock: ClockReading, position: float, error: float, place: int | None, bar: int
+    ) -> int:
+        """Whole beats to move the stream by to put its bars on the clock's (0: none now)."""
+        s = self.settings
+        if place is None or clock.quantum != bar or abs(error) > s.bar_error:
+            self._bars_seen = None
+            return 0
+        landing = math.floor(position + 0.5)  # the clock beat the stream's next beat is on
+        late = (landing - place) % bar  # whole beats its bar starts after the clock's
+        seen = self._bars_seen
+        if late == 0:
+            self._bars_seen = None
+            return 0
+        if seen is None or seen[0] != late:
+            self._bars_seen = (late, position)
+            return 0
+        if position - seen[1] < s.bar_agree:
+            return 0
+        self._bars_seen = None
+        return late if late <= bar // 2 else late - bar
