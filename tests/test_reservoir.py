@@ -116,3 +116,25 @@ def test_audio_put_back_is_taken_again_first_at_its_places_joined_where_it_follo
     got, place, _ = r.take(1000)
     assert place == 200 and np.array_equal(got, ramp(200, 100))
     assert r.end == 300
+
+
+def test_repeat_plays_audio_heard_again_first_crossfaded_then_runs_on_into_the_front():
+    r = Reservoir(fade=FADE)
+    r.append(ramp(0, 100))
+    heard, _, _ = r.take(60)  # frames 0..59 were heard
+    r.append(ramp(100, 50), mark="m")
+    assert r.repeat([(20, heard[:, 20:40]), (40, heard[:, 40:60])]) == 40
+    assert r.frames == 40 + 90
+    got, place, marks = r.take(1000)
+    assert place == 20 and marks == [] and got.shape[1] == 40  # the two parts joined
+    fade_out, fade_in = equal_power(FADE)
+    expected = ramp(20, 40)
+    expected[:, :FADE] = expected[:, :FADE] * fade_in + ramp(60, FADE) * fade_out
+    assert np.allclose(got, expected)
+    # Then the front, as it was: the stream runs on from frame 60 (it followed frame 59).
+    got, place, _ = r.take(1000)
+    assert place == 60 and np.allclose(got, ramp(60, 40))
+    assert r.take(1000)[1:] == (100, ["m"])
+    # Too little on either side to crossfade: nothing is done.
+    assert r.repeat([(0, heard[:, : FADE - 1])]) == 0
+    assert r.frames == 0 and r.repeat([(0, heard)]) == 0

@@ -44,6 +44,16 @@ def test_nothing_is_taken_back_when_less_is_remembered_and_old_blocks_are_forgot
     assert fed.output == 0 and fed.take_back(1) is None and fed.tail(10).shape == (2, 0)
 
 
+def test_the_last_frames_fed_are_found_with_their_places_across_a_cut_and_kept():
+    fed = Fed(keep=4000)
+    fed.add(0, ramp(0, 1000), 1.0)
+    fed.add(5000, ramp(5000, 1000), 1.0)  # after a cut in the stream
+    parts = fed.last(1500)
+    assert [(place, audio.shape[1]) for place, audio in parts] == [(500, 500), (5000, 1000)]
+    assert np.array_equal(parts[0][1], ramp(500, 500)) and fed.frames == 2000
+    assert sum(a.shape[1] for _, a in fed.last(9999)) == 2000  # no more than remembered
+
+
 @pytest.mark.skipif(not stretch.available(), reason="no pylibrb on this platform")
 @pytest.mark.parametrize("hz", [220.0, 1000.0, 3000.0])
 def test_a_tone_stretched_again_from_output_taken_back_joins_at_its_level(hz):

@@ -10,7 +10,9 @@ is exactly a beat (no stretch to allow for):
   control change heard sooner, a burst caught up), crossfaded across the cut;
 - :meth:`Reservoir.skip` drops audio from the front, crossfaded (the lock's phase cut);
 - :meth:`Reservoir.put_back` returns taken audio to the front, to be taken again (the lock
-  stretches it again when the clock's tempo jumps: :mod:`oscserver.dsp.retake`).
+  stretches it again when the clock's tempo jumps: :mod:`oscserver.dsp.retake`);
+- :meth:`Reservoir.repeat` puts audio already heard before the front, crossfaded, to be heard
+  again (the lock's move of the stream's bars by whole beats, the other way from a skip).
 
 Every frame knows its place in the stream (frames since the stream began, the count the beat
 tracker uses), so the lock can ask where the next beat is; a part that follows a cut starts at
@@ -154,6 +156,30 @@ class Reservoir:
             left -= n
             if n < part.audio.shape[1]:
                 self._parts.appendleft(_Part(part.place + n, part.audio[:, n:], []))
+        self._fade_in_front(head, moved)
+        self._frames -= frames
+        return frames
+
+    def repeat(self, parts: list[tuple[int, Samples]]) -> int:
+        """Play audio taken before again: ``(place, audio)`` parts, in stream order, go first.
+
+        The frames that would have come next fade out while the first of these fade in (as
+        across a :meth:`skip`); the last of them runs on into the front as the stream did. The
+        caller must give audio that ends where the front begins for the join to be seamless.
+
+        Returns:
+            Frames added (0, and nothing done, when either side has fewer than a crossfade).
+        """
+        frames = int(sum(audio.shape[1] for _, audio in parts))
+        if frames < self.fade or self._frames < self.fade:
+            return 0
+        head = self._join()[:, : self.fade] * self._out
+        self.put_back(parts)
+        self._fade_in_front(head, [])
+        return frames
+
+    def _fade_in_front(self, head: Samples, marks: list[Any]) -> None:
+        """Fade the front in over ``head`` (faded out already), and give it ``marks``."""
         while self._parts[0].audio.shape[1] < self.fade:  # a cut right after: join across it
             first = self._parts.popleft()
             second = self._parts.popleft()
@@ -162,9 +188,7 @@ class Reservoir:
         front = self._parts[0]
         audio = np.array(front.audio, dtype=np.float32)
         audio[:, : self.fade] = audio[:, : self.fade] * self._in + head
-        self._parts[0] = _Part(front.place, audio, moved + front.marks)
-        self._frames -= frames
-        return frames
+        self._parts[0] = _Part(front.place, audio, marks + front.marks)
 
     def snap(self, audio: Samples, keep: int, beat: int, mark: Any = None) -> int:
         """Add a chunk sooner: the audio waiting beyond ``keep`` frames is cut by whole beats.

@@ -68,16 +68,32 @@ class Fed:
 
     def tail(self, frames: int) -> Samples:
         """The last ``frames`` fed that are remembered (fewer when fewer are), in order."""
-        parts: list[Samples] = []
-        left = frames
-        for _, audio, _ in reversed(self._blocks):
-            if left <= 0:
-                break
-            parts.append(audio[:, max(0, audio.shape[1] - left) :])
-            left -= parts[-1].shape[1]
+        parts = self.last(frames)
         if not parts:
             return np.zeros((2, 0), np.float32)
-        return np.concatenate(parts[::-1], axis=1)
+        return np.concatenate([audio for _, audio in parts], axis=1)
+
+    def last(self, frames: int) -> list[tuple[int, Samples]]:
+        """The last ``frames`` fed that are remembered (fewer when fewer are), kept here.
+
+        Returns:
+            ``(place, audio)`` parts in stream order, the first cut where ``frames`` begin.
+        """
+        parts: list[tuple[int, Samples]] = []
+        left = frames
+        for place, audio, _ in reversed(self._blocks):
+            if left <= 0:
+                break
+            skip = max(0, audio.shape[1] - left)
+            parts.append((place + skip, audio[:, skip:]))
+            left -= audio.shape[1] - skip
+        parts.reverse()
+        return parts
+
+    @property
+    def frames(self) -> int:
+        """Stream frames remembered."""
+        return self._frames
 
     def take_back(self, output: float) -> list[tuple[int, Samples]] | None:
         """The stream behind the last ``output`` output frames, forgotten here.
