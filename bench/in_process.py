@@ -49,18 +49,22 @@ async def oscserver_on(
 
 @contextlib.asynccontextmanager
 async def playing_off_tempo(
-    sink: AudioSink, bpm: int = 120, faults: tuple[str, ...] = (), **options: Any
+    sink: AudioSink,
+    bpm: int = 120,
+    faults: tuple[str, ...] = (),
+    prompt: str = "minimal techno",
+    **options: Any,
 ) -> AsyncIterator[App]:
     """oscserver playing a model that does not obey, as the lock's tests and bench need it.
 
     The embedded engine plays ``tempo:1.04`` (asked for ``bpm``, it plays 4 % faster, from a
-    random beat phase), "minimal techno"; ``/lyria/bpm`` and ``/lyria/play`` are sent over UDP
+    random beat phase), ``prompt``; ``/lyria/bpm`` and ``/lyria/play`` are sent over UDP
     and the sink is told the asked bpm (a bridge's bar and the beat tracker's octave use it).
     ``faults``: more of the engine's faults (``late:5:3``...). ``options`` go to
     :func:`oscserver_on` (``clock``, ``open_clock``...).
     """
     engine = EngineOptions(faults=tuple(parse_fault(f) for f in ("tempo:1.04", *faults)))
-    async with oscserver_on(engine, sink, prompt="minimal techno", **options) as (app, _):
+    async with oscserver_on(engine, sink, prompt=prompt, **options) as (app, _):
         sink.bpm = lambda: app.state.config.bpm  # type: ignore[attr-defined]
         await send(app, "/lyria/bpm", bpm)
         await send(app, "/lyria/play")

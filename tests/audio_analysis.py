@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 
@@ -124,6 +126,24 @@ def chroma(audio: np.ndarray, rate: int, low: float = 60.0, high: float = 5000.0
     classes = np.round(12 * np.log2(freqs[keep] / 440.0) + 69).astype(int) % 12
     out = np.bincount(classes, weights=power[keep], minlength=12)
     return out / out.sum()
+
+
+def harmony_change_by_place(
+    audio: np.ndarray, rate: int, beats: np.ndarray, places: np.ndarray, bar: int = 4
+) -> np.ndarray:
+    """How much the harmony changes into each beat of a bar, on average: ``beats`` are the
+    frames of successive beats, ``places`` their places in the bar (0 = its first). Each
+    beat's chroma (60 Hz to 2 kHz, after its first 60 ms: past the drums' attack) is compared
+    with the one before's (L1 distance of the shares); the engine changes chord with each bar,
+    so the bar's first beat is where the change is largest."""
+    skip = int(0.06 * rate)
+    shares = [
+        chroma(audio[:, int(a) + skip : int(b)], rate, 60.0, 2000.0)
+        for a, b in itertools.pairwise(beats)
+    ]
+    change = np.abs(np.diff(np.array(shares), axis=0)).sum(axis=1)  # into beats 1 .. n - 2
+    into = np.asarray(places)[1:-1]
+    return np.array([change[into == k].mean() for k in range(bar)])
 
 
 def onsets_per_grid(audio: np.ndarray, rate: int, bpm: float, ratio: float = 2.0) -> int:

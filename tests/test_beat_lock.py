@@ -6,9 +6,11 @@ reads; the watch itself is tested on real audio in test_beats.py and test_tempo_
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from oscserver.adapters.audio.beat_lock import BeatLock
+from oscserver.adapters.audio.beat_lock import BeatLock, Piece
 from oscserver.adapters.clock.internal import InternalClock
 from oscserver.dsp.beats import Grid
 
@@ -47,11 +49,11 @@ def test_each_stream_keeps_its_grid_and_the_new_one_is_locked_afresh():
     clock.start()
     lock.lock_to(clock)
     lock.first_chunk()
-    assert lock.decide(0, heard_at=t.now + 2.0) == (None, 0.0)  # no beats yet
+    assert lock.decide(0, heard_at=t.now + 2.0) == Piece(None)  # no beats yet
     assert lock.state() == "seeking"
     old = grid(124.8, anchor=10000.0)  # its next beat a third of a beat late
     watch.found = (0, old)
-    ratio, skip = lock.decide(48000, heard_at=t.now + 2.0)
+    ratio, skip, _, _ = lock.decide(48000, heard_at=t.now + 2.0)
     assert ratio == pytest.approx(124.8 / 120.0, rel=0.03)  # slower, to the clock's tempo
     assert 0.0 < skip < 60 / 124.8  # engaging: less than a beat of the stream dropped
     # A new context from frame 96000, asked for 126: the old audio still waiting keeps its grid.
@@ -63,22 +65,58 @@ def test_each_stream_keeps_its_grid_and_the_new_one_is_locked_afresh():
     # Before the new stream's beats are found: the tempo the model made of the last bpm asked
     # (124.8 for 120), at the new bpm, stretched to the clock's.
     clock.propose_tempo(126.0)
-    ratio, skip = lock.decide(100000, heard_at=t.now + 2.0)
+    ratio, skip, _, _ = lock.decide(100000, heard_at=t.now + 2.0)
     assert ratio == pytest.approx(126 * 1.04 / 126) and skip == 0.0
     assert lock.state() == "seeking" and lock.error() == 0.0
     # Its beats found: engaged afresh (a cut), then held.
     watch.found = (96000, grid(131.04, anchor=97000.0))
-    _, skip = lock.decide(100000, heard_at=t.now + 2.0)
+    _, skip, _, _ = lock.decide(100000, heard_at=t.now + 2.0)
     assert skip > 0.0
-    ratio, skip = lock.decide(101000, heard_at=t.now + 2.0 + skip)
+    ratio, skip, _, _ = lock.decide(101000, heard_at=t.now + 2.0 + skip)
     assert skip == 0.0 and ratio == pytest.approx(1.04, abs=0.04)
+
+
+def test_a_stream_whose_bars_start_a_beat_late_is_moved_a_beat_in_stream_frames():
+    """On the clock's beats, its downbeat known (the beat after the anchor): the lock asks once,
+    after two bars of seeing it so, for one beat of the stream to be dropped."""
+    watch = Published()
+    beat = 24000  # frames: 120 bpm, the clock's tempo
+    watch.found = (0, replace(grid(120.0, 0.0), downbeat=float(beat), bar_confidence=0.3))
+    lock = BeatLock(watch, RATE, 0.06, lambda: 120.0)  # type: ignore[arg-type]
+    t = Time()
+    clock = InternalClock(120.0, t)
+    clock.start()
+    lock.lock_to(clock)
+    pieces = []
+    for _ in range(60):  # six seconds, a piece every 0.1 s heard half a second later
+        place = round((t.now - 10.0 + 0.5) * RATE)  # stream frame f is heard at 10 + f / RATE
+        pieces.append(lock.decide(place, heard_at=t.now + 0.5))
+        t.now += 0.1
+    assert all(p.skip == 0.0 and p.ratio == pytest.approx(1.0) for p in pieces)
+    moved = [p for p in pieces if p.move]
+    assert moved == [Piece(pytest.approx(1.0), 0.0, beat, 4 * beat)]
+    assert lock.state() == "locked"
+
+
+def test_the_stream_waiting_is_cut_in_bars_while_a_clocks_bars_hold_them_else_in_beats():
+    watch, t = Published(), Time()
+    lock = BeatLock(watch, RATE, 0.06, lambda: 120.0)  # type: ignore[arg-type]
+    beats = grid(120.0, 0.0)
+    watch.found = (0, beats)
+    assert lock.cut_unit(1000) == pytest.approx(0.5)  # no clock: a beat
+    clock = InternalClock(120.0, t)
+    clock.start()
+    lock.lock_to(clock)
+    assert lock.cut_unit(1000) == pytest.approx(0.5)  # its downbeat not known: a beat
+    watch.found = (0, replace(beats, downbeat=24000.0, bar_confidence=0.3))
+    assert lock.cut_unit(1000) == pytest.approx(2.0)  # a bar
 
 
 def test_no_clock_no_lock():
     watch = Published()
     watch.found = (0, grid(120.0, 0.0))
     lock = BeatLock(watch, RATE, 0.06, lambda: 120.0)  # type: ignore[arg-type]
-    assert lock.decide(1000, heard_at=1.0) == (None, 0.0)
+    assert lock.decide(1000, heard_at=1.0) == Piece(None)
     assert lock.state() == "" and lock.error() == 0.0
 
 

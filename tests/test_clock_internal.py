@@ -21,3 +21,12 @@ def test_the_internal_clock_counts_beats_from_play_and_keeps_them_across_a_tempo
     assert reading is not None and reading.beat == pytest.approx(4.0 + 3.0)  # 2 s at 90
     assert reading.time_at(8.0) == pytest.approx(14.0 + 60 / 90)
     assert clock.describe() == "internal clock at 90 bpm"
+
+
+def test_the_internal_clock_may_be_started_from_any_beat():
+    now = [10.0]
+    clock = InternalClock(120.0, clock=lambda: now[0])
+    clock.start(beat=5.0)
+    now[0] = 11.0
+    reading = clock.read()
+    assert reading is not None and reading.beat == pytest.approx(7.0)

@@ -5,12 +5,14 @@ they left in) falling on the clock's beats."""
 from __future__ import annotations
 
 import asyncio
+import math
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from audio_analysis import kick_onsets, largest_step
+from audio_analysis import harmony_change_by_place, kick_onsets, largest_step
 from beat_timeline import BeatTimeline
 from conftest import timeout
 from jack_recorder import Recorder
@@ -112,6 +114,54 @@ async def test_through_late_chunks_the_bridge_and_the_music_after_it_stay_on_the
     assert bridges >= 2 and underruns == 0
     heard = times[times >= times[0] + ENGAGE_BEATS * 0.5]
     assert_on_the_beats(clock, heard)
+
+
+async def test_the_musics_bars_are_moved_to_begin_on_the_clocks_bar_lines(
+    private_jackd, monkeypatch
+):
+    """ "techno", whose chord changes on the first beat of each bar, locked to the internal
+    clock; after 22 s (its downbeats found) the clock's bar lines move a beat later (as a
+    transport relocated): the stream is moved once, by a beat played again, so that its bars
+    begin on the clock's (beat 0 of 4). Over the last 12 s the harmony changes most, by far,
+    on the clock's first beats, and the kicks are on its beats."""
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    server = private_jackd(rate=48000, period=256).server_name
+    jack = JackSink("barred", server, preroll_seconds=0.1)
+    sink = StretchingSink(jack, Settings(target=2.0), lead=0.3, track_beats=True)
+    clock = InternalClock(120.0)
+    sink.lock_to(clock)
+    recorder = Recorder(server, jack.port_names, 60)
+    step = 240  # frames between two of the recording's times looked up
+    try:
+        async with playing_off_tempo(sink, prompt="techno"):
+            clock.start()
+            await asyncio.sleep(timeout(22.0))
+            reading = clock.read()
+            assert reading is not None
+            # Its bars were on the clock's (by chance, or moved): now they are a beat early.
+            clock.start(beat=reading.beat_at(time.monotonic()) - 1)
+            moves = sink.bar_moves
+            await asyncio.sleep(timeout(20.0))
+            reading = clock.read()
+            audio = recorder.since(0)
+            when = recorder.times(np.arange(0, audio.shape[1], step))
+            kicks = kick_onsets(audio, 48000, DrumKit().samples["kick"])
+            times = recorder.times(kicks)
+            moves = sink.bar_moves - moves
+    finally:
+        recorder.close()
+    assert reading is not None
+    last = math.floor(reading.beat_at(when[-1])) - 1
+    beats = np.arange(last - 24, last + 1)  # the last 12 s
+    at = [reading.time_at(b) for b in beats]
+    frames = np.interp(at, when, np.arange(len(when)) * step)
+    change = harmony_change_by_place(audio, 48000, frames, beats % 4)
+    print(f"bars moved {moves} time(s); the harmony's change into each beat of the clock's "
+          f"bar: {np.round(change, 2)}")  # fmt: skip
+    assert moves == 1
+    assert change[0] >= 2 * change[1:].max()
+    assert_on_the_beats(clock, times[(times >= at[0]) & (times <= at[-1])])
 
 
 async def test_a_clock_chosen_while_playing_puts_the_kicks_on_its_beats(private_jackd, monkeypatch):

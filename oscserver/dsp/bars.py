@@ -20,7 +20,10 @@ from collections import deque
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["BarFinder"]
+__all__ = ["BEATS_PER_BAR", "BarFinder"]
+
+#: Beats to the stream's bar: Lyria's music, like the engine's, is in 4/4.
+BEATS_PER_BAR = 4
 
 #: Seconds of audio kept to measure beats found late.
 KEEP = 4.0
@@ -38,7 +41,7 @@ class BarFinder:
         beats_per_bar: Beats to a bar.
     """
 
-    def __init__(self, rate: int, beats_per_bar: int = 4) -> None:
+    def __init__(self, rate: int, beats_per_bar: int = BEATS_PER_BAR) -> None:
         self.rate = rate
         self.beats_per_bar = beats_per_bar
         self._audio: deque[tuple[int, npt.NDArray[np.float32]]] = deque()

@@ -7,7 +7,8 @@ arrive, seconds before they are heard, counting the stream's frames as the feede
 counts them (:mod:`oscserver.dsp.reservoir`). At a new stream (a context reset, a reconnect, a
 play) the beats are found afresh; the old stream's audio still waiting keeps its grid, so the
 lock holds over it, and the new stream is locked from its first steady grid (engaging with a cut
-of less than a beat). Until then it is stretched by what the model made of the bpm it was asked
+of less than a beat); where its downbeats are found, its bars are then moved onto the clock's
+by whole beats. Until then it is stretched by what the model made of the bpm it was asked
 for last time, so that it keeps the clock's tempo if not yet its beats.
 
 The decision itself is :class:`~oscserver.core.lock.LockController`'s; this module gathers its
@@ -19,13 +20,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import NamedTuple
 
 from oscserver.adapters.audio.beat_watch import BeatWatch
 from oscserver.adapters.clock.base import ClockSource
 from oscserver.core.lock import Decision, LockController, LockSettings
+from oscserver.dsp.bars import BEATS_PER_BAR
 from oscserver.dsp.beats import STEADY, Grid
 
-__all__ = ["JUMP", "LOCKED", "STEADY", "BeatLock"]
+__all__ = ["JUMP", "LOCKED", "STEADY", "BeatLock", "Piece"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,25 @@ JUMP = 0.01
 #: The lock counts as made when the next beat is within this share of a beat of the clock's
 #: (10 ms at 120 bpm).
 LOCKED = 0.02
+
+
+class Piece(NamedTuple):
+    """How to play the next piece of the stream.
+
+    Attributes:
+        ratio: The ratio to stretch it by (None: no lock now, the continuity controller's
+            applies).
+        skip: Seconds of the stream to drop first, to engage (0: none).
+        move: Stream frames to move it by first, so that its bars begin on the clock's:
+            positive, drop them; negative, play that many (the last fed) again (0: none).
+        bar: Frames of the stream's bar (a move the other way round is ``move`` less, or
+            more, a bar: the caller's choice when this one cannot be made now).
+    """
+
+    ratio: float | None
+    skip: float = 0.0
+    move: int = 0
+    bar: int = 0
 
 
 class BeatLock:
@@ -138,6 +160,22 @@ class BeatLock:
         grid = self.grid_at(place)
         return grid.period / self.rate if grid is not None and grid.spread < STEADY else None
 
+    def cut_unit(self, place: int) -> float | None:
+        """Seconds by whole numbers of which the stream waiting may be cut at ``place``.
+
+        Cuts there (a burst caught up, a control change heard sooner) must leave what follows
+        in its place: a beat of the stream when its beats are steady; a bar when its downbeat
+        is known and a clock's bars are as long (the lock keeps the stream's bars on them, a
+        beat cut would move them). None: not known.
+        """
+        beat = self.steady_beat(place)
+        grid = self.grid_at(place)
+        if beat is None or grid is None or grid.downbeat is None or self.clock is None:
+            return beat
+        reading = self.clock.read()
+        bars = reading is not None and reading.quantum == BEATS_PER_BAR
+        return beat * BEATS_PER_BAR if bars else beat
+
     def jumped(self) -> bool:
         """Whether the clock's tempo moved by more than :data:`JUMP` since the last ratio.
 
@@ -147,20 +185,15 @@ class BeatLock:
         reading = clock.read() if clock is not None and was else None
         return reading is not None and abs(reading.tempo / was - 1) > JUMP
 
-    def decide(self, place: int, heard_at: float) -> tuple[float | None, float]:
-        """The ratio for the piece of stream from ``place``, heard from ``heard_at``.
-
-        Returns:
-            The ratio (None: no lock now, the continuity controller's applies), and seconds of
-            the stream to drop first to engage (0: none).
-        """
+    def decide(self, place: int, heard_at: float) -> Piece:
+        """How to play the piece of stream from ``place``, heard from ``heard_at``."""
         clock = self.clock
         if clock is None:
-            return None, 0.0
+            return Piece(None)
         grid = self.grid_at(place)
         if grid is None or grid.spread >= STEADY:
             self.decision = None
-            return self._tempo_only(clock), 0.0
+            return Piece(self._tempo_only(clock))
         if self._asked and place >= self._start:  # how the model keeps the tempo asked
             self._obeys = grid.tempo / self._asked
         previous = self._previous
@@ -174,12 +207,18 @@ class BeatLock:
         if reading is None:
             self.decision = None
             self._stretched_for = 0.0
-            return None, 0.0
+            return Piece(None)
+        next_beat = grid.next_beat(place)
+        bar_place = None
+        if grid.downbeat is not None:  # which beat of its bar the next one is
+            bar_place = round((next_beat - grid.downbeat) / grid.period) % BEATS_PER_BAR
         decision = self.lock.decide(
             reading,
             stream_period=grid.period / self.rate,
-            next_beat_in=(grid.next_beat(place) - place) / self.rate,
+            next_beat_in=(next_beat - place) / self.rate,
             heard_at=heard_at,
+            bar_place=bar_place,
+            beats_per_bar=BEATS_PER_BAR,
         )
         if decision.cut:
             log.info(
@@ -200,7 +239,12 @@ class BeatLock:
         self.decision = decision
         self._stretched_for = reading.tempo
         self._error = decision.error * reading.period
-        return decision.ratio, decision.cut / decision.ratio
+        return Piece(
+            decision.ratio,
+            decision.cut / decision.ratio,
+            round(decision.move * grid.period),
+            round(BEATS_PER_BAR * grid.period),
+        )
 
     def _say_found(self, place: int, grid: Grid) -> None:
         """Log when a new stream's beats were found: before it was heard, or how late."""

@@ -26,10 +26,13 @@ Just in time (``lead``, for a lock to a clock): rather than stretch each chunk a
 seconds before it is heard, the feeder keeps the stream as it came (:mod:`oscserver.dsp.reservoir`)
 and stretches a thousand frames at a time, whenever the inner sink holds less than ``lead``
 seconds; each piece's ratio is then decided a fraction of a second before it is heard. Snaps and
-burst cuts are made in the stream waiting, in whole beats of the stream itself. When the clock's
-tempo jumps, what waits in the inner sink beyond :data:`SNAP_MARGIN` was stretched for the old
-tempo: it is taken back and its stream stretched again (:mod:`oscserver.dsp.retake`), the new
-audio crossfaded over the old from the first frame taken back.
+burst cuts are made in the stream waiting, in whole beats of the stream itself, or whole bars
+once its downbeats are known and the clock's bars are as long (the lock moves its bars onto the
+clock's by whole beats, and a beat cut would undo it; the latency may then be up to a bar above
+the target before a burst is cut back). When the clock's tempo jumps, what waits in the inner
+sink beyond :data:`SNAP_MARGIN` was stretched for the old tempo: it is taken back and its
+stream stretched again (:mod:`oscserver.dsp.retake`), the new audio crossfaded over the old
+from the first frame taken back.
 
 Ordering and pauses: chunks are stretched in the order written. A pause (``set_playing(False)``)
 drops what waits to be stretched and starts a new generation: whatever the thread was making
@@ -57,6 +60,7 @@ from oscserver.adapters.audio.ring import Samples
 from oscserver.adapters.clock.base import ClockSource
 from oscserver.core.continuity import PlayoutController, Settings
 from oscserver.dsp import beats
+from oscserver.dsp.bars import BEATS_PER_BAR
 from oscserver.dsp.bridge import FADE, Looper, Splicer
 from oscserver.dsp.reservoir import Reservoir
 from oscserver.dsp.retake import Fed
@@ -79,8 +83,9 @@ JIT_TICK = 0.01
 #: up that long without a gap.
 LOCK_LEAD = 0.3
 #: Seconds of the stream last fed to the stretcher that are remembered, to stretch again after a
-#: jump of the clock's tempo (the lead, the stretcher's latency, and a margin).
-REMEMBER_FED = 1.0
+#: jump of the clock's tempo (the lead, the stretcher's latency, and a margin), and to play half
+#: a bar again to move the stream's bars onto the clock's (two beats at 60 bpm).
+REMEMBER_FED = 2.5
 #: Frames of the stream before what is stretched again that the stretcher starts from.
 LEAD_IN = 4096
 #: Below this many seconds waiting in the output, with nothing queued, the bridge plays.
@@ -162,6 +167,8 @@ class StretchingSink(AudioSink):
         self._playing = False
         self._gap = 0.0  # seconds bridged in the gap under way
         self._holding = 0.0  # seconds of it that held a new stream back (see _hold)
+        #: Moves of the stream by whole beats that put its bars on a clock's.
+        self.bar_moves = 0
         #: New streams held back until their beats were found, and seconds of loop that took.
         self.holds = 0
         self.held_seconds = 0.0
@@ -500,9 +507,10 @@ class StretchingSink(AudioSink):
         keep = fresh.keep if fresh is not None else 0.0
         if burst:
             beat, keep = 60.0 / (self.bpm() or 120.0), target - BURST_UNDER + short
-        measured = self.beat_lock.steady_beat(self._reservoir.end - 1)
+        with self._deciding:
+            measured = self.beat_lock.cut_unit(self._reservoir.end - 1)
         if beat and measured:
-            beat = measured  # the music's own beat keeps its phase exactly
+            beat = measured  # the music's own beat (or bar, locked) keeps its phase exactly
         if beat:
             kept = round((max(keep, SNAP_MARGIN) - ahead) * STREAM_RATE)
             dropped = self._reservoir.snap(frames, kept, round(beat * STREAM_RATE), mark)
@@ -539,9 +547,11 @@ class StretchingSink(AudioSink):
                 if self.beat_lock.jumped():
                     self._retake(generation)
                 heard_at = time.monotonic() + self._ahead() + self.inner.output_latency()
-                ratio, skip = self.beat_lock.decide(self._reservoir.place, heard_at)
+                ratio, skip, move, bar = self.beat_lock.decide(self._reservoir.place, heard_at)
             if skip:  # to engage: the stream's next beat onto the clock's
                 self._count(-self._reservoir.skip(round(skip * STREAM_RATE)))
+            if move:  # whole beats: the stream's bars onto the clock's
+                self._move_bars(move, bar)
             if ratio is None:
                 ratio = self.controller.ratio
             piece, place, marks = self._reservoir.take(JIT_PIECE)
@@ -562,6 +572,37 @@ class StretchingSink(AudioSink):
             self._count(-piece.shape[1])
             self.stream_seconds += piece.shape[1] / STREAM_RATE
             if not self._emit(generation, out, music=True):
+                return
+
+    def _move_bars(self, move: int, bar: int) -> None:
+        """Move the stream by whole beats so that its bars begin on the clock's.
+
+        ``move`` frames are dropped from the front of the stream waiting (positive) or the
+        last fed are played again (negative), crossfaded either way; when that cannot be done
+        now (too little waits, or too little is remembered), the move the other way round
+        (a bar less, or more). With neither, nothing: the lock asks again.
+        """
+        for frames in (move, move - bar if move > 0 else move + bar):
+            if 0 < frames <= self._reservoir.frames - JIT_PIECE:
+                done = -self._reservoir.skip(frames)
+            elif frames < 0 and self._fed.frames >= -frames:
+                parts = self._fed.last(-frames)
+                place, audio = parts[-1]
+                if place + audio.shape[1] != self._reservoir.place:
+                    continue  # (the stream fed last does not run on into what waits)
+                done = self._reservoir.repeat(parts)
+            else:
+                continue
+            if done:
+                self._count(done)
+                self.bar_moves += 1
+                beats = round(BEATS_PER_BAR * abs(done) / bar)
+                log.info(
+                    "the music's bars moved onto the clock's: %d beat%s %s",
+                    beats,
+                    "" if beats == 1 else "s",
+                    "dropped" if done < 0 else "played again",
+                )
                 return
 
     def _retake(self, generation: int) -> None:

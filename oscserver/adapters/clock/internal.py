@@ -26,9 +26,9 @@ class InternalClock(ClockSource):
         self._reading: ClockReading | None = None
         self.bpm = bpm
 
-    def start(self) -> None:
-        """Beat 0 is now (play began)."""
-        self._reading = ClockReading(self._clock(), 0.0, self.bpm)
+    def start(self, beat: float = 0.0) -> None:
+        """Beat ``beat`` is now (play began: beat 0, the first of a bar)."""
+        self._reading = ClockReading(self._clock(), beat, self.bpm)
 
     def read(self) -> ClockReading | None:
         """The beat now; None before :meth:`start`."""
