@@ -16,6 +16,12 @@ arrive, and its grid (the line through the last beats) is compared with the synt
 - downbeats: at the end, whether the beat given as a bar's first is one (right, wrong, or
   none given: not sure enough).
 
+Then the bars as the lock uses them (:class:`oscserver.core.lock.LockController`): sixteen
+styles, 40 s each from two phases, on the beats of a clock whose bar lines are 1 to 3 beats
+off the music's; after each chunk, every beat's decision is made with the downbeat the grid
+gives, and the moves it asks for applied. Printed: the streams whose bars end on the clock's,
+when they got there, and the moves that put them wrong.
+
 Each hop and window size aubio can run at is measured in the same run; the tracker's default
 is the one chosen from these figures (docs/performance.md).
 """
@@ -23,15 +29,22 @@ is the one chosen from these figures (docs/performance.md).
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from oscserver.core.lock import ClockReading, LockController
 from oscserver.core.lyria import MusicGenerationConfig, WeightedPrompt
 from oscserver.dsp.beats import HOP, WINDOW, BeatTracker
 from oscserver.engine.synth import SAMPLE_RATE, Synth
 
+#: The styles the bars are measured on (the eight above and eight more).
+BAR_STYLES = (
+    *("techno", "minimal techno", "deep house", "house", "trance", "acid techno", "synthwave"),
+    *("disco", "funk", "hip hop", "lo-fi", "drum and bass", "jazz", "rock", "pop", "ambient"),
+)
 STYLES = ("techno", "deep house", "funk", "drum and bass", "hip hop", "ambient", "jazz", "lo-fi")
 SIZES = ((512, 1024), (256, 1024), (128, 512), (64, 512))
 #: A grid within this of every beat it predicts is locked.
@@ -122,6 +135,72 @@ def measure(hop: int, window: int, seconds: float) -> Figures:
     return figures
 
 
+@dataclass
+class Bars:
+    #: Streams whose bars ended on the clock's, and when (s); moves that left them off.
+    ended_on: int = 0
+    streams: int = 0
+    when: list[float] = field(default_factory=list)
+    wrong_moves: int = 0
+    moves: int = 0
+    #: The styles of the streams whose bars did not end on the clock's.
+    left: list[str] = field(default_factory=list)
+
+
+def bars_moved(style: str, seed: int, factor: float, seconds: float, bars: Bars) -> None:
+    """One stream's bars put on a clock's by the lock, as the feeder does it (see above)."""
+    bpm = 95 + 5 * (seed % 9)
+    synth = stream(style, bpm, factor, seed)
+    tracker = BeatTracker()
+    tracker.expected = bpm
+    lock = LockController()
+    context = synth.contexts[-1]
+    first = context.frame - context.start  # the frame of the stream's first downbeat
+    beat = context.beat_length
+    off = 1 + seed % 3  # the clock's bar lines, in beats after the music's
+    shift = 0  # beats the stream was moved by (dropped: positive)
+    aligned_at: float | None = None
+    while synth.rendered < seconds * SAMPLE_RATE:
+        start = synth.rendered
+        tracker.process(pcm_to_float(synth.render(96_000)))  # the engine's 2 s chunks
+        grid = tracker.grid()
+        # The decisions for the beats of the next chunk, each on a clock beat (ratio 1).
+        for j in range(
+            math.ceil((start - first) / beat), math.ceil((synth.rendered - first) / beat)
+        ):
+            frame = first + j * beat
+            place = None
+            if grid is not None and grid.downbeat is not None:
+                place = round((frame - grid.downbeat) / grid.period) % 4
+            position = j + off - shift  # the clock beat the stream's beat j is heard on
+            reading = ClockReading(0.0, float(position), 60.0 * SAMPLE_RATE / beat)
+            move = lock.decide(reading, beat / SAMPLE_RATE, 0.0, 0.0, place).move
+            if move:
+                shift += move
+                bars.moves += 1
+                bars.wrong_moves += (off - shift) % 4 != 0
+        on = (off - shift) % 4 == 0
+        if on and aligned_at is None:
+            aligned_at = synth.rendered / SAMPLE_RATE
+        elif not on:
+            aligned_at = None
+    bars.streams += 1
+    if aligned_at is not None:
+        bars.ended_on += 1
+        bars.when.append(aligned_at)
+    else:
+        bars.left.append(style)
+
+
+def measure_bars(seconds: float) -> Bars:
+    bars = Bars()
+    for i, style in enumerate(BAR_STYLES):
+        for factor in (0.96, 1.04):
+            for seed in (i, i + 100):
+                bars_moved(style, seed, factor, seconds, bars)
+    return bars
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=24.0, help="of each stream")
@@ -147,6 +226,16 @@ def main() -> None:
             f"{f.cpu / f.seconds * 100:>5.2f} % {'/'.join(map(str, f.bars)):>27}{chosen}",
             flush=True,
         )
+
+    bars = measure_bars(40.0)
+    print(
+        f"bars onto a clock's, {bars.streams} streams of 40 s ({len(BAR_STYLES)} styles, "
+        f"tempo 0.96 and 1.04, two phases): on the clock's bars at the end "
+        f"{bars.ended_on}, after a median of {np.median(bars.when):.0f} s "
+        f"(max {max(bars.when):.0f} s); {bars.moves} moves, {bars.wrong_moves} of them wrong"
+    )
+    left = sorted(set(bars.left), key=lambda style: -bars.left.count(style))
+    print("left where they fell: " + ", ".join(f"{s} ({bars.left.count(s)})" for s in left))
 
 
 if __name__ == "__main__":

@@ -78,7 +78,7 @@ def test_each_stream_keeps_its_grid_and_the_new_one_is_locked_afresh():
 
 def test_a_stream_whose_bars_start_a_beat_late_is_moved_a_beat_in_stream_frames():
     """On the clock's beats, its downbeat known (the beat after the anchor): the lock asks once,
-    after two bars of seeing it so, for one beat of the stream to be dropped."""
+    after five bars of seeing it so, for one beat of the stream to be dropped."""
     watch = Published()
     beat = 24000  # frames: 120 bpm, the clock's tempo
     watch.found = (0, replace(grid(120.0, 0.0), downbeat=float(beat), bar_confidence=0.3))
@@ -88,7 +88,7 @@ def test_a_stream_whose_bars_start_a_beat_late_is_moved_a_beat_in_stream_frames(
     clock.start()
     lock.lock_to(clock)
     pieces = []
-    for _ in range(60):  # six seconds, a piece every 0.1 s heard half a second later
+    for _ in range(120):  # 12 s, a piece every 0.1 s heard half a second later
         place = round((t.now - 10.0 + 0.5) * RATE)  # stream frame f is heard at 10 + f / RATE
         pieces.append(lock.decide(place, heard_at=t.now + 0.5))
         t.now += 0.1

@@ -131,7 +131,7 @@ async def test_the_musics_bars_are_moved_to_begin_on_the_clocks_bar_lines(
     sink = StretchingSink(jack, Settings(target=2.0), lead=0.3, track_beats=True)
     clock = InternalClock(120.0)
     sink.lock_to(clock)
-    recorder = Recorder(server, jack.port_names, 60)
+    recorder = Recorder(server, jack.port_names, 70)
     step = 240  # frames between two of the recording's times looked up
     try:
         async with playing_off_tempo(sink, prompt="techno"):
@@ -142,7 +142,7 @@ async def test_the_musics_bars_are_moved_to_begin_on_the_clocks_bar_lines(
             # Its bars were on the clock's (by chance, or moved): now they are a beat early.
             clock.start(beat=reading.beat_at(time.monotonic()) - 1)
             moves = sink.bar_moves
-            await asyncio.sleep(timeout(20.0))
+            await asyncio.sleep(timeout(26.0))  # five bars to be sure, then the last 12 s
             reading = clock.read()
             audio = recorder.since(0)
             when = recorder.times(np.arange(0, audio.shape[1], step))
