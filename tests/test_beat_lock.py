@@ -37,17 +37,26 @@ class Time:
         return self.now
 
 
+class Rig:
+    """A beat lock on a stand-in watch, asked for ``bpm`` (a list: the test may change it), and
+    an internal clock at 120 bpm on a time the test moves (``t.now``), started at 10 s."""
+
+    def __init__(self, bpm: float = 120.0, locked: bool = True) -> None:
+        self.watch, self.bpm, self.t = Published(), [bpm], Time()
+        self.lock = BeatLock(self.watch, RATE, 0.06, lambda: self.bpm[0])  # type: ignore[arg-type]
+        self.clock = InternalClock(120.0, self.t)
+        self.clock.start()
+        if locked:
+            self.lock.lock_to(self.clock)
+
+
 def grid(bpm: float, anchor: float) -> Grid:
     return Grid(period=60 * RATE / bpm, anchor=anchor, rate=RATE, spread=0.001, beats=8)
 
 
 def test_each_stream_keeps_its_grid_and_the_new_one_is_locked_afresh():
-    watch, bpm = Published(), [120.0]
-    lock = BeatLock(watch, RATE, 0.06, lambda: bpm[0])  # type: ignore[arg-type]
-    t = Time()
-    clock = InternalClock(120.0, t)
-    clock.start()
-    lock.lock_to(clock)
+    rig = Rig()
+    watch, bpm, t, clock, lock = rig.watch, rig.bpm, rig.t, rig.clock, rig.lock
     lock.first_chunk()
     assert lock.decide(0, heard_at=t.now + 2.0) == Piece(None)  # no beats yet
     assert lock.state() == "seeking"
@@ -79,14 +88,10 @@ def test_each_stream_keeps_its_grid_and_the_new_one_is_locked_afresh():
 def test_a_stream_whose_bars_start_a_beat_late_is_moved_a_beat_in_stream_frames():
     """On the clock's beats, its downbeat known (the beat after the anchor): the lock asks once,
     after five bars of seeing it so, for one beat of the stream to be dropped."""
-    watch = Published()
+    rig = Rig()
+    lock, t = rig.lock, rig.t
     beat = 24000  # frames: 120 bpm, the clock's tempo
-    watch.found = (0, replace(grid(120.0, 0.0), downbeat=float(beat), bar_confidence=0.3))
-    lock = BeatLock(watch, RATE, 0.06, lambda: 120.0)  # type: ignore[arg-type]
-    t = Time()
-    clock = InternalClock(120.0, t)
-    clock.start()
-    lock.lock_to(clock)
+    rig.watch.found = (0, replace(grid(120.0, 0.0), downbeat=float(beat), bar_confidence=0.3))
     pieces = []
     for _ in range(120):  # 12 s, a piece every 0.1 s heard half a second later
         place = round((t.now - 10.0 + 0.5) * RATE)  # stream frame f is heard at 10 + f / RATE
@@ -99,14 +104,12 @@ def test_a_stream_whose_bars_start_a_beat_late_is_moved_a_beat_in_stream_frames(
 
 
 def test_the_stream_waiting_is_cut_in_bars_while_a_clocks_bars_hold_them_else_in_beats():
-    watch, t = Published(), Time()
-    lock = BeatLock(watch, RATE, 0.06, lambda: 120.0)  # type: ignore[arg-type]
+    rig = Rig(locked=False)
+    watch, lock = rig.watch, rig.lock
     beats = grid(120.0, 0.0)
     watch.found = (0, beats)
     assert lock.cut_unit(1000) == pytest.approx(0.5)  # no clock: a beat
-    clock = InternalClock(120.0, t)
-    clock.start()
-    lock.lock_to(clock)
+    lock.lock_to(rig.clock)
     assert lock.cut_unit(1000) == pytest.approx(0.5)  # its downbeat not known: a beat
     watch.found = (0, replace(beats, downbeat=24000.0, bar_confidence=0.3))
     assert lock.cut_unit(1000) == pytest.approx(2.0)  # a bar
@@ -125,12 +128,8 @@ def test_a_new_stream_waits_for_its_beats_and_may_be_found_to_begin_a_chunk_late
     bar) until its grid is steady; when the watch finds that the stream began a chunk after the
     one marked (that chunk was still the old context's), that chunk plays on the old grid and
     the new stream's grid counts from where it really began."""
-    watch, bpm = Published(), [120.0]
-    lock = BeatLock(watch, RATE, 0.06, lambda: bpm[0])  # type: ignore[arg-type]
-    t = Time()
-    clock = InternalClock(120.0, t)
-    clock.start()
-    lock.lock_to(clock)
+    rig = Rig()
+    watch, bpm, t, lock = rig.watch, rig.bpm, rig.t, rig.lock
     lock.first_chunk()
     old = grid(124.8, anchor=10000.0)
     watch.found = (0, old)

@@ -39,6 +39,23 @@ SECONDS = 16.0
 ENGAGE_BEATS = 8
 
 
+@pytest.fixture(autouse=True)
+def _no_api_key(monkeypatch):
+    """The embedded engine, never Google's."""
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+
+
+def locked(server: str, name: str) -> tuple[JackSink, StretchingSink, InternalClock]:
+    """JACK ports named ``name`` behind the feeder, locked to an internal clock at 120 bpm
+    (the test starts it)."""
+    jack = JackSink(name, server, preroll_seconds=0.1)
+    sink = StretchingSink(jack, Settings(target=2.0), lead=0.3, track_beats=True)
+    clock = InternalClock(120.0)
+    sink.lock_to(clock)
+    return jack, sink, clock
+
+
 def errors_against(clock: InternalClock, times: np.ndarray) -> np.ndarray:
     """Seconds each time lies from the clock's nearest beat (negative: early)."""
     reading = clock.read()
@@ -61,16 +78,9 @@ def assert_on_the_beats(clock: InternalClock, heard: np.ndarray) -> None:
     assert np.percentile(np.abs(error), 95) <= 0.015
 
 
-async def test_the_kicks_leave_the_jack_ports_on_the_internal_clocks_beats(
-    private_jackd, monkeypatch
-):
-    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
-    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+async def test_the_kicks_leave_the_jack_ports_on_the_internal_clocks_beats(private_jackd):
     server = private_jackd(rate=48000, period=256).server_name
-    jack = JackSink("locked", server, preroll_seconds=0.1)
-    sink = StretchingSink(jack, Settings(target=2.0), lead=0.3, track_beats=True)
-    clock = InternalClock(120.0)
-    sink.lock_to(clock)
+    jack, sink, clock = locked(server, "locked")
     recorder = Recorder(server, jack.port_names, SECONDS + 10)
     try:
         async with playing_off_tempo(sink):
@@ -87,18 +97,13 @@ async def test_the_kicks_leave_the_jack_ports_on_the_internal_clocks_beats(
 
 
 async def test_through_late_chunks_the_bridge_and_the_music_after_it_stay_on_the_beats(
-    private_jackd, monkeypatch
+    private_jackd,
 ):
     """Every 5th chunk 3 s late, more than the 2 s buffered: the bridge loops the last bar as
     played (a bar of the clock's), and when the stream goes on, out of phase by the gap, the
     lock engages afresh: the kicks leaving the ports stay on the clock's beats throughout."""
-    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
-    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     server = private_jackd(rate=48000, period=256).server_name
-    jack = JackSink("bridged", server, preroll_seconds=0.1)
-    sink = StretchingSink(jack, Settings(target=2.0), lead=0.3, track_beats=True)
-    clock = InternalClock(120.0)
-    sink.lock_to(clock)
+    jack, sink, clock = locked(server, "bridged")
     recorder = Recorder(server, jack.port_names, 40)
     try:
         async with playing_off_tempo(sink, faults=("late:5:3",)):
@@ -116,21 +121,14 @@ async def test_through_late_chunks_the_bridge_and_the_music_after_it_stay_on_the
     assert_on_the_beats(clock, heard)
 
 
-async def test_the_musics_bars_are_moved_to_begin_on_the_clocks_bar_lines(
-    private_jackd, monkeypatch
-):
+async def test_the_musics_bars_are_moved_to_begin_on_the_clocks_bar_lines(private_jackd):
     """ "techno", whose chord changes on the first beat of each bar, locked to the internal
     clock; after 22 s (its downbeats found) the clock's bar lines move a beat later (as a
     transport relocated): the stream is moved once, by a beat played again, so that its bars
     begin on the clock's (beat 0 of 4). Over the last 12 s the harmony changes most, by far,
     on the clock's first beats, and the kicks are on its beats."""
-    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
-    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     server = private_jackd(rate=48000, period=256).server_name
-    jack = JackSink("barred", server, preroll_seconds=0.1)
-    sink = StretchingSink(jack, Settings(target=2.0), lead=0.3, track_beats=True)
-    clock = InternalClock(120.0)
-    sink.lock_to(clock)
+    jack, sink, clock = locked(server, "barred")
     recorder = Recorder(server, jack.port_names, 70)
     step = 240  # frames between two of the recording's times looked up
     try:
@@ -164,12 +162,10 @@ async def test_the_musics_bars_are_moved_to_begin_on_the_clocks_bar_lines(
     assert_on_the_beats(clock, times[(times >= at[0]) & (times <= at[-1])])
 
 
-async def test_a_clock_chosen_while_playing_puts_the_kicks_on_its_beats(private_jackd, monkeypatch):
+async def test_a_clock_chosen_while_playing_puts_the_kicks_on_its_beats(private_jackd):
     """Started without a clock (each chunk stretched as it comes), playing; then
     ``/lyria/clock internal`` over UDP: within 8 beats of the clock's start the kicks leaving
     the ports are on its beats."""
-    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
-    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     server = private_jackd(rate=48000, period=256).server_name
     jack = JackSink("switched", server, preroll_seconds=0.1)
     sink = StretchingSink(jack, Settings(target=2.0), track_beats=True)  # as --clock none
@@ -213,7 +209,7 @@ def steps_by_second(recorder: Recorder, audio: np.ndarray, when: float) -> list[
     ]
 
 
-async def test_the_kicks_follow_jack_transport_and_its_tempo_change(private_jackd, monkeypatch):
+async def test_the_kicks_follow_jack_transport_and_its_tempo_change(private_jackd):
     """``--clock jack`` with a timebase master made by the test (tests/jack_timebase_master.py,
     as a DAW would be): on its beats at 120 bpm, and following its move to 126 by stretching:
     the audio already stretched for 120 is made again for 126 (no click), so that from the
@@ -224,8 +220,6 @@ async def test_the_kicks_follow_jack_transport_and_its_tempo_change(private_jack
     from oscserver.adapters.audio.stretching import LOCK_LEAD
     from oscserver.adapters.clock.jack_transport import JackTransportClock
 
-    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
-    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     server = private_jackd(rate=48000, period=256).server_name
     master = Master(server, 120.0)
     master.client.transport_start()
