@@ -725,21 +725,17 @@ class StretchingSink(AudioSink):
                 if tail.shape[1]:
                     self.inner.write(tail)
             self._looper.remember(tail)
-            if not self._looper.start(self._loop_frames()):
+            if not self._start_loop():
                 return False
-            with self._deciding:  # (the music after the loop is out of phase by it)
-                self.beat_lock.resumes()
             self.holds += 1
             log.info(
                 "a new stream waits for its beats to be found: the last bar plays again, on "
                 "the clock's beats"
             )
-        if not self._emit(generation, self._looper.next(JIT_PIECE), music=False):
-            return True
-        seconds = JIT_PIECE / STREAM_RATE
-        self._gap += seconds
-        self._holding += seconds
-        self.held_seconds += seconds
+        if self._loop_piece(generation, JIT_PIECE):
+            seconds = JIT_PIECE / STREAM_RATE
+            self._holding += seconds
+            self.held_seconds += seconds
         return True
 
     def _maybe_bridge(self, generation: int) -> None:
@@ -754,22 +750,36 @@ class StretchingSink(AudioSink):
         ):
             return
         if not self._looper.looping:
-            if not self._looper.start(self._loop_frames()):
+            if not self._start_loop():
                 return  # not enough music yet to loop
-            self._fed.clear()  # (what follows in the output is not what was fed)
-            with self._deciding:  # the stream will resume out of phase: engage afresh
-                self.beat_lock.resumes()
             self.bridges += 1
             log.info("the stream is late: bridging with the last bar")
-        piece = round(BRIDGE_PIECE * STREAM_RATE)
-        if not self._emit(generation, self._looper.next(piece), music=False):
+        if not self._loop_piece(generation, round(BRIDGE_PIECE * STREAM_RATE)):
             return
-        self._gap += BRIDGE_PIECE
         self.bridged_seconds += BRIDGE_PIECE
         if self._gap >= self.bridge_limit:
             log.warning(
                 "bridged %.0f s: the output falls silent until the stream is back", self._gap
             )
+
+    def _start_loop(self) -> bool:
+        """Loop the last bar played; False when there is not enough music yet.
+
+        The stream, when it goes on, is out of phase by the loop: the lock engages afresh.
+        """
+        if not self._looper.start(self._loop_frames()):
+            return False
+        self._fed.clear()  # (what follows in the output is not what was fed)
+        with self._deciding:
+            self.beat_lock.resumes()
+        return True
+
+    def _loop_piece(self, generation: int, frames: int) -> bool:
+        """Write the loop's next ``frames``; False (nothing written) after a pause."""
+        if not self._emit(generation, self._looper.next(frames), music=False):
+            return False
+        self._gap += frames / STREAM_RATE
+        return True
 
     def _loop_frames(self) -> int:
         """One bar at the music's tempo, as played (the stretch included).
