@@ -18,7 +18,8 @@
 #   make sync   a minute on JACK locked to the internal clock, to JACK transport and to an
 #               Ableton Link session (in a private network namespace: root), then 20 s after
 #               the clock moves to 126 bpm, each against no lock: how far the kicks are from the
-#               clock's beats, the time to lock, the tempo-follow delay
+#               clock's beats, the time to lock, the tempo-follow delay; fails when the lock
+#               misses its bounds (the long proof of tests/test_lock_*.py)
 #   make clean  remove the virtualenv and caches
 
 SHELL := /bin/bash
