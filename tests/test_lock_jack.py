@@ -21,6 +21,7 @@ from oscserver.adapters.audio.jack_sink import JackSink
 from oscserver.adapters.audio.stretching import StretchingSink
 from oscserver.adapters.clock.internal import InternalClock
 from oscserver.core.continuity import Settings
+from oscserver.core.lock import ClockReading
 from oscserver.dsp import beats, stretch
 from oscserver.engine.voices import DrumKit
 
@@ -121,45 +122,63 @@ async def test_through_late_chunks_the_bridge_and_the_music_after_it_stay_on_the
     assert_on_the_beats(clock, heard)
 
 
+STEP = 240  # frames between two of the recording's times looked up
+
+
+def harmony_by_clock_place(
+    audio: np.ndarray, when: np.ndarray, reading: ClockReading, end: float, beats: int
+) -> np.ndarray:
+    """The harmony's change into each beat of the clock's bar (as ``reading`` numbers them)
+    over the ``beats`` whole beats before ``end`` (monotonic seconds); ``when``: the times of
+    every :data:`STEP`-th frame recorded."""
+    step = STEP
+    last = math.floor(reading.beat_at(min(end, when[-1]))) - 1
+    numbers = np.arange(last - beats, last + 1)
+    frames = np.interp([reading.time_at(b) for b in numbers], when, np.arange(len(when)) * step)
+    return harmony_change_by_place(audio, 48000, frames, numbers % 4)
+
+
 async def test_the_musics_bars_are_moved_to_begin_on_the_clocks_bar_lines(private_jackd):
     """ "techno", whose chord changes on the first beat of each bar, locked to the internal
-    clock; after 22 s (its downbeats found) the clock's bar lines move a beat later (as a
-    transport relocated): the stream is moved once, by a beat played again, so that its bars
-    begin on the clock's (beat 0 of 4). Over the last 12 s the harmony changes most, by far,
-    on the clock's first beats, and the kicks are on its beats."""
+    clock; after 22 s the clock's bar lines move (as a transport relocated) so that the music's
+    bars begin a beat before the clock's (where they were, from the recording so far): the
+    stream is moved once, a beat played again, so that its bars begin on the clock's (beat 0 of
+    4). Over the last 12 s the harmony changes most, by far, on the clock's first beats, and
+    the kicks are on its beats."""
     server = private_jackd(rate=48000, period=256).server_name
     jack, sink, clock = locked(server, "barred")
     recorder = Recorder(server, jack.port_names, 70)
-    step = 240  # frames between two of the recording's times looked up
     try:
         async with playing_off_tempo(sink, prompt="techno"):
             clock.start()
             await asyncio.sleep(timeout(22.0))
-            reading = clock.read()
-            assert reading is not None
-            # Its bars were on the clock's (by chance, or moved): now they are a beat early.
-            clock.start(beat=reading.beat_at(time.monotonic()) - 1)
+            audio = recorder.since(0)
+            when = recorder.times(np.arange(0, audio.shape[1], STEP))
+            before = clock.read()
+            assert before is not None
+            was = harmony_by_clock_place(audio, when, before, time.monotonic(), 16)
+            ahead = (3 - int(np.argmax(was))) % 4  # beats to move the clock's bar lines by
+            clock.start(beat=before.beat_at(time.monotonic()) + ahead)
             moves = sink.bar_moves
             await asyncio.sleep(timeout(26.0))  # five bars to be sure, then the last 12 s
-            reading = clock.read()
+            after = clock.read()
             audio = recorder.since(0)
-            when = recorder.times(np.arange(0, audio.shape[1], step))
+            when = recorder.times(np.arange(0, audio.shape[1], STEP))
             kicks = kick_onsets(audio, 48000, DrumKit().samples["kick"])
             times = recorder.times(kicks)
             moves = sink.bar_moves - moves
     finally:
         recorder.close()
-    assert reading is not None
-    last = math.floor(reading.beat_at(when[-1])) - 1
-    beats = np.arange(last - 24, last + 1)  # the last 12 s
-    at = [reading.time_at(b) for b in beats]
-    frames = np.interp(at, when, np.arange(len(when)) * step)
-    change = harmony_change_by_place(audio, 48000, frames, beats % 4)
-    print(f"bars moved {moves} time(s); the harmony's change into each beat of the clock's "
-          f"bar: {np.round(change, 2)}")  # fmt: skip
+    assert after is not None
+    change = harmony_by_clock_place(audio, when, after, after.time, 24)
+    print(f"the harmony's change into each beat of the clock's bar before: {np.round(was, 2)}; "
+          f"moved {ahead} beat(s) on; the bars moved {moves} time(s); the harmony's change "
+          f"over the last 12 s: {np.round(change, 2)}")  # fmt: skip
+    assert was.max() >= 2 * np.sort(was)[-2]  # (where the bars were: clear)
     assert moves == 1
     assert change[0] >= 2 * change[1:].max()
-    assert_on_the_beats(clock, times[(times >= at[0]) & (times <= at[-1])])
+    heard = times[times >= after.time_at(math.floor(after.beat_at(after.time)) - 25)]
+    assert_on_the_beats(clock, heard)
 
 
 async def test_a_clock_chosen_while_playing_puts_the_kicks_on_its_beats(private_jackd):
