@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from oscserver.dsp.bridge import equal_power
+from oscserver.dsp.bridge import crossfade
 from oscserver.dsp.reservoir import Reservoir
 
 FADE = 8
@@ -44,9 +44,8 @@ def test_a_snap_cuts_whole_beats_beyond_what_is_kept_and_crossfades_into_the_chu
     got, place, marks = r.take(1000)
     # The chunk keeps its own place; it carries its mark and the one whose audio was cut.
     assert place == 1200 and marks == ["older change", "new"]
-    fade_out, fade_in = equal_power(FADE)
     expected = new.copy()
-    expected[:, :FADE] = new[:, :FADE] * fade_in + ramp(300, FADE) * fade_out
+    expected[:, :FADE] = crossfade(ramp(300, FADE), new[:, :FADE])
     assert np.allclose(got, expected)
 
 
@@ -68,9 +67,8 @@ def test_skip_drops_from_the_front_with_a_crossfade_and_moves_the_marks():
     assert r.frames == 70
     got, place, marks = r.take(1000)
     assert place == 130 and marks == ["a", "b"]
-    fade_out, fade_in = equal_power(FADE)
     expected = ramp(130, 70)
-    expected[:, :FADE] = expected[:, :FADE] * fade_in + ramp(0, FADE) * fade_out
+    expected[:, :FADE] = crossfade(ramp(0, FADE), expected[:, :FADE])
     assert np.allclose(got, expected)
     # Never more than leaves a crossfade's worth.
     r.append(ramp(200, 20))
@@ -127,9 +125,8 @@ def test_repeat_plays_audio_heard_again_first_crossfaded_then_runs_on_into_the_f
     assert r.frames == 40 + 90
     got, place, marks = r.take(1000)
     assert place == 20 and marks == [] and got.shape[1] == 40  # the two parts joined
-    fade_out, fade_in = equal_power(FADE)
     expected = ramp(20, 40)
-    expected[:, :FADE] = expected[:, :FADE] * fade_in + ramp(60, FADE) * fade_out
+    expected[:, :FADE] = crossfade(ramp(60, FADE), expected[:, :FADE])
     assert np.allclose(got, expected)
     # Then the front, as it was: the stream runs on from frame 60 (it followed frame 59).
     got, place, _ = r.take(1000)

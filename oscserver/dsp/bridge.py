@@ -3,7 +3,7 @@
 Stretching (:mod:`oscserver.dsp.stretch`) covers a service a few percent slow; it cannot cover
 a chunk many seconds late. Then, rather than fade to silence, the music that just played goes
 on: its last bar (or beat) is looped, cut on the beat grid so the groove keeps its phase, with
-an equal-power crossfade wherever two pieces of audio meet, until the stream is back.
+a crossfade wherever two pieces of audio meet (:func:`crossfade`), until the stream is back.
 
 Two small objects, numpy in and out:
 
@@ -15,7 +15,11 @@ Two small objects, numpy in and out:
   the audio that preceded its start, so every repeat joins without a step.
 
 Equal-power crossfades (sin/cos gains, whose squares sum to 1) keep the loudness of two
-uncorrelated signals through the join; linear ones would dip by 3 dB in the middle.
+uncorrelated signals through the join; linear ones would dip by 3 dB in the middle. But the
+joins here are mostly of the music with itself, cut on its beats (a loop's seam, a bar played
+again, beats dropped): two kicks in step crossfaded with equal power come out 3 dB louder, a
+click a listener hears. So every join measures how alike its two sides are and matches its
+gains to them (:func:`crossfade`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FADE", "Looper", "Splicer", "equal_power"]
+__all__ = ["FADE", "Looper", "Splicer", "crossfade", "equal_power"]
 
 Samples = npt.NDArray[np.float32]
 
@@ -42,6 +46,34 @@ def equal_power(frames: int) -> tuple[Samples, Samples]:
     return np.cos(phase).astype(np.float32), np.sin(phase).astype(np.float32)
 
 
+def crossfade(leaving: Samples, coming: Samples) -> Samples:
+    """``leaving`` faded out while ``coming`` fades in, frame for frame, its power kept.
+
+    Signal-matched power-complementary crossfading (M. Fink, M. Holters, U. Zölzer, DAFx-16):
+    with ``r`` the correlation of the two sides over the fade, gains ``g_out``, ``g_in`` with
+    ``g_out² + g_in² + 2·r·g_out·g_in = 1`` keep the power of the mix. Here the equal-power
+    pair ``(c, s)`` is scaled by ``1 / sqrt(1 + 2·r·c·s)``: for unrelated sides (``r = 0``) an
+    equal-power fade, for identical ones (``r = 1``) gains that sum to 1, so the mix is that
+    very signal. ``r`` is kept to [0, 1]: sides in opposite phase get an equal-power fade (a
+    dip where they cancel, never a boost).
+
+    Args:
+        leaving: The audio fading out, shaped ``(channels, n)``.
+        coming: The audio fading in, the same shape.
+
+    Returns:
+        The mix, a new float32 array of that shape.
+    """
+    frames = leaving.shape[1]
+    out, in_ = equal_power(frames)
+    a = leaving.astype(np.float64)
+    b = coming.astype(np.float64)
+    energy = float(np.sum(a * a) * np.sum(b * b))
+    r = float(np.sum(a * b)) / np.sqrt(energy) if energy > 0.0 else 0.0
+    scale = 1.0 / np.sqrt(1.0 + 2.0 * min(max(r, 0.0), 1.0) * out * in_)
+    return (a * (out * scale) + b * (in_ * scale)).astype(np.float32)
+
+
 class Splicer:
     """Passes audio on, always holding back its last ``fade`` frames for the next join.
 
@@ -53,7 +85,6 @@ class Splicer:
     def __init__(self, channels: int = 2, fade: int = FADE) -> None:
         self.fade = fade
         self._held = np.zeros((channels, 0), dtype=np.float32)
-        self._out, self._in = equal_power(fade)
 
     @property
     def held(self) -> int:
@@ -75,8 +106,7 @@ class Splicer:
         n = min(self.held, frames.shape[1])
         if n == 0:
             return self.follow(frames)
-        out, in_ = (self._out, self._in) if n == self.fade else equal_power(n)
-        head = self._held[:, :n] * out + frames[:, :n] * in_
+        head = crossfade(self._held[:, :n], frames[:, :n])
         self._held = self._held[:, :0]
         return self.follow(np.concatenate([head, frames[:, n:]], axis=1))
 
@@ -128,10 +158,9 @@ class Looper:
             return False
         body = history[:, -loop:].copy()
         before = history[:, -loop - self.fade : -loop]  # what led into the loop's first frame
-        out, in_ = equal_power(self.fade)
         # The seam: the loop's end turns into what preceded its start, so the jump back is a
         # continuation of the music, not a step.
-        body[:, -self.fade :] = body[:, -self.fade :] * out + before * in_
+        body[:, -self.fade :] = crossfade(body[:, -self.fade :], before)
         self._body, self._position = body, 0
         return True
 

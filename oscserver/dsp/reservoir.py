@@ -19,7 +19,7 @@ tracker uses), so the lock can ask where the next beat is; a part that follows a
 a place of its own. A part may carry a mark (e.g. a callback to say when it is heard), given
 back when the part's first frame is taken; a mark whose part is cut moves to the cut.
 
-Crossfades are equal-power, as every join of :mod:`oscserver.dsp.bridge`.
+Crossfades match their gains to the two sides, as every join of :mod:`oscserver.dsp.bridge`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from oscserver.dsp.bridge import FADE, equal_power
+from oscserver.dsp.bridge import FADE, crossfade
 
 __all__ = ["Reservoir"]
 
@@ -59,7 +59,6 @@ class Reservoir:
         self._parts: deque[_Part] = deque()
         self._frames = 0
         self._next = 0  # the stream frame after the last appended
-        self._out, self._in = equal_power(fade)
 
     @property
     def frames(self) -> int:
@@ -146,7 +145,7 @@ class Reservoir:
         frames = min(frames, self._frames - self.fade)
         if frames <= 0:
             return 0
-        head = self._join()[:, : self.fade] * self._out
+        head = self._join()[:, : self.fade]
         moved: list[Any] = []
         left = frames
         while left:
@@ -173,13 +172,13 @@ class Reservoir:
         frames = int(sum(audio.shape[1] for _, audio in parts))
         if frames < self.fade or self._frames < self.fade:
             return 0
-        head = self._join()[:, : self.fade] * self._out
+        head = self._join()[:, : self.fade]
         self.put_back(parts)
         self._fade_in_front(head, [])
         return frames
 
     def _fade_in_front(self, head: Samples, marks: list[Any]) -> None:
-        """Fade the front in over ``head`` (faded out already), and give it ``marks``."""
+        """Fade the front in over ``head`` (the audio that fades out), and give it ``marks``."""
         while self._parts[0].audio.shape[1] < self.fade:  # a cut right after: join across it
             first = self._parts.popleft()
             second = self._parts.popleft()
@@ -187,7 +186,7 @@ class Reservoir:
             self._parts.appendleft(_Part(first.place, audio, first.marks + second.marks))
         front = self._parts[0]
         audio = np.array(front.audio, dtype=np.float32)
-        audio[:, : self.fade] = audio[:, : self.fade] * self._in + head
+        audio[:, : self.fade] = crossfade(head, audio[:, : self.fade])
         self._parts[0] = _Part(front.place, audio, marks + front.marks)
 
     def snap(self, audio: Samples, keep: int, beat: int, mark: Any = None) -> int:
@@ -221,9 +220,7 @@ class Reservoir:
             at += n
         moved = [m for m in marks if not any(m in p.marks for p in kept)]
         new = np.array(audio, dtype=np.float32)
-        new[:, : self.fade] = new[:, : self.fade] * self._in + old[:, cut : cut + self.fade] * (
-            self._out
-        )
+        new[:, : self.fade] = crossfade(old[:, cut : cut + self.fade], new[:, : self.fade])
         self._parts = deque(kept)
         self._frames = cut
         own = [] if mark is None else [mark]

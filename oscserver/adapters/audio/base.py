@@ -20,7 +20,7 @@ import numpy as np
 from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.audio.ring import Samples, StereoRing
 from oscserver.adapters.audio.shared import STATE_NAMES, F, SharedBlock
-from oscserver.dsp.bridge import FADE, equal_power
+from oscserver.dsp.bridge import FADE, crossfade
 
 __all__ = ["AudioSink", "RingSink", "SinkStats", "pcm16_to_float"]
 
@@ -230,7 +230,8 @@ class RingSink(AudioSink):
         The snap: the audio waiting in the ring is cut back by as many whole beats as leave
         ``keep`` seconds (at least :data:`SNAP_MARGIN`) before the cut, and the audio is
         written from the cut, its
-        first 20 ms crossfaded (equal power) with the audio it replaces. The audio played
+        first 20 ms crossfaded (:func:`~oscserver.dsp.bridge.crossfade`) with the audio it
+        replaces. The audio played
         before the cut is untouched, and the one after it is the chunk, a whole number of beats
         earlier than it would have come: the beat keeps its place. Nothing is cut while the
         output is not playing, nor when less than a beat waits beyond the margin.
@@ -251,8 +252,7 @@ class RingSink(AudioSink):
             if beats:
                 at -= beats * length
                 fade = min(round(FADE * rate / self.stream_rate), out.shape[1])
-                fade_out, fade_in = equal_power(fade)
-                out[:, :fade] = self.ring.frames_at(at, fade) * fade_out + out[:, :fade] * fade_in
+                out[:, :fade] = crossfade(self.ring.frames_at(at, fade), out[:, :fade])
                 self.ring.rewind(at)
         self._append(out)
         read_now = self.ring.positions()[0]
