@@ -191,3 +191,31 @@ def largest_step(audio: np.ndarray, missed: list[int] | None = None) -> float:
         if 0 < i <= len(steps):
             steps[i - 1] = 0.0  # frames i - 1 and i were not neighbours at the ports
     return float(steps.max())
+
+
+def worst_click(
+    audio: np.ndarray, missed: list[int] | None = None, reach: int = 40
+) -> tuple[float, int]:
+    """How far the step between neighbouring frames that most stands out from the steps
+    around it does: its size over the largest step within ``reach`` frames either side.
+
+    A tone's, a pad's or a bass line's steps change smoothly from frame to frame (music
+    without drums from the engine: at most 1.3); where two waveforms are butted together
+    without a crossfade, one step stands alone (over 2 for 93 % of random splices of that
+    music). Drums' noise hides such steps: judge music without them. Steps across cycles the
+    recorder missed (``Recorder.missed``, from the first frame of ``audio``) are left out, and
+    steps among neighbours under 1e-3 (silence) count against 1e-3.
+
+    Returns:
+        The ratio and the frame where it is (its step is to the next frame).
+    """
+    steps = np.abs(np.diff(audio, axis=1)).max(axis=0).astype(np.float64)
+    for i in missed or ():
+        if 0 < i <= len(steps):
+            steps[i - 1] = 0.0  # frames i - 1 and i were not neighbours at the ports
+    padded = np.concatenate([np.zeros(reach), steps, np.zeros(reach)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * reach + 1)
+    around = np.maximum(windows[:, :reach].max(axis=1), windows[:, reach + 1 :].max(axis=1))
+    ratios = steps / np.maximum(around, 1e-3)
+    at = int(np.argmax(ratios))
+    return float(ratios[at]), at

@@ -122,3 +122,17 @@ def test_music_taken_back_before_it_was_heard_is_not_looped():
     looper.forget(30)  # frames 70 to 99 were never heard
     assert looper.start(loop=20)
     assert np.array_equal(looper.next(16)[0], x[50:66])
+
+
+def test_what_a_snap_cut_from_the_output_is_cut_from_the_music_remembered():
+    looper = Looper(capacity=RATE, fade=4)
+    x = np.arange(100, dtype=np.float32)
+    looper.remember(np.vstack([x, x]))
+    new = np.full((2, 20), 500.0, np.float32)
+    looper.remember(new, replacing=30)  # frames 70..99 never heard: new came in from 70
+    assert looper.start(loop=40)
+    body = looper.next(40)[0]
+    assert np.array_equal(body[:20], x[50:70])  # heard before the cut, as it was
+    side = np.vstack([x[70:74], x[70:74]])
+    assert np.allclose(body[20:24], crossfade(side, new[:, :4])[0])  # the output's crossfade
+    assert np.array_equal(body[24:36], np.full(12, 500.0))  # then the new audio

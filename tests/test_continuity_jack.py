@@ -1,7 +1,7 @@
 """Continuity on a real JACK server: against an engine generating at 0.94 of real time, or
 sending chunks seconds late, the continuity feeder keeps the music going (stretching, then
 bridging with the last bar); the same runs without it fall silent. What a listener hears is
-judged from a JACK recording (silent 60 ms blocks, steps at the joins), with the underruns."""
+judged from a JACK recording (silent 60 ms blocks, clicks at the joins), with the underruns."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from audio_analysis import largest_step
+from audio_analysis import worst_click
 from conftest import until
 from jack_recorder import Recorder
 
@@ -26,7 +26,7 @@ from oscserver.engine.faults import parse_fault
 from oscserver.engine.server import EngineOptions, EngineServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from in_process import send_play
+from in_process import send, send_play
 
 pytestmark = [
     pytest.mark.jack,
@@ -61,10 +61,12 @@ async def play_for(
     seconds: float = SECONDS,
     settled: float = SETTLED,
     missed: list[int] | None = None,
+    controls: tuple[tuple[str, object], ...] = (),
 ) -> tuple[np.ndarray, int, SinkStats, list[float]]:
     """Play ``seconds`` of a faulty engine (faults separated by commas).
 
     Args:
+        controls: OSC messages (address, argument) sent before ``/lyria/play``.
         missed: Filled with where the recording lacks cycles its recorder was late for
             (:meth:`Recorder.missed`).
 
@@ -82,6 +84,8 @@ async def play_for(
     await app.start()
     recorder = Recorder(server, jack.port_names, seconds + 20)
     try:
+        for address, argument in controls:
+            await send(app, address, argument)
         await send_play(app)
         await until(lambda: jack.stats().playing, 15)
         start, began = recorder.mark(), asyncio.get_running_loop().time()
@@ -126,29 +130,29 @@ async def test_a_slow_service_plays_without_a_gap_only_when_stretched(private_ja
 async def test_chunks_seconds_late_are_bridged_with_the_music_itself(private_jackd, monkeypatch):
     """Every 4th chunk 6 s late: the buffer cannot cover it (2 s at its target; without
     stretching 3 s, or a little more when a loaded machine starts late: CI once saw a 3 s delay
-    covered); the bridge loops the last bar instead of falling silent, and its joins are no
-    steeper than the music."""
+    covered); the bridge loops the last bar instead of falling silent, and no join clicks.
+
+    The drums are muted (``/lyria/mute_drums 1``): their noise would hide a click, as they did
+    one that the bridge repeated at every turn of its loop (a jump in the music it remembered).
+    """
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     server = private_jackd(rate=48000, period=256).server_name
 
     missed: list[int] = []
-    audio, underruns, stats, _ = await play_for(server, True, "late:4:6", 40.0, missed=missed)
+    mute = (("/lyria/mute_drums", 1),)
+    audio, underruns, stats, _ = await play_for(
+        server, True, "late:4:6", 40.0, missed=missed, controls=mute
+    )
     said = f"{stats}, {silent_blocks(audio)} silent blocks, recorder late at {missed}"
     assert stats.bridged_seconds >= 0.5, said  # the bridge was needed
     assert underruns == 0, said
     assert silent_blocks(audio) == 0, said
+    # No click: no step stands out from the steps around it as a butt join's does (the music
+    # itself: at most 1.3; unfaded splices of it: over 2 for 93 % of them).
     first = int(np.argmax(np.abs(audio[0]) > 0.01))
-    sound = audio[:, first:]
-    second = 48000
-    steps = [
-        largest_step(sound[:, i : i + second], [m - first - i for m in missed])
-        for i in range(0, sound.shape[1] - second, second)
-    ]
-    # No click: no second of the recording has a step far beyond what the music itself has.
-    # (Where the recorder missed a cycle the recording jumps 256 frames: that step is not
-    # what the ports sent, and it once measured 0.83 against the music's 0.43.)
-    assert max(steps) <= 1.5 * float(np.median(steps)), (steps, said)
+    click, at = worst_click(audio[:, first:], [m - first for m in missed])
+    assert click <= 2.0, (click, (first + at) / 48000, said)
 
     audio, underruns, stats, _ = await play_for(server, False, "late:4:6", 25.0)
     assert underruns >= 1 and silent_blocks(audio) > 5  # the same lateness, as it comes

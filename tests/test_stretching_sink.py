@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from audio_analysis import worst_click
 from conftest import wait_for
 
 from oscserver.adapters.audio.base import AudioSink, SinkStats
@@ -155,6 +156,33 @@ def test_a_late_stream_is_bridged_with_its_last_bar_and_picked_up_when_back():
         assert sink.stats().bridged_seconds == 1.5
     finally:
         sink.close()
+
+
+def test_a_bridge_soon_after_another_loops_what_was_heard_without_a_jump():
+    """The second bridge's bar spans the first bridge and the stream's return: it must loop
+    them as they were heard, not the music before the first bridge butted against the music
+    after it (a click at every turn of the loop)."""
+    inner = Draining()
+    sink = StretchingSink(inner, Settings(target=2.0), bridge_limit=5.0)
+    sink.bpm = lambda: 240.0  # a bar is 1 s
+    t = np.arange(round(2.5 * 48000)) / 48000
+    mono = (0.3 * np.sin(2 * np.pi * 221.3 * t)).astype(np.float32)  # not whole in a bar
+    stream = np.vstack([mono, mono])
+    try:
+        sink.set_playing(True)
+        sink.write(stream[:, : 2 * 48000])
+        wait_for(lambda: sink.bridged_seconds >= 0.3, 10)
+        sink.write(stream[:, 2 * 48000 :])  # half a bar more, then late again
+        wait_for(lambda: sink.bridges == 2, 10)
+        first = sink.bridged_seconds
+        wait_for(lambda: sink.bridged_seconds >= first + 1.5, 10)  # the loop turned
+        heard = np.concatenate(list(inner.chunks), axis=1)
+    finally:
+        sink.close()
+    # A tone has no lone steps (looping the music before the first bridge butted against
+    # the music after it: 7 times the steps around it).
+    click, at = worst_click(heard)
+    assert click <= 1.5, (click, at / 48000)
 
 
 def test_no_bridge_while_paused_or_before_there_is_music_to_loop():

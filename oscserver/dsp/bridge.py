@@ -71,7 +71,8 @@ def crossfade(leaving: Samples, coming: Samples) -> Samples:
     energy = float(np.sum(a * a) * np.sum(b * b))
     r = float(np.sum(a * b)) / np.sqrt(energy) if energy > 0.0 else 0.0
     scale = 1.0 / np.sqrt(1.0 + 2.0 * min(max(r, 0.0), 1.0) * out * in_)
-    return (a * (out * scale) + b * (in_ * scale)).astype(np.float32)
+    mixed: Samples = (a * (out * scale) + b * (in_ * scale)).astype(np.float32)
+    return mixed
 
 
 class Splicer:
@@ -120,7 +121,7 @@ class Looper:
     """Remembers the recent music; continues it by looping its last ``loop`` frames.
 
     Args:
-        capacity: Frames of music remembered (enough for the longest loop and its seam).
+        capacity: Frames remembered (enough for the longest loop and its seam).
         channels: Channels of the audio.
         fade: Frames of the crossfade at the loop's seam.
     """
@@ -137,8 +138,27 @@ class Looper:
         """True between :meth:`start` and :meth:`stop`."""
         return self._body is not None
 
-    def remember(self, frames: Samples) -> None:
-        """Keep music that was played (not the loop's own output)."""
+    def remember(self, frames: Samples, replacing: int = 0) -> None:
+        """Keep what was played next, exactly as it is heard.
+
+        The caller must give everything heard, the loop's own output included, and say where
+        the output was cut: the history must run on as the listener heard it, or a later loop
+        that spans a jump would repeat it, a click at every turn.
+
+        Args:
+            frames: The audio that follows what was remembered.
+            replacing: The output dropped this many frames remembered last, never heard, and
+                crossfaded ``frames`` in from the first of them (a snap): they are dropped here
+                the same way.
+        """
+        if replacing > 0:
+            replaced = self._history[:, -replacing:]
+            self._history = self._history[:, : self._history.shape[1] - replaced.shape[1]]
+            n = min(self.fade, replaced.shape[1], frames.shape[1])
+            if n:
+                frames = np.concatenate(
+                    [crossfade(replaced[:, :n], frames[:, :n]), frames[:, n:]], axis=1
+                )
         joined = np.concatenate([self._history, frames], axis=1)
         self._history = joined[:, -self.capacity :]
 

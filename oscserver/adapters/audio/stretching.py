@@ -659,12 +659,14 @@ class StretchingSink(AudioSink):
             played = fresh.beat * ratio
             waiting = self.inner.buffered_seconds() + held / STREAM_RATE
             if waiting - max(fresh.keep, SNAP_MARGIN) - SNAP_SLACK >= played:
-                # (Not remembered for the bridge: most of it is about to be cut.)
                 flushed = self._splicer.follow(self._stretcher.flush())
                 tail = np.concatenate([flushed, self._splicer.flush()], axis=1)
                 with self._lock:
-                    if generation == self._generation and tail.shape[1]:
+                    written = generation == self._generation and tail.shape[1] > 0
+                    if written:
                         self.inner.write(tail)
+                if written:  # (heard up to the cut, which drops it again: see _emit)
+                    self._looper.remember(tail)
                 return _Fresh(played, heard, fresh.keep)
         if heard is not None:
             late = held / STREAM_RATE
@@ -702,12 +704,14 @@ class StretchingSink(AudioSink):
         with self._lock:
             if generation != self._generation:
                 return False
+            dropped = 0.0
             if fresh is not None:
-                self._dropped = self.inner.write_fresh(joined, fresh.beat, fresh.heard, fresh.keep)
+                dropped = self.inner.write_fresh(joined, fresh.beat, fresh.heard, fresh.keep)
+                self._dropped = dropped
             elif joined.shape[1]:
                 self.inner.write(joined)
-        if music:
-            self._looper.remember(joined)
+        # What is heard, the loop's own output included: a later loop must not repeat a jump.
+        self._looper.remember(joined, replacing=round(dropped * STREAM_RATE))
         return True
 
     def _hold(self, generation: int) -> bool:
