@@ -194,7 +194,10 @@ def largest_step(audio: np.ndarray, missed: list[int] | None = None) -> float:
 
 
 def worst_click(
-    audio: np.ndarray, missed: list[int] | None = None, reach: int = 40
+    audio: np.ndarray,
+    missed: list[int] | None = None,
+    ignore: list[tuple[int, int]] | None = None,
+    reach: int = 40,
 ) -> tuple[float, int]:
     """How far the step between neighbouring frames that most stands out from the steps
     around it does: its size over the largest step within ``reach`` frames either side.
@@ -203,8 +206,9 @@ def worst_click(
     without drums from the engine: at most 1.3); where two waveforms are butted together
     without a crossfade, one step stands alone (over 2 for 93 % of random splices of that
     music). Drums' noise hides such steps: judge music without them. Steps across cycles the
-    recorder missed (``Recorder.missed``, from the first frame of ``audio``) are left out, and
-    steps among neighbours under 1e-3 (silence) count against 1e-3.
+    recorder missed (``Recorder.missed``, from the first frame of ``audio``) and in the
+    ``ignore`` ranges of frames (``(first, end)``: e.g. around the server's xruns) are left
+    out, and steps among neighbours under 1e-3 (silence) count against 1e-3.
 
     Returns:
         The ratio and the frame where it is (its step is to the next frame).
@@ -213,6 +217,8 @@ def worst_click(
     for i in missed or ():
         if 0 < i <= len(steps):
             steps[i - 1] = 0.0  # frames i - 1 and i were not neighbours at the ports
+    for first, end in ignore or ():
+        steps[max(0, first) : max(0, end)] = 0.0
     padded = np.concatenate([np.zeros(reach), steps, np.zeros(reach)])
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * reach + 1)
     around = np.maximum(windows[:, :reach].max(axis=1), windows[:, reach + 1 :].max(axis=1))

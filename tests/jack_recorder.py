@@ -14,6 +14,15 @@ import numpy as np
 
 #: A cycle's start time is kept for every this many frames recorded (a cycle each at most).
 CYCLE_EVERY = 64
+#: The JACK server's xruns remembered (when each was reported, in JACK frames).
+XRUNS = 256
+
+
+def _layout(capacity: int) -> tuple[int, int, int]:
+    """Byte offsets of the audio, the cycles and the xruns in the shared block; its size."""
+    cycles = 16 + 8 * capacity
+    xruns = cycles + 24 * (capacity // CYCLE_EVERY)
+    return cycles, xruns, xruns + 8 * (XRUNS + 1)
 
 
 def _record(shm_name: str, capacity: int, server: str, sources: tuple[str, str], ready) -> None:
@@ -22,10 +31,19 @@ def _record(shm_name: str, capacity: int, server: str, sources: tuple[str, str],
     shm = shared_memory.SharedMemory(name=shm_name)
     count = np.ndarray((2,), np.int64, shm.buf, 0)  # [frames, stop]
     audio = np.ndarray((2, capacity), np.float32, shm.buf, 16)
-    cycles = np.ndarray((capacity // CYCLE_EVERY, 3), np.float64, shm.buf, 16 + 8 * capacity)
+    at_cycles, at_xruns, _ = _layout(capacity)
+    cycles = np.ndarray((capacity // CYCLE_EVERY, 3), np.float64, shm.buf, at_cycles)
+    xruns = np.ndarray((XRUNS + 1,), np.float64, shm.buf, at_xruns)  # [count, frame times]
     client = jack.Client("recorder", no_start_server=True, servername=server)
     inputs = [client.inports.register(f"in_{i}") for i in (1, 2)]
     count[1] = 0
+
+    @client.set_xrun_callback
+    def xrun(delayed_usecs: float) -> None:
+        n = int(xruns[0])
+        if n < XRUNS:
+            xruns[1 + n] = client.frame_time  # (no call to the server: libjack's own clock)
+            xruns[0] = n + 1
 
     @client.set_process_callback
     def process(frames: int) -> None:
@@ -62,14 +80,18 @@ class Recorder:
 
     def __init__(self, server: str, sources: tuple[str, str], seconds: float = 60.0) -> None:
         capacity = int(seconds * 48000)
-        cycles = capacity // CYCLE_EVERY
-        self._shm = shared_memory.SharedMemory(create=True, size=16 + 8 * capacity + 24 * cycles)
+        at_cycles, at_xruns, size = _layout(capacity)
+        self._shm = shared_memory.SharedMemory(create=True, size=size)
         self._count = np.ndarray((2,), np.int64, self._shm.buf, 0)
         self._count[:] = 0
         self.buffer = np.ndarray((2, capacity), np.float32, self._shm.buf, 16)
         self.buffer[:] = 0
-        self._cycles = np.ndarray((cycles, 3), np.float64, self._shm.buf, 16 + 8 * capacity)
+        self._cycles = np.ndarray(
+            (capacity // CYCLE_EVERY, 3), np.float64, self._shm.buf, at_cycles
+        )
         self._cycles[:] = 0
+        self._xruns = np.ndarray((XRUNS + 1,), np.float64, self._shm.buf, at_xruns)
+        self._xruns[:] = 0
         context = multiprocessing.get_context("spawn")
         ready = context.Event()
         self._process = context.Process(
@@ -117,6 +139,26 @@ class Recorder:
         after = known[1:, 0][jumps > 0].astype(np.int64)
         return [int(i - start) for i in after if start < i < end]
 
+    def xruns(self, start: int, end: int) -> list[int]:
+        """Where, in the recording from ``start`` to ``end``, the JACK server reported xruns.
+
+        A client late for its cycle (the machine loaded) leaves that cycle's output to the
+        server: the recording jumps there, whatever the client meant to play. The report comes
+        after the cycle, on a thread of its own: the place is a cycle or two late.
+
+        Returns:
+            Indices relative to ``start``.
+        """
+        known = self._known()
+        places = []
+        for frame_time in self._xruns[1 : 1 + int(self._xruns[0])]:
+            at = int(np.searchsorted(known[:, 2], frame_time, side="right")) - 1
+            if at >= 0:
+                i = int(known[at, 0] + frame_time - known[at, 2])
+                if start <= i < end:
+                    places.append(i - start)
+        return places
+
     def _known(self) -> np.ndarray:
         known = self._cycles[: self.frames // CYCLE_EVERY]
         return known[known[:, 1] > 0]
@@ -126,6 +168,6 @@ class Recorder:
         self._process.join(10)
         if self._process.is_alive():
             self._process.kill()
-        del self._count, self.buffer, self._cycles
+        del self._count, self.buffer, self._cycles, self._xruns
         self._shm.close()
         self._shm.unlink()

@@ -61,6 +61,7 @@ async def play_for(
     seconds: float = SECONDS,
     settled: float = SETTLED,
     missed: list[int] | None = None,
+    xruns: list[int] | None = None,
     controls: tuple[tuple[str, object], ...] = (),
 ) -> tuple[np.ndarray, int, SinkStats, list[float]]:
     """Play ``seconds`` of a faulty engine (faults separated by commas).
@@ -69,6 +70,7 @@ async def play_for(
         controls: OSC messages (address, argument) sent before ``/lyria/play``.
         missed: Filled with where the recording lacks cycles its recorder was late for
             (:meth:`Recorder.missed`).
+        xruns: Filled with where the server reported xruns (:meth:`Recorder.xruns`).
 
     Returns:
         The recording, the underruns, the last stats, and the latency of every chunk written
@@ -93,6 +95,8 @@ async def play_for(
         audio = recorder.since(start)
         if missed is not None:
             missed.extend(recorder.missed(start, start + audio.shape[1]))
+        if xruns is not None:
+            xruns.extend(recorder.xruns(start, start + audio.shape[1]))
         latencies = []
         if isinstance(sink, StretchingSink):
             latencies = [a for t, a, bridge in sink.latencies if t > began + settled and not bridge]
@@ -140,18 +144,25 @@ async def test_chunks_seconds_late_are_bridged_with_the_music_itself(private_jac
     server = private_jackd(rate=48000, period=256).server_name
 
     missed: list[int] = []
+    xruns: list[int] = []
     mute = (("/lyria/mute_drums", 1),)
     audio, underruns, stats, _ = await play_for(
-        server, True, "late:4:6", 40.0, missed=missed, controls=mute
+        server, True, "late:4:6", 40.0, missed=missed, xruns=xruns, controls=mute
     )
-    said = f"{stats}, {silent_blocks(audio)} silent blocks, recorder late at {missed}"
+    said = (
+        f"{stats}, {silent_blocks(audio)} silent blocks, recorder late at {missed}, "
+        f"xruns at {xruns}"
+    )
     assert stats.bridged_seconds >= 0.5, said  # the bridge was needed
     assert underruns == 0, said
     assert silent_blocks(audio) == 0, said
     # No click: no step stands out from the steps around it as a butt join's does (the music
-    # itself: at most 1.3; unfaded splices of it: over 2 for 93 % of them).
+    # itself: at most 1.3; unfaded splices of it: over 2 for 93 % of them). Where the machine
+    # was too loaded for a cycle (an xrun, reported up to a few cycles late) the jump is the
+    # server's, not oscserver's: those 25 ms are left out.
     first = int(np.argmax(np.abs(audio[0]) > 0.01))
-    click, at = worst_click(audio[:, first:], [m - first for m in missed])
+    ignore = [(x - first - 4 * 256, x - first + 256) for x in xruns]
+    click, at = worst_click(audio[:, first:], [m - first for m in missed], ignore)
     assert click <= 2.0, (click, (first + at) / 48000, said)
 
     audio, underruns, stats, _ = await play_for(server, False, "late:4:6", 25.0)
