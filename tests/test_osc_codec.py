@@ -196,3 +196,22 @@ def test_encode_agrees_with_python_osc_and_decodes_back(address, values):
     except (osc_message_builder.BuildError, osc_message.ParseError, UnicodeDecodeError):
         return  # python-osc cannot read back what it built (why it is no longer used here)
     assert data == reference
+
+
+def test_a_bundle_reads_back_in_python_osc_with_its_timetag_and_messages():
+    """The wire form checked by another implementation (python-osc's parser)."""
+    from pythonosc.osc_bundle import OscBundle
+
+    from oscserver.core.osc_codec import encode_bundle
+
+    when = 1_790_000_000.123456
+    packet = encode_bundle(
+        when, [encode_message("/lyria/beat", [3, 1, 126.0]), encode_message("/lyria/onset", [0.5])]
+    )
+    bundle = OscBundle(packet)
+    assert abs(bundle.timestamp - when) < 1e-6
+    contents = list(bundle)
+    assert [m.address for m in contents] == ["/lyria/beat", "/lyria/onset"]
+    assert contents[0].params == [3, 1, 126.0]
+    ours = decode_packet(packet)
+    assert [m.timetag for m in ours] == [pytest.approx(when, abs=1e-6)] * 2

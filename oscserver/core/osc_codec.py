@@ -19,13 +19,14 @@ b'/lyria/bpm\x00\x00,i\x00\x00\x00\x00\x00|'
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from oscserver.core.errors import MalformedPacket
 
-__all__ = ["MAX_DATAGRAM", "Incoming", "OscArg", "decode_packet", "encode_message"]
+__all__ = ["MAX_DATAGRAM", "Incoming", "OscArg", "decode_packet", "encode_bundle", "encode_message"]
 
 #: A value :func:`encode_message` can send.
 OscArg = str | bytes | bool | int | float | None
@@ -237,6 +238,31 @@ def encode_message(address: str, args: Sequence[OscArg] = ()) -> bytes:
         else:
             raise ValueError(f"{type(arg).__name__} has no OSC type")
     return b"".join([_padded(address, "address"), _padded("".join(tags), "tags"), *body])
+
+
+def encode_bundle(timetag: float, messages: Sequence[bytes]) -> bytes:
+    """Build one OSC bundle of encoded messages, to take effect at ``timetag``.
+
+    OSC 1.0 spec, "OSC Bundles" and "Temporal semantics": ``#bundle``, an NTP timetag (seconds
+    since 1900 in the high 32 bits, the fraction in the low 32), then each element's int32
+    size and bytes.
+
+    Args:
+        timetag: When the contents take effect, in seconds since the Unix epoch
+            (:func:`time.time`'s clock: the receiver's, give or take its sync).
+        messages: The elements, each a whole message from :func:`encode_message`.
+
+    >>> packet = encode_bundle(1700000000.25, [encode_message("/lyria/beat", [1, 1, 120.0])])
+    >>> decode_packet(packet)[0].timetag
+    1700000000.25
+    """
+    seconds = timetag + NTP_TO_UNIX
+    whole = math.floor(seconds)
+    fraction = min(round((seconds - whole) * 2**32), 2**32 - 1)
+    parts = [b"#bundle\x00", _U64.pack((whole << 32) | fraction)]
+    for message in messages:
+        parts += [_I32.pack(len(message)), message]
+    return b"".join(parts)
 
 
 def _padded(text: str, what: str) -> bytes:
