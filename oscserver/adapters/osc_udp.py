@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import os
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -145,6 +146,18 @@ class OscUdpEndpoint:
             # A full buffer, a bad address, a gone host, a value OSC cannot carry.
             self.stats.send_errors += 1
             log.debug("cannot send %s to %s: %s", address, addr, exc)
+
+    def duplicate(self) -> socket.socket | None:
+        """A second handle on the bound socket, for another thread to send from (the pulse).
+
+        What it sends comes from the OSC port, as replies do: a patch whose socket is
+        connected to oscserver (Pd's ``[netsend -u]``, a connected UDP socket) takes only
+        datagrams from there. The caller closes it. None before :meth:`start`.
+        """
+        sock = self._sock
+        if sock is None and self._transport is not None:
+            sock = self._transport.get_extra_info("socket")
+        return None if sock is None else socket.socket(fileno=os.dup(sock.fileno()))
 
     def close(self) -> None:
         """Close the socket."""

@@ -41,7 +41,9 @@ class PulseSender:
             messages; above 0: bundles timetagged with the sound's moment).
         clock: The monotonic clock the messages' times are on.
         wall: The clock time tags are on (seconds since the Unix epoch).
-        host: The address the socket sends from.
+        sock: The UDP socket to send from, closed by :meth:`close` (the server's OSC port,
+            duplicated: :meth:`OscUdpEndpoint.duplicate`); None: one of its own on ``host``.
+        host: The address a socket of its own is bound to.
     """
 
     def __init__(
@@ -49,6 +51,7 @@ class PulseSender:
         lookahead: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        sock: socket.socket | None = None,
         host: str = "127.0.0.1",
     ) -> None:
         self.lookahead = lookahead
@@ -59,8 +62,10 @@ class PulseSender:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = False
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._socket.bind((host, 0))
+        if sock is None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind((host, 0))
+        self._socket = sock
         self._thread = threading.Thread(target=self._run, name="oscserver-pulse", daemon=True)
         self.sent = 0
         self.failed = 0
@@ -113,6 +118,11 @@ class PulseSender:
         """Drop everything waiting: the music paused, none of it will be heard."""
         with self._lock:
             self._schedule.clear()
+
+    def forget_from(self, heard_at: float) -> None:
+        """Drop what waits for sound heard at or after ``heard_at`` (it was cut)."""
+        with self._lock:
+            self._schedule.drop_from(heard_at)
 
     def close(self) -> None:
         """Stop the thread and close the socket."""

@@ -210,6 +210,11 @@ class Schedule:
         """Drop everything waiting (the music paused: none of it will be heard)."""
         self._waiting.clear()
 
+    def drop_from(self, heard_at: float) -> None:
+        """Drop the messages about sound heard at or after ``heard_at`` (the audio was cut)."""
+        self._waiting = [m for m in self._waiting if m.heard_at < heard_at]
+        heapq.heapify(self._waiting)
+
     def next_due(self) -> float | None:
         """When the earliest message is due; None when nothing waits."""
         return self._waiting[0].heard_at - self.lookahead if self._waiting else None

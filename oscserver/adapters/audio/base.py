@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.audio.ring import Samples, StereoRing
 from oscserver.adapters.audio.shared import STATE_NAMES, F, SharedBlock
 from oscserver.dsp.bridge import FADE, crossfade
+
+if TYPE_CHECKING:
+    from oscserver.adapters.audio.pulse_watch import PulseWatch
 
 __all__ = ["AudioSink", "RingSink", "SinkStats", "pcm16_to_float"]
 
@@ -190,6 +194,9 @@ class RingSink(AudioSink):
         #: Snaps made, and seconds of older audio they dropped.
         self.snaps = 0
         self.snapped_seconds = 0.0
+        #: Told of everything written, cut back and stopped, to measure the music's pulse.
+        self.pulse: PulseWatch | None = None
+        self._underruns = 0  # as last seen by _append (a change: the output ran dry)
 
     def _release(self) -> None:
         """Drop this side's views of the shared block, so that it can be freed."""
@@ -254,6 +261,8 @@ class RingSink(AudioSink):
                 fade = min(round(FADE * rate / self.stream_rate), out.shape[1])
                 out[:, :fade] = crossfade(self.ring.frames_at(at, fade), out[:, :fade])
                 self.ring.rewind(at)
+                if self.pulse is not None:
+                    self.pulse.rewound(at)
         self._append(out)
         read_now = self.ring.positions()[0]
         dropped = beats * length / rate if beats else 0.0
@@ -282,13 +291,18 @@ class RingSink(AudioSink):
             return 0, np.zeros((2, 0), np.float32)
         head = self.ring.frames_at(at, min(fade, write - at))
         self.ring.rewind(at)
+        if self.pulse is not None:
+            self.pulse.rewound(at)
         return write - at, head
 
     def _append(self, out: Samples) -> None:
         # High-water mark: past it (a burst after a stall), new audio is dropped, so that the
         # latency between the service and the output stays bounded.
         room = max(0, round(HIGH_WATER_SECONDS * self._rate) - self.ring.available())
+        read, place = self.ring.positions()
         written = self.ring.write(out[:, :room])
+        if self.pulse is not None and written:
+            self._tell_pulse(self.pulse, read, place, out[:, :written])
         dropped = out.shape[1] - written
         if dropped:
             if not self._h[F.OVERFLOW]:
@@ -297,6 +311,18 @@ class RingSink(AudioSink):
                     HIGH_WATER_SECONDS,
                 )
             self._h[F.OVERFLOW] += dropped
+
+    def _tell_pulse(self, pulse: PulseWatch, read: int, place: int, written: Samples) -> None:
+        """Hand what was written at ``place`` to the pulse, with when it is heard if playing."""
+        h = self._h
+        underruns = int(h[F.UNDERRUNS])
+        if underruns != self._underruns:
+            self._underruns = underruns
+            pulse.slipped()
+        heard_at = None
+        if h[F.GATE] and h[F.PLAYING]:
+            heard_at = time.monotonic() + (place - read) / self._rate + self.output_latency()
+        pulse.written(place, written, heard_at, self._rate)
 
     def _poll_rate(self) -> None:
         """Hook for sinks whose rate can change under them (JACK after a restart)."""
@@ -310,6 +336,8 @@ class RingSink(AudioSink):
         elif not playing and h[F.GATE]:
             h[F.PAUSE_MARK] = h[F.WRITE]
             h[F.GATE] = 0
+            if self.pulse is not None:
+                self.pulse.stopped()
 
     def buffered_seconds(self) -> float:
         """Audio waiting in the ring, in seconds (cheaper than :meth:`stats`: no peak meter)."""

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from oscserver.adapters.audio.beat_watch import BeatWatch
 from oscserver.adapters.clock.base import ClockSource
-from oscserver.core.lock import Decision, LockController, LockSettings
+from oscserver.core.lock import ClockReading, Decision, LockController, LockSettings
 from oscserver.dsp.bars import BEATS_PER_BAR
 from oscserver.dsp.beats import STEADY, Grid
 
@@ -84,6 +84,8 @@ class BeatLock:
         self.lock = LockController(LockSettings(max_stretch=max_stretch))
         #: The lock's last decision (None while not locking: no clock, no steady beat yet).
         self.decision: Decision | None = None
+        #: The clock as read for that decision (one whole object: any thread may read it).
+        self.reading: ClockReading | None = None
         self._start = 0  # the stream frame the present stream began at
         self._previous: tuple[int, Grid] | None = None  # the one before: its start and grid
         self._locked_to = -1  # the start of the stream the last decision was on
@@ -204,6 +206,7 @@ class BeatLock:
             self._locked_to = stream
             self.lock.release()
         reading = clock.read()
+        self.reading = reading
         if reading is None:
             self.decision = None
             self._stretched_for = 0.0
@@ -292,6 +295,13 @@ class BeatLock:
         if not decision.within:
             return "beyond the stretch"
         return "locked" if abs(decision.error) <= LOCKED else "seeking"
+
+    def locked_reading(self) -> ClockReading | None:
+        """The clock's reading while the music's beats are on its beats, else None.
+
+        Any thread may call it: it reads what the last decision kept, not the clock.
+        """
+        return self.reading if self.state() == "locked" else None
 
     def error(self) -> float:
         """Seconds the stream's next beat is late against the clock's (0: not locking)."""

@@ -1,0 +1,242 @@
+"""The music's pulse, found in the output as it is written, in a thread of its own.
+
+The sink hands every piece it writes to its ring to :class:`PulseWatch` with the piece's place
+in the output (the ring's write position) and, while the output plays, its estimate of when
+that place is heard. The watch's thread measures the level, the bands and the onsets
+(:mod:`oscserver.dsp.analysis`) and finds the beats, numbers them into bars
+(:mod:`oscserver.core.pulse`), and hands the messages, each with the moment its sound is heard,
+to the sender (:mod:`oscserver.adapters.pulse_sender`), which sends them when due.
+
+The beats: locked to a clock (the music's beats are on the clock's), the clock's own, with its
+bars; otherwise the music's, from a beat tracker on the output (:mod:`oscserver.dsp.beats`),
+on the steady grid it draws through them, its bars where their downbeat is sure.
+
+What is measured but not yet placed in time (the output not playing yet: pre-roll) waits for
+the first estimate. A rewind of the ring (a snap, a retake) drops what was measured of the
+audio it replaced; a pause drops everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from oscserver.adapters.audio.ring import Samples
+from oscserver.adapters.pulse_sender import PulseSender
+from oscserver.core.lock import ClockReading
+from oscserver.core.pulse import (
+    Beat,
+    BeatCounter,
+    Timed,
+    Timeline,
+    beat_message,
+    clock_beats,
+    onset_message,
+    report_messages,
+)
+from oscserver.dsp import beats
+from oscserver.dsp.analysis import Analyser
+
+__all__ = ["PulseWatch"]
+
+log = logging.getLogger(__name__)
+
+#: Pieces waiting beyond which new ones are not analysed (the machine cannot keep up).
+BACKLOG = 64
+
+
+class PulseWatch:
+    """Measures the output as it is written and has the sender send what it finds.
+
+    Args:
+        sender: Sends the messages to those who listen.
+        analysis_rate: Level and bands reports per second.
+        locked_clock: The clock's reading while the music is locked to it, else None (called
+            from the watch's thread).
+        expected_bpm: The tempo the music should be near (the bpm asked for), or None.
+    """
+
+    def __init__(
+        self,
+        sender: PulseSender,
+        analysis_rate: float = 30.0,
+        locked_clock: Callable[[], ClockReading | None] = lambda: None,
+        expected_bpm: Callable[[], float | None] = lambda: None,
+    ) -> None:
+        self.sender = sender
+        self.rate = 48000  # (the output's, as each piece says)
+        self.analysis_rate = analysis_rate
+        self.locked_clock = locked_clock
+        self.expected_bpm = expected_bpm
+        self._analyser = Analyser(self.rate, analysis_rate)
+        self._tracker = beats.BeatTracker(self.rate) if beats.available() else None
+        self._counter = BeatCounter()
+        self._timeline = Timeline(self.rate)
+        self._start = 0  # the output place of the analyser's and the tracker's frame 0
+        self._end = 0  # the output place after the last frame analysed
+        self._last_beat = -1.0  # the output place of the last beat sent
+        self._waiting: list[tuple[int, Callable[[float], list[Timed]]]] = []
+        self._clock_ranges: list[tuple[int, int]] = []  # output places whose clock beats wait
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="oscserver-pulse-watch", daemon=True)
+        self._thread.start()
+        self.skipped = 0  # pieces not analysed (a backlog)
+
+    def written(self, place: int, frames: Samples, heard_at: float | None, rate: int) -> None:
+        """``frames`` were written at output place ``place`` of an output at ``rate``.
+
+        The first is heard at ``heard_at`` (None: not known yet, the output is not playing).
+        """
+        if self._queue.qsize() >= BACKLOG:
+            self.skipped += 1
+            return
+        self._queue.put(("audio", (place, frames.copy(), heard_at, rate)))
+
+    def rewound(self, place: int) -> None:
+        """The output was cut back to ``place``: what was written from there is not heard."""
+        self._queue.put(("rewind", place))
+
+    def stopped(self) -> None:
+        """The output paused or stopped: nothing measured will be heard."""
+        self._queue.put(("stop", None))
+
+    def slipped(self) -> None:
+        """The output ran dry (an underrun): everything written is heard later than thought."""
+        self._queue.put(("slip", None))
+
+    def idle(self, timeout: float) -> bool:
+        """Wait until everything handed over so far is measured; False after ``timeout`` s."""
+        done = threading.Event()
+        self._queue.put(("mark", done))
+        return done.wait(timeout)
+
+    def close(self) -> None:
+        """Stop the thread."""
+        self._queue.put(("close", None))
+        self._thread.join(2.0)
+
+    def _run(self) -> None:
+        while True:
+            kind, item = self._queue.get()
+            try:
+                if kind == "close":
+                    return
+                if kind == "audio":
+                    self._audio(*item)
+                elif kind == "rewind":
+                    self._rewind(item)
+                elif kind == "stop":
+                    self._stop()
+                elif kind == "slip":
+                    self._timeline.reset()
+                elif kind == "mark":
+                    item.set()
+            except Exception:  # never lose the thread: the music goes on without its pulse
+                log.exception("the pulse could not be measured")
+
+    def _restart(self, place: int) -> None:
+        """Measure afresh from output place ``place`` (what follows does not continue)."""
+        self._analyser = Analyser(self.rate, self.analysis_rate)
+        if self._tracker is not None:
+            self._tracker = beats.BeatTracker(self.rate)
+        self._start = self._end = place
+
+    def _audio(self, place: int, frames: Samples, heard_at: float | None, rate: int) -> None:
+        if rate != self.rate:  # (a JACK server restarted at another rate)
+            self.rate = rate
+            self._timeline = Timeline(rate)
+            self._stop()
+        if place != self._end:  # a gap or an overlap we were not told of
+            self._restart(place)
+        if heard_at is not None:
+            self._timeline.observe(place, heard_at)
+        wanted_analysis = self.sender.wanted("analysis")
+        wanted_beat = self.sender.wanted("beat")
+        reports, onsets = self._analyser.process(frames)
+        start = self._start
+        if wanted_analysis:
+            for r in reports:
+                self._later(start + r.frame, _reports(r.rms, r.peak, r.bands))
+            for o in onsets:
+                self._later(start + o.frame, _onset(o.strength))
+        self._end = place + frames.shape[1]
+        if self._tracker is not None:
+            self._tracker.expected = self.expected_bpm()
+            self._tracker.process(frames)
+        if wanted_beat:
+            self._beats(place, self._end)
+        self._flush()
+
+    def _beats(self, first: int, end: int) -> None:
+        """The beats heard from output place ``first`` up to ``end``."""
+        if self.locked_clock() is not None:
+            self._clock_ranges.append((first, end))  # (placed in time by _flush)
+            return
+        grid = self._tracker.grid() if self._tracker is not None else None
+        if grid is None or not grid.steady:
+            return
+        at = grid.next_beat(
+            max(first - self._start, self._last_beat - self._start + grid.period / 2)
+        )
+        while at < end - self._start:
+            place = None
+            if grid.downbeat is not None:
+                place = round((at - grid.downbeat) / grid.period) % self._counter.beats_per_bar
+            bar, beat = self._counter.next(place)
+            self._later(round(self._start + at), _beat(bar, beat, grid.tempo))
+            self._last_beat = self._start + at
+            at += grid.period
+
+    def _later(self, place: int, make: Callable[[float], list[Timed]]) -> None:
+        self._waiting.append((place, make))
+
+    def _flush(self) -> None:
+        """Give the sender whatever is now placed in time."""
+        if self._timeline.time_of(0) is None:
+            return
+        messages = []
+        reading = self.locked_clock()
+        for first, end in self._clock_ranges:
+            t0, t1 = self._timeline.time_of(first), self._timeline.time_of(end)
+            if reading is not None and t0 is not None and t1 is not None:
+                messages += [beat_message(b) for b in clock_beats(reading, t0, t1)]
+        self._clock_ranges.clear()
+        for place, make in self._waiting:
+            heard_at = self._timeline.time_of(place)
+            assert heard_at is not None
+            messages += make(heard_at)
+        self._waiting.clear()
+        self.sender.add(messages)
+
+    def _rewind(self, place: int) -> None:
+        self._waiting = [(p, m) for p, m in self._waiting if p < place]
+        self._clock_ranges = [(a, min(b, place)) for a, b in self._clock_ranges if a < place]
+        heard_at = self._timeline.time_of(place)
+        if heard_at is not None:
+            self.sender.forget_from(heard_at)
+        self._last_beat = min(self._last_beat, place - 1.0)
+        self._restart(place)
+
+    def _stop(self) -> None:
+        self._waiting.clear()
+        self._clock_ranges.clear()
+        self.sender.clear()
+        self._timeline.reset()
+        self._counter.reset()
+        self._last_beat = -1.0
+        self._restart(self._end)
+
+
+def _reports(rms: float, peak: float, bands: tuple[float, ...]) -> Callable[[float], list[Timed]]:
+    return lambda heard_at: report_messages(heard_at, rms, peak, bands)
+
+
+def _onset(strength: float) -> Callable[[float], list[Timed]]:
+    return lambda heard_at: [onset_message(heard_at, strength)]
+
+
+def _beat(bar: int, beat: int, bpm: float) -> Callable[[float], list[Timed]]:
+    return lambda heard_at: [beat_message(Beat(heard_at, bar, beat, bpm))]
