@@ -22,8 +22,9 @@ import math
 import socket
 from collections.abc import Callable
 
-from oscserver.adapters.audio.base import STREAM_RATE, AudioSink, pcm16_to_float
+from oscserver.adapters.audio.base import STREAM_RATE, AudioSink, RingSink, pcm16_to_float
 from oscserver.adapters.audio.crossfade import BLOCK, Samples, skip_ahead
+from oscserver.adapters.audio.pulse_watch import PulseWatch
 from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.audio.wav_recorder import WavRecorder
 from oscserver.adapters.clock.base import ClockSource, ClockUnavailable
@@ -31,6 +32,7 @@ from oscserver.adapters.lyria_ws import GOOGLE_URL, LyriaLink, engine_url
 from oscserver.adapters.mdns import Advertisement
 from oscserver.adapters.osc_udp import ERROR_ADDRESS, Addr, Batch, OscUdpEndpoint
 from oscserver.adapters.oscquery_server import OscQueryServer
+from oscserver.adapters.pulse_sender import PulseSender
 from oscserver.adapters.ratelog import RateLimitedLog
 from oscserver.channel import Channel
 from oscserver.clocking import Clocking
@@ -130,6 +132,8 @@ class App:
         self.udp.reply_to = self.feedback.reply_address
         self.osc_address: Addr = (options.osc_host, options.osc_port)
         self.engine_label = ""
+        #: Sends the music's pulse to its listeners (None: the output has none).
+        self.pulse: PulseSender | None = None
         self._engine: EngineServer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._key: str | None = None
@@ -155,6 +159,7 @@ class App:
             RuntimeError: ``--engine google`` without an API key.
         """
         self.osc_address = await self.udp.start(self.options.osc_host, self.options.osc_port)
+        self._start_pulse()
         await self._start_oscquery()
         engine, key = resolve_engine(self.options.engine)
         if engine == "google":
@@ -173,6 +178,26 @@ class App:
         self._key, self._url = key, url
         self.channel = self._open_channel()
         self._tasks.append(asyncio.create_task(self._watch_sessions(), name="session-watch"))
+
+    def _start_pulse(self) -> None:
+        """The music's pulse to its listeners (``/lyria/listen/beat``, ``.../analysis``).
+
+        Measured on what the output plays (the feeder's inner sink, with continuity), timed
+        on its timeline; without an output that plays, the listen addresses are refused.
+        """
+        ring = getattr(self.sink, "inner", self.sink)  # (the continuity feeder's output)
+        if not isinstance(ring, RingSink):
+            return
+        sender = PulseSender(self.options.osc_lookahead, sock=self.udp.duplicate())
+        beat_lock = getattr(self.sink, "beat_lock", None)
+        ring.pulse = PulseWatch(
+            sender,
+            self.options.analysis_rate,
+            locked_clock=beat_lock.locked_reading if beat_lock is not None else lambda: None,
+            expected_bpm=lambda: self.state.config.bpm,
+        )
+        sender.start()
+        self.pulse, self.feedback.pulse = sender, sender
 
     async def _start_oscquery(self) -> None:
         if self.options.oscquery_port is None:
@@ -232,6 +257,7 @@ class App:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.udp.close()
+        self._stop_pulse()
         if self.advertisement is not None:
             await self.advertisement.close()
         if self.oscquery is not None:
@@ -242,6 +268,15 @@ class App:
         if lock_to is not None and self.clocking.source is not None:
             lock_to(None)  # the feeder stops reading the clock before it is closed
         self.clocking.close()
+
+    def _stop_pulse(self) -> None:
+        ring = getattr(self.sink, "inner", self.sink)  # (the continuity feeder's output)
+        if isinstance(ring, RingSink) and ring.pulse is not None:
+            watch, ring.pulse = ring.pulse, None
+            watch.close()
+        if self.pulse is not None:
+            self.pulse.close()
+            self.pulse = self.feedback.pulse = None
 
     # --- OSC in (batching and timetags: oscserver/osc_intake.py) -------------------------
 
@@ -292,7 +327,10 @@ class App:
                 self._schedule_glides(now)
             self._state_changed(update, now, reply_to=sender)
         for query in update.queries:
-            self.feedback.answer(query, sender)
+            try:
+                self.feedback.answer(query, sender)
+            except OscInputError as exc:  # (the pulse asked of an output without one)
+                self.intake.refuse(sender, exc)
 
     def _state_changed(self, update: Update, now: float, reply_to: Addr | None = None) -> None:
         """Hand the new state to the session (and to the incoming one during a rotation)."""

@@ -105,6 +105,24 @@ def _run_parser() -> argparse.ArgumentParser:
         help="send replies, errors and notices to this port instead of the sender's",
     )
     p.add_argument(
+        "--analysis-rate",
+        type=float,
+        default=30.0,
+        metavar="HZ",
+        help="/lyria/level and /lyria/bands messages per second to /lyria/listen/analysis "
+        "listeners (30; 1 to 200)",
+    )
+    p.add_argument(
+        "--osc-lookahead",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="send the music's pulse (/lyria/beat, /lyria/level...) this many seconds before "
+        "it is heard, in bundles timetagged with that moment, for receivers that schedule time "
+        "tags (SuperCollider, liblo, Max with CNMAT's externals); 0, the default: plain "
+        "messages as it is heard (at most 2)",
+    )
+    p.add_argument(
         "--google-url",
         default=GOOGLE_URL,
         metavar="URL",
@@ -549,6 +567,8 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         throttle=max(0.0, ns.throttle),
         snap=ns.snap == "on" or (ns.snap == "auto" and continuity == "stretch"),
         snap_quiet=AUTO_SNAP_QUIET if ns.snap == "auto" else 0.0,
+        analysis_rate=min(200.0, max(1.0, ns.analysis_rate)),
+        osc_lookahead=min(2.0, max(0.0, ns.osc_lookahead)),
     )
     app = App(
         options,

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from oscserver.adapters.osc_udp import Addr, OscUdpEndpoint
-from oscserver.core.addresses import Effect
+from oscserver.adapters.pulse_sender import PulseSender
+from oscserver.core.addresses import PULSE_TOPICS, Effect
+from oscserver.core.errors import NotAvailable
 from oscserver.core.replies import Mirror, answer, portable, snapshot
 from oscserver.core.state import MusicalState, Query
 
@@ -190,6 +192,8 @@ class Feedback:
         self._state, self._status, self._senders = state, status, senders
         #: The listeners (``/lyria/listen``) and the changes waiting for them.
         self.mirror = Mirror()
+        #: Sends the music's pulse to its listeners (``/lyria/listen/beat``...), if any.
+        self.pulse: PulseSender | None = None
         self._handle: asyncio.TimerHandle | None = None
 
     def reply_address(self, sender: Addr) -> Addr:
@@ -220,7 +224,9 @@ class Feedback:
         else:
             host, port = query.args
             who = (str(host) if host else sender[0], port if isinstance(port, int) else target[1])
-            if query.effect is Effect.LISTEN:
+            if query.target in PULSE_TOPICS:
+                self._pulse_listen(query, who)
+            elif query.effect is Effect.LISTEN:
                 dropped = self.mirror.listen(who)
                 log.info("%s:%d listens to value changes", *who)
                 if dropped is not None:
@@ -229,6 +235,20 @@ class Feedback:
                     self._send(who, address, args)
             elif self.mirror.ignore(who):
                 log.info("%s:%d no longer listens", *who)
+
+    def _pulse_listen(self, query: Query, who: Addr) -> None:
+        """``/lyria/listen/beat`` and the like: the pulse's sender keeps its listeners."""
+        topic = query.target
+        if self.pulse is None:
+            raise NotAvailable(
+                f"/lyria/listen/{topic}: this output has no pulse (it needs an audio output that "
+                "plays: JACK, a sound card or null)"
+            )
+        if query.effect is Effect.LISTEN:
+            self.pulse.listen(topic, who)
+            log.info("%s:%d listens to the music's %s", *who, topic)
+        elif self.pulse.ignore(topic, who):
+            log.info("%s:%d no longer listens to the music's %s", *who, topic)
 
     def changed(self, replies: list[tuple[str, list[Any]]]) -> None:
         """Queue changes for the listeners and make sure they go out (coalesced)."""

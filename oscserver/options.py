@@ -106,6 +106,10 @@ class Options:
             the one before it (0: to every change). A stream of changes (a fader moved, a
             sensor) makes every chunk new: snapping to each would hold the buffer at a beat
             and the stretch could never rebuild it, so only its first change snaps.
+        analysis_rate: Reports of the music's level and bands per second, to the listeners
+            of ``/lyria/listen/analysis``.
+        osc_lookahead: Send the pulse's messages this many seconds before their sound is
+            heard, in bundles timetagged with that moment (0: plain messages, at the sound).
     """
 
     osc_host: str = "127.0.0.1"
@@ -128,3 +132,5 @@ class Options:
     crossfade: float = 4.0
     snap: bool = False
     snap_quiet: float = 0.0
+    analysis_rate: float = 30.0
+    osc_lookahead: float = 0.0

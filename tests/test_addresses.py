@@ -111,13 +111,17 @@ def _valid(entry: Address) -> list[object]:
     return out
 
 
-@pytest.mark.parametrize("entry", TABLE, ids=lambda e: e.path)
+#: What a sender can send (the table also holds what oscserver sends: OUTBOUND).
+INCOMING = [e for e in TABLE if e.effect is not Effect.SENT]
+
+
+@pytest.mark.parametrize("entry", INCOMING, ids=lambda e: e.path)
 def test_every_address_accepts_a_valid_message(entry: Address):
     values = coerce_args(entry, _path(entry), _valid(entry))
     assert len(values) == len(entry.args)
 
 
-NUMERIC = [e for e in TABLE if e.args and e.args[-1].kind in (Kind.INT, Kind.FLOAT)]
+NUMERIC = [e for e in INCOMING if e.args and e.args[-1].kind in (Kind.INT, Kind.FLOAT)]
 
 
 @pytest.mark.parametrize("entry", NUMERIC, ids=lambda e: e.path)
@@ -145,7 +149,7 @@ def test_numbers_refuse_words_and_booleans(entry: Address):
             coerce_args(entry, _path(entry), args)
 
 
-@pytest.mark.parametrize("entry", TABLE, ids=lambda e: e.path)
+@pytest.mark.parametrize("entry", INCOMING, ids=lambda e: e.path)
 def test_wrong_argument_count_is_refused(entry: Address):
     too_many = [*_valid(entry), 1, 2] if not entry.args[0].rest else []
     with pytest.raises(BadArguments, match="expected"):

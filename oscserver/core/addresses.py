@@ -34,7 +34,9 @@ __all__ = [
     "AUTO",
     "CLOCKS",
     "MODES",
+    "OUTBOUND",
     "PROMPT_SLOTS",
+    "PULSE_TOPICS",
     "QUERIES",
     "SCALES",
     "TABLE",
@@ -69,6 +71,9 @@ SCALES: tuple[str, ...] = (
 
 #: Lyria RealTime musicGenerationMode values.
 MODES: tuple[str, ...] = ("QUALITY", "DIVERSITY", "VOCALIZATION")
+#: What a sender can listen to besides value changes: the music's pulse (``/lyria/listen/...``).
+PULSE_TOPICS: tuple[str, ...] = ("beat", "analysis")
+
 #: The clocks oscserver can put the music's beats on (``--clock``, ``/lyria/clock``).
 CLOCKS: tuple[str, ...] = ("none", "internal", "link", "jack")
 
@@ -96,6 +101,7 @@ class Effect(enum.Enum):
     STATUS = "status"  # replies with the connection, playback and audio counters
     LISTEN = "listen"  # subscribes the sender (or a host and port) to value changes
     IGNORE = "ignore"  # ends a subscription
+    SENT = "sent"  # a message oscserver sends (the music's pulse): read-only
 
     @property
     def changes_state(self) -> bool:
@@ -416,8 +422,89 @@ QUERIES: tuple[Address, ...] = (
         None,
         "Ends the subscription of the sender (or of host and port).",
     ),
+    Address(
+        "/lyria/listen/beat",
+        _HOST,
+        Effect.LISTEN,
+        "beat",
+        None,
+        "Subscribes the sender (or host and port) to /lyria/beat on every beat of the music, "
+        "sent as the beat is heard (or --osc-lookahead seconds before, in a timetagged "
+        "bundle). A number works as a toggle: 1 subscribes the sender, 0 ends it.",
+    ),
+    Address(
+        "/lyria/listen/analysis",
+        _HOST,
+        Effect.LISTEN,
+        "analysis",
+        None,
+        "Subscribes the sender (or host and port) to /lyria/level and /lyria/bands at "
+        "--analysis-rate and /lyria/onset on each onset, each sent as its sound is heard (or "
+        "--osc-lookahead seconds before, in a timetagged bundle). A number works as a toggle.",
+    ),
+    Address(
+        "/lyria/ignore/beat",
+        _HOST,
+        Effect.IGNORE,
+        "beat",
+        None,
+        "Ends the sender's (or host and port's) /lyria/beat messages.",
+    ),
+    Address(
+        "/lyria/ignore/analysis",
+        _HOST,
+        Effect.IGNORE,
+        "analysis",
+        None,
+        "Ends the sender's (or host and port's) level, bands and onset messages.",
+    ),
 )
-TABLE = TABLE + QUERIES
+
+_BAND = "0..1: -60 dB or less to 0 dB against a full-scale sine"
+
+#: The addresses oscserver sends to listeners (``/lyria/listen/beat``, ``.../analysis``):
+#: in the table for OSCQuery (read-only) and the reference; a message sent to one is refused.
+OUTBOUND: tuple[Address, ...] = (
+    Address(
+        "/lyria/beat",
+        (Arg("bar", Kind.INT), Arg("beat", Kind.INT, 1), Arg("bpm", Kind.FLOAT, 0.0)),
+        Effect.SENT,
+        "beat",
+        None,
+        "Sent on every beat as it is heard: the bar (counting from 1), the beat in the bar "
+        "(from 1) and the tempo. Locked to a clock (--clock), the clock's bars and beats; "
+        "otherwise the music's own, counted from the first beat heard until its bar lines "
+        "are found.",
+    ),
+    Address(
+        "/lyria/onset",
+        (Arg("strength", Kind.FLOAT, 0.0, 1.0),),
+        Effect.SENT,
+        "analysis",
+        None,
+        "Sent as a note or hit begins: its strength against the strongest onset of the last "
+        "3 s (1: as strong as any lately).",
+    ),
+    Address(
+        "/lyria/level",
+        (Arg("rms", Kind.FLOAT, 0.0, 1.0), Arg("peak", Kind.FLOAT, 0.0, 1.0)),
+        Effect.SENT,
+        "analysis",
+        None,
+        "Sent --analysis-rate times a second: the loudness of the next period as it is heard, "
+        "root mean square and peak on the samples' scale (1: full scale).",
+    ),
+    Address(
+        "/lyria/bands",
+        tuple(Arg(f"band{k}", Kind.FLOAT, 0.0, 1.0) for k in range(1, 9)),
+        Effect.SENT,
+        "analysis",
+        None,
+        "Sent with /lyria/level: 8 bands from 40 Hz to 16 kHz, log-spaced (edges 40, 85, "
+        f"179, 378, 800, 1692, 3578, 7566, 16000 Hz), each {_BAND}.",
+    ),
+)
+TABLE = TABLE + QUERIES + OUTBOUND
 
 _INDEX: dict[str, tuple[Address, int | None]] = {
     path: (entry, slot) for entry in TABLE for path, slot in entry.concrete_paths()

@@ -73,7 +73,7 @@ def _method(entry: Address, path: str, slot: int | None, state: MusicalState) ->
         node.update(TYPE="si", ACCESS=2, RANGE=[{}, {"MIN": 1, "MAX": 65535}])
         return node
     node["TYPE"] = "".join(_TAG[a.kind] for a in args)
-    node["ACCESS"] = 3  # set by a message, read back with /lyria/get/... or here
+    node["ACCESS"] = 1 if entry.effect is Effect.SENT else 3  # (3: set, and read back here)
     ranges: list[dict[str, Any]] = []
     for arg in args:
         if arg.kind is Kind.ENUM:
@@ -83,7 +83,8 @@ def _method(entry: Address, path: str, slot: int | None, state: MusicalState) ->
         else:
             ranges.append({})
     node["RANGE"] = ranges
-    node["VALUE"] = value_args(state, entry, slot)
+    if entry.effect is not Effect.SENT:  # (what oscserver sends streams over LISTEN)
+        node["VALUE"] = value_args(state, entry, slot)
     return node
 
 

@@ -6,7 +6,7 @@ the reference can never drift from what the server accepts.
 
 from __future__ import annotations
 
-from oscserver.core.addresses import PROMPT_SLOTS, TABLE, Address, Kind
+from oscserver.core.addresses import PROMPT_SLOTS, TABLE, Address, Effect, Kind
 from oscserver.core.patterns import MAX_PATTERN
 
 __all__ = ["markdown"]
@@ -104,11 +104,30 @@ def _default(entry: Address) -> str:
     return f"`{value}`"
 
 
+_SENT_HEADER = """
+## Sent by oscserver: the music's pulse
+
+To those who ask with `/lyria/listen/beat` or `/lyria/listen/analysis` (above), each timed to
+the moment its sound leaves the output, JACK's port latency included (`--osc-lookahead S`:
+that many seconds earlier, in a bundle timetagged with the moment). OSCQuery lists them
+read-only; a message sent to one is refused. See docs/pulse.md.
+"""
+
+
 def markdown() -> str:
     """Return the reference as Markdown."""
     lines = [_HEADER, "| address | arguments | default | what it does |", "|---|---|---|---|"]
+    sent = [e for e in TABLE if e.effect is Effect.SENT]
     for entry in TABLE:
+        if entry.effect is Effect.SENT:
+            continue
         path = entry.path.replace("{slot}", "N")
         cells = (f"`{path}`", _args(entry), _default(entry), entry.description)
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append(_row(cells))
+    lines += [_SENT_HEADER, "| address | arguments | what it says |", "|---|---|---|"]
+    lines += [_row((f"`{e.path}`", _args(e), e.description)) for e in sent]
     return "\n".join(lines) + "\n"
+
+
+def _row(cells: tuple[str, ...]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"

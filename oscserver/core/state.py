@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oscserver.core.addresses import PROMPT_SLOTS, Effect, coerce_args, lookup
+from oscserver.core.errors import NotAvailable
 
 __all__ = ["Config", "Local", "MusicalState", "Playback", "Prompt", "Query", "Update"]
 
@@ -202,10 +203,16 @@ class MusicalState:
                 unchanged (it is immutable) and the caller keeps using it.
         """
         entry, slot = lookup(path)
+        if entry.effect is Effect.SENT:
+            raise NotAvailable(
+                f"{path}: oscserver sends this address (to /lyria/listen/{entry.target}); it "
+                "cannot be set"
+            )
         if entry.effect is Effect.LISTEN and _is_switch(args):
             # A toggle (Pd's [tgl], a TouchDesigner toggle): 1 listens, 0 stops listening.
             effect = Effect.LISTEN if args[0] else Effect.IGNORE
-            query = Query(effect, effect.value, None, (None, None))
+            target = effect.value if entry.target == "listen" else entry.target
+            query = Query(effect, target, None, (None, None))
             return self, Update(queries=(query,))
         values = coerce_args(entry, path, args)
         if not entry.effect.changes_state:
