@@ -20,24 +20,30 @@ from oscserver.core.pulse import (
 RATE = 48000
 
 
-def test_the_timeline_takes_the_earliest_of_estimates_late_by_up_to_a_period():
+def test_the_timeline_takes_the_latest_of_estimates_early_by_up_to_a_period():
     timeline = Timeline(RATE)
     assert timeline.time_of(0) is None
     truth = 100.0  # frame 0 is heard at 100 s
-    for k, late in enumerate([0.004, 0.001, 0.0052, 0.0003, 0.003]):
+    for k, early in enumerate([0.004, 0.001, 0.0052, 0.0003, 0.003]):
         frame = k * 2048
-        timeline.observe(frame, truth + frame / RATE + late)
-    assert timeline.time_of(RATE) == pytest.approx(truth + 1.0 + 0.0003)
+        timeline.observe(frame, truth + frame / RATE - early)
+    assert timeline.time_of(RATE) == pytest.approx(truth + 1.0 - 0.0003)
+    # Among 20, two a period late (taken as a cycle began, its frames not yet taken): not them.
+    for k in range(15):
+        timeline.observe(k, truth + k / RATE - 0.001 * (k % 5))
+    timeline.observe(0, truth + 0.0053)
+    timeline.observe(0, truth + 0.0052)
+    assert timeline.time_of(0) == pytest.approx(truth, abs=1e-9)
     timeline.reset()
     assert timeline.time_of(RATE) is None
 
 
 def test_the_timeline_forgets_old_estimates():
     timeline = Timeline(RATE, keep=4)
-    timeline.observe(0, 10.0)  # then the output ran dry for 0.2 s: everything is later
+    timeline.observe(0, 10.2)  # an estimate since forgotten (32 writes ago, say)
     for k in range(1, 5):
-        timeline.observe(k * 1000, 10.2 + k * 1000 / RATE)
-    assert timeline.time_of(0) == pytest.approx(10.2)
+        timeline.observe(k * 1000, 10.0 + k * 1000 / RATE)
+    assert timeline.time_of(0) == pytest.approx(10.0)
 
 
 def test_a_clocks_beats_in_a_window_with_bars_of_its_quantum():

@@ -51,7 +51,7 @@ def feed(watch: PulseWatch, audio: np.ndarray, start: int = 0, playing: bool = T
         while watch._queue.qsize() > 16:
             time.sleep(0.001)
         place = start + at
-        heard = T0 + place / RATE + 0.002 * (at // 2048 % 3) if playing else None  # late a bit
+        heard = T0 + place / RATE - 0.002 * (at // 2048 % 3) if playing else None  # (early)
         watch.written(place, audio[:, at : at + 2048], heard, RATE)
 
 

@@ -48,10 +48,13 @@ class Timeline:
     """When each output frame is heard, from estimates made as frames are written.
 
     The caller estimates, at each write, when the first frame written will be heard: now, plus
-    the audio waiting before it, plus the output's latency. The waiting audio is known only as
-    of the last audio cycle (the buffer empties a period at a time), so an estimate is late by
-    up to a period; the earliest of the recent ones (as offsets against the frame's own place)
-    is the truth to within the scheduler's jitter.
+    the audio waiting before it, plus the output's latency. The audio waiting is counted as of
+    the last audio cycle, whose period went out while it ran: the frames waiting begin with the
+    next cycle, up to a period after now. So an estimate is early by up to a period, and the
+    latest of the recent ones (as offsets against the frame's own place), made just before a
+    cycle, is the truth to within the scheduler's jitter; but one made as a cycle began,
+    before it had taken its frames, is a whole period late: the latest but a tenth of them is
+    taken (a tenth of a period early, on average, with 32 kept).
 
     Args:
         rate: Output frames per second.
@@ -74,7 +77,8 @@ class Timeline:
         """When ``frame`` is heard; None before the first estimate."""
         if not self._offsets:
             return None
-        return min(self._offsets) + frame / self.rate
+        ordered = sorted(self._offsets)
+        return ordered[(len(ordered) * 9) // 10 if len(ordered) >= 10 else -1] + frame / self.rate
 
 
 @dataclass(frozen=True)

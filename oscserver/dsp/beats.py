@@ -201,9 +201,15 @@ class BeatTracker:
             return False
         return abs(60.0 * self.rate / period / (self.expected / 2) - 1) < OCTAVE
 
-    def grid(self) -> Grid | None:
-        """The steady pulse through the last beats, or None while fewer than four fit one."""
-        beats = np.array(self._beats)
+    def grid(self, last: int = REMEMBER) -> Grid | None:
+        """The steady pulse through the last beats, or None while fewer than four fit one.
+
+        Args:
+            last: Draw it through at most this many of the last beats: fewer follow a tempo
+                that moves (the output while its stretch changes) sooner, more average the
+                jitter of single beats.
+        """
+        beats = np.array(self._beats)[-max(FEWEST, last) :]
         if beats.shape[0] < FEWEST:
             return None
         period = float(np.median(np.diff(beats)))

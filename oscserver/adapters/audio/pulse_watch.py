@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -38,7 +39,7 @@ from oscserver.core.pulse import (
     report_messages,
 )
 from oscserver.dsp import beats
-from oscserver.dsp.analysis import Analyser
+from oscserver.dsp.analysis import ONSET_DELAY, ONSET_WINDOW, Analyser
 
 __all__ = ["PulseWatch"]
 
@@ -46,6 +47,14 @@ log = logging.getLogger(__name__)
 
 #: Pieces waiting beyond which new ones are not analysed (the machine cannot keep up).
 BACKLOG = 64
+#: The music's own beats are placed on the grid through this many of the last found: the
+#: output's tempo moves while the stretch changes, and a grid through 16 (8 s) lagged it by up
+#: to 25 ms at a beat.
+GRID_BEATS = 6
+#: Seconds from a predicted beat within which an onset is taken for it, and within which the
+#: prediction is kept (the engine's kicks' onsets come 3 ms after their start, give or take 3).
+SNAP = 0.04
+TRUST = 0.006
 
 
 class PulseWatch:
@@ -80,6 +89,8 @@ class PulseWatch:
         self._last_beat = -1.0  # the output place of the last beat sent
         self._waiting: list[tuple[int, Callable[[float], list[Timed]]]] = []
         self._clock_ranges: list[tuple[int, int]] = []  # output places whose clock beats wait
+        self._onsets: deque[tuple[int, float]] = deque(maxlen=64)  # (analyser frame, strength)
+        self._predicted: list[float] = []  # beats found, waiting for the onsets around them
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="oscserver-pulse-watch", daemon=True)
         self._thread.start()
@@ -142,6 +153,8 @@ class PulseWatch:
         self._analyser = Analyser(self.rate, self.analysis_rate)
         if self._tracker is not None:
             self._tracker = beats.BeatTracker(self.rate)
+        self._onsets.clear()
+        self._predicted.clear()
         self._start = self._end = place
 
     def _audio(self, place: int, frames: Samples, heard_at: float | None, rate: int) -> None:
@@ -157,6 +170,7 @@ class PulseWatch:
         wanted_beat = self.sender.wanted("beat")
         reports, onsets = self._analyser.process(frames)
         start = self._start
+        self._onsets.extend((o.frame, o.strength) for o in onsets)
         if wanted_analysis:
             for r in reports:
                 self._later(start + r.frame, _reports(r.rms, r.peak, r.bands))
@@ -165,30 +179,53 @@ class PulseWatch:
         self._end = place + frames.shape[1]
         if self._tracker is not None:
             self._tracker.expected = self.expected_bpm()
-            self._tracker.process(frames)
+            found = self._tracker.process(frames)
+        else:
+            found = []
         if wanted_beat:
-            self._beats(place, self._end)
+            self._beats(place, self._end, found)
         self._flush()
 
-    def _beats(self, first: int, end: int) -> None:
-        """The beats heard from output place ``first`` up to ``end``."""
+    def _beats(self, first: int, end: int, found: list[float]) -> None:
+        """The beats heard from output place ``first`` up to ``end``.
+
+        ``found``: the beats the tracker has just found (frames from its start).
+        """
         if self.locked_clock() is not None:
             self._clock_ranges.append((first, end))  # (placed in time by _flush)
             return
-        grid = self._tracker.grid() if self._tracker is not None else None
-        if grid is None or not grid.steady:
+        self._predicted += found
+        grid = self._tracker.grid(GRID_BEATS) if self._tracker is not None else None
+        if grid is None:  # (not yet four beats in a row: a tempo, a pulse at all)
+            self._predicted.clear()
             return
-        at = grid.next_beat(
-            max(first - self._start, self._last_beat - self._start + grid.period / 2)
-        )
-        while at < end - self._start:
+        # (Not only a steady grid: while the output's tempo moves, its beats are still beats.)
+        reach = SNAP * self.rate
+        # (onsets are known up to the detector's delay before what was given: wait for them)
+        known = (end - self._start) - ONSET_DELAY - ONSET_WINDOW
+        while self._predicted and self._predicted[0] + reach <= known:
+            predicted = self._predicted.pop(0)
+            # The tracker predicts each beat from its tempo, to about a millisecond while the
+            # tempo holds, but lags when the output's tempo moves (the stretch changing by 3 %:
+            # 24 ms in three beats). The onset it stands for is a few ms late and less even,
+            # yet never lags: it is taken when the prediction is further from it than that.
+            near = [(f, v) for f, v in self._onsets if abs(f - predicted) <= reach]
+            at = predicted
+            if near:
+                strongest = max(v for _, v in near)
+                onset = min(
+                    (f for f, v in near if v >= strongest / 2), key=lambda f: abs(f - predicted)
+                )
+                if abs(onset - predicted) > TRUST * self.rate:
+                    at = onset
+            if self._start + at < self._last_beat + grid.period / 2:
+                continue  # (one beat found twice)
             place = None
             if grid.downbeat is not None:
                 place = round((at - grid.downbeat) / grid.period) % self._counter.beats_per_bar
             bar, beat = self._counter.next(place)
             self._later(round(self._start + at), _beat(bar, beat, grid.tempo))
             self._last_beat = self._start + at
-            at += grid.period
 
     def _later(self, place: int, make: Callable[[float], list[Timed]]) -> None:
         self._waiting.append((place, make))
