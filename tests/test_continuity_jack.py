@@ -158,10 +158,11 @@ async def test_chunks_seconds_late_are_bridged_with_the_music_itself(private_jac
     assert silent_blocks(audio) == 0, said
     # No click: no step stands out from the steps around it as a butt join's does (the music
     # itself: at most 1.3; unfaded splices of it: over 2 for 93 % of them). Where the machine
-    # was too loaded for a cycle (an xrun, reported up to a few cycles late) the jump is the
-    # server's, not oscserver's: those 25 ms are left out.
+    # was too loaded for a cycle (an xrun) the jump is the server's, not oscserver's: 4 cycles
+    # either side of where it was reported are left out (the report's place, reckoned on
+    # another thread, was seen 270 frames after a jump and 400 before one).
     first = int(np.argmax(np.abs(audio[0]) > 0.01))
-    ignore = [(x - first - 4 * 256, x - first + 256) for x in xruns]
+    ignore = [(x - first - 4 * 256, x - first + 4 * 256) for x in xruns]
     click, at = worst_click(audio[:, first:], [m - first for m in missed], ignore)
     assert click <= 2.0, (click, (first + at) / 48000, said)
 

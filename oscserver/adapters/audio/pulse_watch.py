@@ -91,6 +91,7 @@ class PulseWatch:
         self._clock_ranges: list[tuple[int, int]] = []  # output places whose clock beats wait
         self._onsets: deque[tuple[int, float]] = deque(maxlen=64)  # (analyser frame, strength)
         self._predicted: list[float] = []  # beats found, waiting for the onsets around them
+        self._idle = True  # nobody listened to the last piece: measure afresh when one does
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="oscserver-pulse-watch", daemon=True)
         self._thread.start()
@@ -162,12 +163,17 @@ class PulseWatch:
             self.rate = rate
             self._timeline = Timeline(rate)
             self._stop()
-        if place != self._end:  # a gap or an overlap we were not told of
-            self._restart(place)
         if heard_at is not None:
             self._timeline.observe(place, heard_at)
         wanted_analysis = self.sender.wanted("analysis")
         wanted_beat = self.sender.wanted("beat")
+        if not (wanted_analysis or wanted_beat):  # nobody listens: no work (it is not free)
+            self._idle = True
+            self._end = place + frames.shape[1]
+            return
+        if place != self._end or self._idle:  # a gap we were not told of, or a new listener
+            self._idle = False
+            self._restart(place)
         reports, onsets = self._analyser.process(frames)
         start = self._start
         self._onsets.extend((o.frame, o.strength) for o in onsets)
