@@ -47,9 +47,8 @@ log = logging.getLogger(__name__)
 
 #: Pieces waiting beyond which new ones are not analysed (the machine cannot keep up).
 BACKLOG = 64
-#: The music's own beats are placed on the grid through this many of the last found: the
-#: output's tempo moves while the stretch changes, and a grid through 16 (8 s) lagged it by up
-#: to 25 ms at a beat.
+#: The grid that gives the music's own tempo and bar lines is drawn through this many of the
+#: last beats found (the output's tempo moves while the stretch changes: 16, 8 s, lag it).
 GRID_BEATS = 6
 #: Seconds from a predicted beat within which an onset is taken for it, and within which the
 #: prediction is kept (the engine's kicks' onsets come 3 ms after their start, give or take 3).
