@@ -299,10 +299,11 @@ class RingSink(AudioSink):
         # High-water mark: past it (a burst after a stall), new audio is dropped, so that the
         # latency between the service and the output stays bounded.
         room = max(0, round(HIGH_WATER_SECONDS * self._rate) - self.ring.available())
-        read, place = self.ring.positions()
+        pulse = self.pulse
+        before = self.ring.positions() if pulse is not None else (0, 0)  # (read, write)
         written = self.ring.write(out[:, :room])
-        if self.pulse is not None and written:
-            self._tell_pulse(self.pulse, read, place, out[:, :written])
+        if pulse is not None and written:
+            self._tell_pulse(pulse, *before, out[:, :written])
         dropped = out.shape[1] - written
         if dropped:
             if not self._h[F.OVERFLOW]:

@@ -237,19 +237,19 @@ class PulseWatch:
 
     def _flush(self) -> None:
         """Give the sender whatever is now placed in time."""
-        if self._timeline.time_of(0) is None:
+        origin = self._timeline.time_of(0)  # (read once: each reading sorts the estimates)
+        if origin is None:
             return
+        rate = self.rate
         messages = []
         reading = self.locked_clock()
-        for first, end in self._clock_ranges:
-            t0, t1 = self._timeline.time_of(first), self._timeline.time_of(end)
-            if reading is not None and t0 is not None and t1 is not None:
-                messages += [beat_message(b) for b in clock_beats(reading, t0, t1)]
+        if reading is not None:
+            for first, end in self._clock_ranges:
+                beats_heard = clock_beats(reading, origin + first / rate, origin + end / rate)
+                messages += [beat_message(b) for b in beats_heard]
         self._clock_ranges.clear()
         for place, make in self._waiting:
-            heard_at = self._timeline.time_of(place)
-            assert heard_at is not None
-            messages += make(heard_at)
+            messages += make(origin + place / rate)
         self._waiting.clear()
         self.sender.add(messages)
 
