@@ -54,6 +54,13 @@ async def until(predicate, seconds: float = 10.0, what: str = "timed out") -> No
         await asyncio.sleep(0.02)
 
 
+@pytest.fixture
+def no_api_key(monkeypatch):
+    """The embedded engine, never Google's: no API key in the environment."""
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+
+
 @pytest.fixture(scope="session")
 def jack_server() -> Iterator[str]:
     """The name of a private ``jackd --no-realtime -d dummy`` at 48 kHz, period 256."""

@@ -30,6 +30,7 @@ from in_process import playing_off_tempo, send
 
 pytestmark = [
     pytest.mark.jack,
+    pytest.mark.usefixtures("no_api_key"),
     pytest.mark.skipif(
         not (stretch.available() and beats.available()), reason="no pylibrb or aubio here"
     ),
@@ -38,13 +39,6 @@ pytestmark = [
 SECONDS = 16.0
 #: Beats after the first kick heard by which the kicks must be on the clock's beats.
 ENGAGE_BEATS = 8
-
-
-@pytest.fixture(autouse=True)
-def _no_api_key(monkeypatch):
-    """The embedded engine, never Google's."""
-    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
-    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
 
 
 def locked(server: str, name: str) -> tuple[JackSink, StretchingSink, InternalClock]:

@@ -37,6 +37,7 @@ from in_process import playing_off_tempo
 
 pytestmark = [
     pytest.mark.jack,
+    pytest.mark.usefixtures("no_api_key"),
     pytest.mark.skipif(
         not (stretch.available() and beats.available()), reason="no pylibrb or aubio here"
     ),
@@ -48,12 +49,6 @@ pytestmark = [
 SECONDS = 20.0
 #: Seconds after the first kick from which beats are judged (the tracker's grid is drawn).
 SETTLE = 8.0
-
-
-@pytest.fixture(autouse=True)
-def _no_api_key(monkeypatch):
-    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
-    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
 
 
 class Patch:
