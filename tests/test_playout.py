@@ -6,6 +6,8 @@ is the JACK callback (``playout_native.c``), which must behave identically.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -13,7 +15,7 @@ from oscserver.adapters.audio import playout_native
 from oscserver.adapters.audio.base import RingSink, pcm16_to_float
 from oscserver.adapters.audio.playout import SHORT_FADE, Playout
 from oscserver.adapters.audio.ring import StereoRing
-from oscserver.adapters.audio.shared import F, SharedBlock
+from oscserver.adapters.audio.shared import F, SharedBlock, last_cycle
 
 RAMP = 32
 IMPLEMENTATIONS = {"python": Playout, "c": playout_native.NativePlayout}
@@ -169,6 +171,46 @@ def test_callback_costs_are_recorded():
     play(sink, 160)
     assert sink.block.header[F.CALLBACKS] == 10
     assert 0 < sink.block.cost_percentile(99) < 5.0
+
+
+def test_each_cycle_records_when_it_began_and_where_the_reader_stands():
+    sink = Sink()
+    h = sink.block.header
+    sink.write(ones(1000))
+    sink.set_playing(True)
+    before = time.monotonic()
+    period(sink, 64)
+    after = time.monotonic()
+    cycle = last_cycle(h, 48000)
+    assert cycle is not None
+    assert before <= cycle.began <= after
+    assert (cycle.read, cycle.frames) == (int(h[F.READ]), 64) == (64, 64)
+    assert int(h[F.CYCLE_SEQ]) % 2 == 0
+    # The frame at place 300 goes out 300 - 64 frames after the next cycle begins.
+    expected = cycle.began + 64 / 48000 + (300 - 64) / 48000
+    assert sink.heard_at(300) == pytest.approx(expected, abs=1e-9)
+    assert sink.write_heard() == pytest.approx(cycle.began + 1000 / 48000, abs=1e-9)
+    # Audio discarded since the cycle: the next one reads from the discard.
+    sink.ring.discard()
+    sink.write(ones(100))
+    assert sink.heard_at(1000) == pytest.approx(cycle.began + 64 / 48000, abs=1e-9)
+
+
+def test_a_cycle_half_written_or_long_past_is_not_used():
+    sink = Sink()
+    h = sink.block.header
+    sink.write(ones(1000))
+    assert last_cycle(h, 48000) is None  # none yet
+    period(sink, 64)
+    h[F.CYCLE_SEQ] += 1  # as while the callback writes
+    assert last_cycle(h, 48000) is None
+    h[F.CYCLE_SEQ] += 1
+    assert last_cycle(h, 48000) is not None
+    h[F.CYCLE_NS] -= 10**9  # a second ago: the device stopped; what waits is the estimate
+    read = sink.ring.positions()[0]
+    now = time.monotonic()
+    assert now <= sink.heard_at(read) <= time.monotonic()
+    assert sink.heard_at(read + 480) - sink.heard_at(read) == pytest.approx(0.01, abs=1e-3)
 
 
 def test_resampling_sink_writes_at_the_device_rate():

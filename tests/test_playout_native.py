@@ -70,6 +70,7 @@ def test_random_sessions_give_bit_identical_output(seed: int):
             assert np.array_equal(a.view(np.uint32), b.view(np.uint32))
             outputs.append(a)
     fields = [F.READ, F.UNDERRUNS, F.CALLBACKS, F.PLAYING]
+    fields += [F.CYCLE_SEQ, F.CYCLE_SINCE, F.CYCLE_READ, F.CYCLE_FRAMES]
     assert [int(py.h[f]) for f in fields] == [int(c.h[f]) for f in fields]
     assert int(c.h[F.COST : F.COST + COST_BINS].sum()) == int(c.h[F.CALLBACKS])
     # The run went through silence, music and underruns.

@@ -20,7 +20,7 @@ import numpy as np
 
 from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.audio.ring import Samples, StereoRing
-from oscserver.adapters.audio.shared import STATE_NAMES, F, SharedBlock
+from oscserver.adapters.audio.shared import STATE_NAMES, F, SharedBlock, last_cycle
 from oscserver.dsp.bridge import FADE, crossfade
 
 if TYPE_CHECKING:
@@ -37,6 +37,9 @@ HIGH_WATER_SECONDS = 10.0
 #: A snap never replaces audio due within this many seconds: the consumer reads a period at a
 #: time and must not reach the audio being replaced while the producer replaces it.
 SNAP_MARGIN = 0.15
+
+#: A last cycle that ended longer ago than this says nothing of the next (a stopped server).
+CYCLE_STALE = 0.25
 
 #: Called with the monotonic time (``time.monotonic()``) at which a chunk's first frame is heard.
 Heard = Callable[[float], None]
@@ -169,6 +172,13 @@ class AudioSink(abc.ABC):
         """Seconds from when the output plays a frame to when it is heard (0: not known)."""
         return 0.0
 
+    def write_heard(self) -> float:
+        """When the next frame written will be heard, in ``time.monotonic()`` seconds.
+
+        Were the output to play on without a gap: what waits, then the output's latency.
+        """
+        return time.monotonic() + self.buffered_seconds() + self.output_latency()
+
 
 class RingSink(AudioSink):
     """The event-loop side of a sink fed through a :class:`SharedBlock`.
@@ -300,10 +310,10 @@ class RingSink(AudioSink):
         # latency between the service and the output stays bounded.
         room = max(0, round(HIGH_WATER_SECONDS * self._rate) - self.ring.available())
         pulse = self.pulse
-        before = self.ring.positions() if pulse is not None else (0, 0)  # (read, write)
+        place = self.ring.positions()[1] if pulse is not None else 0
         written = self.ring.write(out[:, :room])
         if pulse is not None and written:
-            self._tell_pulse(pulse, *before, out[:, :written])
+            self._tell_pulse(pulse, place, out[:, :written])
         dropped = out.shape[1] - written
         if dropped:
             if not self._h[F.OVERFLOW]:
@@ -313,17 +323,39 @@ class RingSink(AudioSink):
                 )
             self._h[F.OVERFLOW] += dropped
 
-    def _tell_pulse(self, pulse: PulseWatch, read: int, place: int, written: Samples) -> None:
+    def _tell_pulse(self, pulse: PulseWatch, place: int, written: Samples) -> None:
         """Hand what was written at ``place`` to the pulse, with when it is heard if playing."""
         h = self._h
         underruns = int(h[F.UNDERRUNS])
         if underruns != self._underruns:
             self._underruns = underruns
             pulse.slipped()
-        heard_at = None
-        if h[F.GATE] and h[F.PLAYING]:
-            heard_at = time.monotonic() + (place - read) / self._rate + self.output_latency()
+        heard_at = self.heard_at(place) if h[F.GATE] and h[F.PLAYING] else None
         pulse.written(place, written, heard_at, self._rate)
+
+    def heard_at(self, place: int) -> float:
+        """When the frame at ring position ``place`` (not yet read) will be heard.
+
+        In ``time.monotonic()`` seconds, were the output to play on without a gap. From the
+        callback's last cycle (``last_cycle``: when it began on JACK's reckoning, where the
+        reader stands after it), exact to the frame; without one (no cycle yet, or none
+        for a while) from what waits now, which is early by up to a period depending on when
+        in the cycle this runs.
+        """
+        rate = self._rate or self.stream_rate
+        latency = self.output_latency()
+        cycle = last_cycle(self._h, rate)
+        now = time.monotonic()
+        if cycle is not None:
+            start = cycle.began + cycle.frames / rate  # when the next cycle begins
+            if now - CYCLE_STALE < start:
+                read = max(cycle.read, int(self._h[F.DISCARD]))  # (a discard since)
+                return start + (place - read) / rate + latency
+        return now + (place - self.ring.positions()[0]) / rate + latency
+
+    def write_heard(self) -> float:
+        """When the next frame written will be heard (see :meth:`heard_at`)."""
+        return self.heard_at(self.ring.positions()[1])
 
     def _poll_rate(self) -> None:
         """Hook for sinks whose rate can change under them (JACK after a restart)."""

@@ -190,10 +190,6 @@ def _serve(
         left = client.outports.register(port_names[0])
         right = client.outports.register(port_names[1])
 
-        def process(frames: int) -> None:
-            # The Python fallback. Real-time: only the copy from the ring (see playout.py).
-            playout.process(left.get_array(), right.get_array(), frames)
-
         def xrun(delay: float) -> None:
             header[F.XRUNS] += 1
 
@@ -209,6 +205,13 @@ def _serve(
             except Exception as exc:  # anything: JackError, a cffi or ctypes error on this platform
                 raise _AttachFailed(str(exc) or type(exc).__name__) from exc
         else:
+            python_playout = playout
+
+            def process(frames: int) -> None:
+                # The Python fallback. Real-time: only the copy from the ring (see playout.py).
+                since = client.frames_since_cycle_start
+                python_playout.process(left.get_array(), right.get_array(), frames, since)
+
             client.set_process_callback(process)
         client.set_xrun_callback(xrun)
         client.set_shutdown_callback(lambda status, reason: gone.set())

@@ -58,8 +58,17 @@ class Playout:
         self._reopened = False
         self._clock = time.perf_counter
 
-    def process(self, left: Samples, right: Samples, frames: int) -> None:
-        """Fill one period of output. Call only from the audio callback."""
+    def process(self, left: Samples, right: Samples, frames: int, since: int = 0) -> None:
+        """Fill one period of output. Call only from the audio callback.
+
+        Args:
+            left: The left output buffer.
+            right: The right output buffer.
+            frames: Frames to fill.
+            since: Frames into the device's cycle at which this call began (JACK's
+                ``frames_since_cycle_start``; 0 where the call begins it).
+        """
+        began = time.monotonic_ns()
         t0 = self._clock()
         h = self._h
         opened = h[F.OPENED]
@@ -90,6 +99,14 @@ class Playout:
         else:
             mode = self._play(left, right, frames, mode)
         self._mode = mode
+        # When this cycle began and where the reader stands after it (a seqlock: shared.py).
+        seq = int(h[F.CYCLE_SEQ])
+        h[F.CYCLE_SEQ] = seq + 1
+        h[F.CYCLE_NS] = began
+        h[F.CYCLE_SINCE] = since
+        h[F.CYCLE_READ] = h[F.READ]
+        h[F.CYCLE_FRAMES] = frames
+        h[F.CYCLE_SEQ] = seq + 2
         h[F.PLAYING] = 1 if mode in (FADE_IN, PLAYING, FADE_OUT) else 0
         h[F.CALLBACKS] += 1
         cost = int((self._clock() - t0) * 1_000_000) // COST_BIN_US

@@ -30,7 +30,8 @@
 /* Header fields (shared.py, class F). osc_playout_layout() lets the loader check them. */
 enum {
     F_WRITE = 0, F_READ = 1, F_DISCARD = 2, F_GATE = 3, F_OPENED = 4, F_PAUSE_MARK = 5,
-    F_PREROLL = 6, F_UNDERRUNS = 8, F_CALLBACKS = 10, F_PLAYING = 18, F_COST = 32
+    F_PREROLL = 6, F_UNDERRUNS = 8, F_CALLBACKS = 10, F_PLAYING = 18, F_CYCLE_SEQ = 21,
+    F_CYCLE_NS = 22, F_CYCLE_SINCE = 23, F_CYCLE_READ = 24, F_CYCLE_FRAMES = 25, F_COST = 32
 };
 #define COST_BIN_US 20
 #define COST_BINS 512
@@ -39,6 +40,7 @@ enum {
 enum { SILENT, BUFFERING, FADE_IN, PLAYING, FADE_OUT };
 
 typedef void *(*get_buffer_fn)(void *port, uint32_t nframes);
+typedef uint32_t (*since_fn)(void *client);
 
 typedef struct {
     int64_t *h;
@@ -55,17 +57,21 @@ typedef struct {
     int64_t seen_opened;
     get_buffer_fn get_buffer;
     void *ports[2];
+    since_fn frames_since_cycle_start;
+    void *client;
+    int64_t since; /* what frames_since_cycle_start said when this cycle's callback began */
 } osc_playout;
 
 static inline int64_t load(const int64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 static inline void store(int64_t *p, int64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
 
 /* Writes the field indices and constants this file was compiled with, for the loader to check
- * against shared.py and playout.py. `out` must hold 16 values. */
+ * against shared.py and playout.py. `out` must hold 32 values. */
 void osc_playout_layout(int64_t *out) {
-    const int64_t v[16] = {F_WRITE, F_READ, F_DISCARD, F_GATE, F_OPENED, F_PAUSE_MARK,
+    const int64_t v[32] = {F_WRITE, F_READ, F_DISCARD, F_GATE, F_OPENED, F_PAUSE_MARK,
                            F_PREROLL, F_UNDERRUNS, F_CALLBACKS, F_PLAYING, F_COST,
-                           COST_BIN_US, COST_BINS, SHORT_FADE, 0, 0};
+                           COST_BIN_US, COST_BINS, SHORT_FADE, F_CYCLE_SEQ, F_CYCLE_NS,
+                           F_CYCLE_SINCE, F_CYCLE_READ, F_CYCLE_FRAMES};
     memcpy(out, v, sizeof v);
 }
 
@@ -107,12 +113,16 @@ void osc_playout_free(osc_playout *p) {
     free(p);
 }
 
-/* The JACK ports to fill, and libjack's jack_port_get_buffer. Call before activating a client
- * (again after every re-created client). */
-void osc_playout_set_ports(osc_playout *p, void *left, void *right, void *get_buffer) {
+/* The JACK ports to fill, libjack's jack_port_get_buffer, and the client with libjack's
+ * jack_frames_since_cycle_start (both may be NULL: the cycle is then taken to begin when the
+ * callback does). Call before activating a client (again after every re-created client). */
+void osc_playout_set_ports(osc_playout *p, void *left, void *right, void *get_buffer,
+                           void *client, void *since) {
     p->ports[0] = left;
     p->ports[1] = right;
     p->get_buffer = (get_buffer_fn)get_buffer;
+    p->client = client;
+    p->frames_since_cycle_start = (since_fn)since;
 }
 
 /* --- the ring, consumer side (ring.py) --------------------------------------------------- */
@@ -255,6 +265,17 @@ void osc_playout_process(osc_playout *p, float *left, float *right, int64_t fram
     else
         mode = play(p, left, right, frames, mode);
     p->mode = mode;
+    /* When this cycle began and where the ring's reader stands after it, for the event loop to
+     * tell when a frame it writes will leave the ports (shared.py, RingSink.heard_at). Only
+     * copies, under a sequence count: odd while the fields change (a seqlock). */
+    int64_t seq = load(&h[F_CYCLE_SEQ]);
+    store(&h[F_CYCLE_SEQ], seq + 1);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    store(&h[F_CYCLE_NS], t0);
+    store(&h[F_CYCLE_SINCE], p->since);
+    store(&h[F_CYCLE_READ], load(&h[F_READ]));
+    store(&h[F_CYCLE_FRAMES], frames);
+    __atomic_store_n(&h[F_CYCLE_SEQ], seq + 2, __ATOMIC_RELEASE);
     store(&h[F_PLAYING], mode == FADE_IN || mode == PLAYING || mode == FADE_OUT);
     store(&h[F_CALLBACKS], load(&h[F_CALLBACKS]) + 1);
     int64_t bin = (now_ns() - t0) / 1000 / COST_BIN_US;
@@ -265,6 +286,9 @@ void osc_playout_process(osc_playout *p, float *left, float *right, int64_t fram
 /* A JackProcessCallback: `arg` is the osc_playout. */
 int osc_playout_jack_process(uint32_t nframes, void *arg) {
     osc_playout *p = arg;
+    /* How far into the cycle this callback begins (JACK's own reckoning, as the recorder in
+     * tests/jack_recorder.py and any client would take it); read before anything else. */
+    p->since = p->frames_since_cycle_start ? p->frames_since_cycle_start(p->client) : 0;
     float *left = p->get_buffer(p->ports[0], nframes);
     float *right = p->get_buffer(p->ports[1], nframes);
     osc_playout_process(p, left, right, (int64_t)nframes);

@@ -41,6 +41,11 @@ LAYOUT = (
     COST_BIN_US,
     COST_BINS,
     SHORT_FADE,
+    F.CYCLE_SEQ,
+    F.CYCLE_NS,
+    F.CYCLE_SINCE,
+    F.CYCLE_READ,
+    F.CYCLE_FRAMES,
 )
 
 _lib: ctypes.CDLL | None = None
@@ -69,11 +74,11 @@ def _load() -> ctypes.CDLL:
     lib.osc_playout_new.restype = vp
     lib.osc_playout_free.argtypes = [vp]
     lib.osc_playout_free.restype = None
-    lib.osc_playout_set_ports.argtypes = [vp, vp, vp, vp]
+    lib.osc_playout_set_ports.argtypes = [vp, vp, vp, vp, vp, vp]
     lib.osc_playout_set_ports.restype = None
     lib.osc_playout_process.argtypes = [vp, vp, vp, i64]
     lib.osc_playout_process.restype = None
-    layout = np.zeros(16, dtype=np.int64)
+    layout = np.zeros(32, dtype=np.int64)
     lib.osc_playout_layout(layout.ctypes.data)
     if tuple(int(v) for v in layout[: len(LAYOUT)]) != LAYOUT:
         _why = f"the C playout at {spec.origin} is out of date (reinstall oscserver)"
@@ -147,7 +152,15 @@ class NativePlayout:
         # libjack as JACK-Client loaded it (libjack64 on Windows, Homebrew's path on macOS...):
         # the same library and function JACK-Client's own calls use, never a second search.
         getter = address(lib.jack_port_get_buffer)
-        self._lib.osc_playout_set_ports(self._ptr, address(left._ptr), address(right._ptr), getter)
+        since = address(lib.jack_frames_since_cycle_start)
+        self._lib.osc_playout_set_ports(
+            self._ptr,
+            address(left._ptr),
+            address(right._ptr),
+            getter,
+            address(client._ptr),
+            since,
+        )
         callback = ctypes.cast(self._lib.osc_playout_jack_process, ctypes.c_void_p).value
         err = lib.jack_set_process_callback(
             client._ptr,

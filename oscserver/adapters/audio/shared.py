@@ -13,11 +13,12 @@ a reader that sees a published position also sees the samples written before it.
 from __future__ import annotations
 
 from multiprocessing import shared_memory
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["COST_BINS", "COST_BIN_US", "F", "SharedBlock"]
+__all__ = ["COST_BINS", "COST_BIN_US", "Cycle", "F", "SharedBlock", "last_cycle"]
 
 #: Width of one bin of the callback cost histogram, in microseconds.
 COST_BIN_US = 20
@@ -48,8 +49,41 @@ class F:
     PLAYING = 18  # consumer: 1 while audio (not silence) is going out
     NATIVE = 19  # consumer: 1 when the JACK callback is the C playout, 0 for Python
     LATENCY = 20  # consumer: frames from the output ports to the ear (JACK's playback latency)
+    # The last cycle, for the producer to tell when a frame will leave the ports (Cycle):
+    CYCLE_SEQ = 21  # consumer: +1 before the four below change, +1 after (odd: changing)
+    CYCLE_NS = 22  # consumer: time.monotonic_ns() when the callback began
+    CYCLE_SINCE = 23  # consumer: frames into JACK's cycle at that moment (0: not JACK)
+    CYCLE_READ = 24  # consumer: READ after the callback (where the next cycle reads from)
+    CYCLE_FRAMES = 25  # consumer: frames in that cycle
     COST = 32  # consumer: histogram of callback costs, COST_BINS bins
     SIZE = COST + COST_BINS
+
+
+class Cycle(NamedTuple):
+    """The callback's last cycle, as it recorded it (a consistent copy, see :func:`last_cycle`)."""
+
+    began: float  # monotonic seconds at which the cycle began (JACK's cycle start, or the call)
+    read: int  # the ring position the next cycle reads from, unless the producer discarded
+    frames: int  # frames in the cycle
+
+
+def last_cycle(header: npt.NDArray[np.int64], rate: int) -> Cycle | None:
+    """Read the last cycle's fields written under ``CYCLE_SEQ``, or None.
+
+    None when no cycle has run, or when the callback kept changing them (a few tries: it
+    writes them in under a microsecond once a period, so that means something is wrong).
+    """
+    if rate <= 0:
+        return None
+    for _ in range(4):
+        seq = int(header[F.CYCLE_SEQ])
+        if seq == 0 or seq & 1:
+            continue
+        ns, since = int(header[F.CYCLE_NS]), int(header[F.CYCLE_SINCE])
+        read, frames = int(header[F.CYCLE_READ]), int(header[F.CYCLE_FRAMES])
+        if int(header[F.CYCLE_SEQ]) == seq:
+            return Cycle(ns / 1e9 - since / rate, read, frames)
+    return None
 
 
 STATE_STARTING, STATE_RUNNING, STATE_SERVER_GONE, STATE_FAILED, STATE_STOPPED = range(5)

@@ -480,6 +480,13 @@ class StretchingSink(AudioSink):
 
     def _ahead(self) -> float:
         """Seconds of output before the next frame taken from the reservoir is heard."""
+        return self.inner.buffered_seconds() + self._held()
+
+    def _held(self) -> float:
+        """Seconds of output held on this side before the next frame taken from the reservoir.
+
+        The stretcher's and the splicer's: they go out before it.
+        """
         held = self._stretcher.held * self._stretcher.ratio
         # Music back after a bridge, or stretched again, is crossfaded over the splicer's
         # frames (Splicer.cut_to): they fade out under it, they are not ahead of it.
@@ -487,7 +494,7 @@ class StretchingSink(AudioSink):
             held += self._early.shape[1] if self._early is not None else 0
         elif not self._gap:
             held += self._splicer.held
-        return self.inner.buffered_seconds() + held / STREAM_RATE
+        return held / STREAM_RATE
 
     def _keep(self, frames: Samples, fresh: _Fresh | None) -> None:
         """Just in time: keep a chunk as it came, cut in whole beats if it is to come sooner."""
@@ -546,7 +553,7 @@ class StretchingSink(AudioSink):
             with self._deciding:
                 if self.beat_lock.jumped():
                     self._retake(generation)
-                heard_at = time.monotonic() + self._ahead() + self.inner.output_latency()
+                heard_at = self.inner.write_heard() + self._held()
                 ratio, skip, move, bar = self.beat_lock.decide(self._reservoir.place, heard_at)
             if skip:  # to engage: the stream's next beat onto the clock's
                 self._count(-self._reservoir.skip(round(skip * STREAM_RATE)))
