@@ -27,6 +27,7 @@ class Kept:
     def __init__(self) -> None:
         self.messages: list[Timed] = []
         self.forgotten: list[float] = []
+        self.shifts: list[float] = []
 
     def wanted(self, topic: str) -> bool:
         return True
@@ -41,17 +42,23 @@ class Kept:
     def clear(self) -> None:
         self.messages.clear()
 
+    def shift(self, seconds: float) -> None:
+        self.shifts.append(seconds)
+
     def at(self, address: str) -> list[Timed]:
         return [m for m in self.messages if m.address == address]
 
 
-def feed(watch: PulseWatch, audio: np.ndarray, start: int = 0, playing: bool = True) -> None:
+def feed(
+    watch: PulseWatch, audio: np.ndarray, start: int = 0, playing: bool = True, late: float = 0.0
+) -> None:
     """Write ``audio`` in pieces, no faster than the watch takes them (as an output would)."""
     for at in range(0, audio.shape[1], 2048):
         while watch._queue.qsize() > 16:
             time.sleep(0.001)
         place = start + at
-        heard = T0 + place / RATE - 0.002 * (at // 2048 % 3) if playing else None  # (early)
+        jitter = 0.00002 * (at // 2048 % 3 - 1)  # (the cycles' start times, as JACK says them)
+        heard = T0 + late + place / RATE + jitter if playing else None
         watch.written(place, audio[:, at : at + 2048], heard, RATE)
 
 
@@ -78,7 +85,8 @@ def test_a_click_tracks_beats_onsets_and_levels_at_their_times():
     assert len(onsets) == 24 and np.max(np.abs(onsets - np.arange(24) * 0.5)) < 0.003
     levels = sender.at("/lyria/level")
     assert len(levels) == 12 * 30
-    assert np.allclose(np.diff([m.heard_at for m in levels]), 1 / 30, atol=1e-6)
+    # (within the estimates' jitter: 20 us either way)
+    assert np.allclose(np.diff([m.heard_at for m in levels]), 1 / 30, atol=4.1e-5)
 
 
 def test_what_was_written_in_pre_roll_is_placed_once_the_output_plays():
@@ -94,7 +102,7 @@ def test_what_was_written_in_pre_roll_is_placed_once_the_output_plays():
     finally:
         watch.close()
     levels = [m.heard_at - T0 for m in sender.at("/lyria/level")]
-    assert levels[0] == pytest.approx(0.0, abs=1e-6) and len(levels) == 60
+    assert levels[0] == pytest.approx(0.0, abs=2.1e-5) and len(levels) == 60
 
 
 def test_a_rewind_takes_back_what_was_cut_and_measures_what_replaces_it():
@@ -113,6 +121,21 @@ def test_a_rewind_takes_back_what_was_cut_and_measures_what_replaces_it():
     assert all(m.args[0] == pytest.approx(0.5) for m in levels if m.heard_at < T0 + 0.99)
     assert all(m.args[0] == 0.0 for m in levels if m.heard_at > T0 + 1.01)
     assert levels[-1].heard_at == pytest.approx(T0 + 2.0 - 1 / 30, abs=0.003)
+
+
+def test_a_step_of_the_outputs_timing_moves_what_waits_to_be_sent():
+    sender = Kept()
+    watch = PulseWatch(sender, 30.0)  # type: ignore[arg-type]
+    late = 256 / RATE  # the server skipped a cycle: all that follows is heard a period later
+    try:
+        feed(watch, np.zeros((2, RATE), np.float32))
+        feed(watch, np.zeros((2, RATE), np.float32), start=RATE, late=late)
+        settle(watch)
+    finally:
+        watch.close()
+    assert sender.shifts == [pytest.approx(late, abs=4.1e-5)]
+    levels = [m.heard_at - T0 for m in sender.at("/lyria/level")]
+    assert levels[-1] == pytest.approx(2.0 - 1 / 30 + late, abs=4.1e-5)
 
 
 def test_locked_to_a_clock_the_beats_are_the_clocks():

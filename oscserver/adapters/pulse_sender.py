@@ -119,6 +119,12 @@ class PulseSender:
         with self._lock:
             self._schedule.clear()
 
+    def shift(self, seconds: float) -> None:
+        """What waits is heard ``seconds`` later (or earlier) than it was placed: move it."""
+        with self._lock:
+            self._schedule.shift(seconds)
+            self._wake.set()
+
     def forget_from(self, heard_at: float) -> None:
         """Drop what waits for sound heard at or after ``heard_at`` (it was cut)."""
         with self._lock:

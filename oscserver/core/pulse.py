@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import heapq
 import math
+import statistics
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from oscserver.core.lock import ClockReading
 
@@ -47,21 +48,20 @@ BEATS_PER_BAR = 4
 class Timeline:
     """When each output frame is heard, from estimates made as frames are written.
 
-    The caller estimates, at each write, when the first frame written will be heard: now, plus
-    the audio waiting before it, plus the output's latency. The audio waiting is counted as of
-    the last audio cycle, whose period went out while it ran: the frames waiting begin with the
-    next cycle, up to a period after now. So an estimate is early by up to a period, and the
-    latest of the recent ones (as offsets against the frame's own place), made just before a
-    cycle, is the truth to within the scheduler's jitter; but one made as a cycle began,
-    before it had taken its frames, is a whole period late: the latest but a tenth of them is
-    taken (a tenth of a period early, on average, with 32 kept).
+    The caller estimates, at each write, when the first frame written will be heard: from when
+    the audio callback's last cycle began and where its reader stood after it (the sink's
+    ``heard_at``), exact to the frame but for the jitter of the cycles' start times as JACK
+    reckons them (a few microseconds; more on a loaded machine). The median of the last few
+    estimates (as offsets against the frame's own place) is taken: one odd estimate is left
+    out, and a step of the output's timing (a cycle the server skipped, an xrun: everything
+    after it is heard a period later) is followed within two writes.
 
     Args:
         rate: Output frames per second.
-        keep: Estimates the earliest is taken from (at least a few cycles' worth of writes).
+        keep: Estimates the median is taken of.
     """
 
-    def __init__(self, rate: int, keep: int = 32) -> None:
+    def __init__(self, rate: int, keep: int = 5) -> None:
         self.rate = rate
         self._offsets: deque[float] = deque(maxlen=keep)
 
@@ -77,8 +77,7 @@ class Timeline:
         """When ``frame`` is heard; None before the first estimate."""
         if not self._offsets:
             return None
-        ordered = sorted(self._offsets)
-        return ordered[(len(ordered) * 9) // 10 if len(ordered) >= 10 else -1] + frame / self.rate
+        return statistics.median(self._offsets) + frame / self.rate
 
 
 @dataclass(frozen=True)
@@ -213,6 +212,10 @@ class Schedule:
     def clear(self) -> None:
         """Drop everything waiting (the music paused: none of it will be heard)."""
         self._waiting.clear()
+
+    def shift(self, seconds: float) -> None:
+        """Everything waiting is heard ``seconds`` later (the output slipped: an xrun)."""
+        self._waiting = [replace(m, heard_at=m.heard_at + seconds) for m in self._waiting]
 
     def drop_from(self, heard_at: float) -> None:
         """Drop the messages about sound heard at or after ``heard_at`` (the audio was cut)."""

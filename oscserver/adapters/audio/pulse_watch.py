@@ -54,6 +54,8 @@ GRID_BEATS = 6
 #: prediction is kept (the engine's kicks' onsets come 3 ms after their start, give or take 3).
 SNAP = 0.04
 TRUST = 0.006
+#: A step of the output's timing beyond this many seconds moves what waits to be sent.
+MOVED = 0.0005
 
 
 class PulseWatch:
@@ -163,7 +165,13 @@ class PulseWatch:
             self._timeline = Timeline(rate)
             self._stop()
         if heard_at is not None:
+            before = self._timeline.time_of(0)
             self._timeline.observe(place, heard_at)
+            after = self._timeline.time_of(0)
+            if before is not None and after is not None and abs(after - before) > MOVED:
+                # The output's timing stepped (a skipped cycle: all of it is heard later now),
+                # or the first estimates were odd: what waits to be sent moves with it.
+                self.sender.shift(after - before)
         wanted_analysis = self.sender.wanted("analysis")
         wanted_beat = self.sender.wanted("beat")
         if not (wanted_analysis or wanted_beat):  # nobody listens: no work (it is not free)
