@@ -353,6 +353,24 @@ class RingSink(AudioSink):
                 return start + (place - read) / rate + latency
         return now + (place - self.ring.positions()[0]) / rate + latency
 
+    def cycle_frame_at(self, at: float, soonest: bool = False) -> int | None:
+        """The frame, as the callback counts its cycles, that leaves the ports at ``at``.
+
+        ``at`` in ``time.monotonic()`` seconds; frames counted as ``F.CYCLE_COUNT`` counts
+        them; None while no cycle runs. What a MIDI event to go out with the sound at ``at``
+        is queued at (midi_queue.py). With ``soonest``, no earlier than the next cycle's first
+        frame (for an event due now).
+        """
+        rate = self._rate
+        cycle = last_cycle(self._h, rate) if rate else None
+        if cycle is None:
+            return None
+        start = cycle.began + cycle.frames / rate  # when the next cycle begins
+        if time.monotonic() - CYCLE_STALE >= start:
+            return None
+        frame = cycle.counted + cycle.frames + round((at - start) * rate)
+        return max(frame, cycle.counted + cycle.frames) if soonest else frame
+
     def write_heard(self) -> float:
         """When the next frame written will be heard (see :meth:`heard_at`)."""
         return self.heard_at(self.ring.positions()[1])

@@ -38,7 +38,7 @@ import jack
 import numpy as np
 import numpy.typing as npt
 
-from oscserver.adapters.audio import playout_native
+from oscserver.adapters.audio import midi_queue, playout_native
 from oscserver.adapters.audio.playout import Playout
 from oscserver.adapters.audio.shared import (
     STATE_FAILED,
@@ -112,6 +112,7 @@ def run(
     port_names: Sequence[str],
     connect: str | None,
     ramp_seconds: float,
+    midi_port: str | None = None,
 ) -> None:
     """Serve audio until the parent sets ``STOP``. The entry point of the real-time process.
 
@@ -123,6 +124,8 @@ def run(
         port_names: Names of the left and right output ports.
         connect: Port pattern to connect the outputs to (e.g. ``system:playback_.*``), or None.
         ramp_seconds: Length of the play/pause gain ramp.
+        midi_port: Name of a MIDI output port for the MIDI clock (None: none): the callback
+            copies the events queued in the block into it (midi_queue.py).
     """
     # The parent decides when audio stops (after it has faded out and closed the session): the
     # Ctrl-C a terminal sends to the whole process group must not end this process first.
@@ -150,7 +153,7 @@ def run(
                 playout = _playout(block, round(ramp_seconds * client.samplerate))
                 h[F.NATIVE] = int(isinstance(playout, playout_native.NativePlayout))
             try:
-                _serve(client, playout, h, port_names, connect, remembered, parent)
+                _serve(client, playout, h, port_names, connect, remembered, parent, midi_port)
             except _AttachFailed as exc:
                 # The C callback could not be plugged into this libjack: play with the Python
                 # callback rather than not at all (the client is closed; the loop opens anew).
@@ -179,6 +182,7 @@ def _serve(
     connect: str | None,
     remembered: dict[str, set[str]],
     parent: int,
+    midi_port: str | None = None,
 ) -> None:
     """Run one JACK client until the server goes or the parent says stop; always closes it.
 
@@ -189,6 +193,7 @@ def _serve(
     try:
         left = client.outports.register(port_names[0])
         right = client.outports.register(port_names[1])
+        midi = client.midi_outports.register(midi_port) if midi_port else None
 
         def xrun(delay: float) -> None:
             header[F.XRUNS] += 1
@@ -201,7 +206,7 @@ def _serve(
 
         if isinstance(playout, playout_native.NativePlayout):
             try:
-                playout.attach(client, left, right)
+                playout.attach(client, left, right, midi)
             except Exception as exc:  # anything: JackError, a cffi or ctypes error on this platform
                 raise _AttachFailed(str(exc) or type(exc).__name__) from exc
         else:
@@ -210,6 +215,10 @@ def _serve(
             def process(frames: int) -> None:
                 # The Python fallback. Real-time: only the copy from the ring (see playout.py).
                 since = client.frames_since_cycle_start
+                if midi is not None:  # (before the cycle is counted, as the C callback)
+                    midi.clear_buffer()
+                    for offset, message in midi_queue.due(header, python_playout.count, frames):
+                        midi.write_midi_event(offset, message)
                 python_playout.process(left.get_array(), right.get_array(), frames, since)
 
             client.set_process_callback(process)

@@ -17,6 +17,7 @@ import jack
 
 from oscserver.adapters.audio import jack_process, playout_native
 from oscserver.adapters.audio.base import RingSink
+from oscserver.adapters.audio.midi_queue import MidiQueue
 from oscserver.adapters.audio.shared import (
     STATE_FAILED,
     STATE_RUNNING,
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 #: Default JACK port names (the full names are ``<client name>:<port name>``).
 PORT_NAMES = ("out_left", "out_right")
+#: The MIDI clock's port (``--midi-clock``).
+MIDI_CLOCK_PORT = "midi_clock"
 #: The ring holds this many frames: 20 s at 96 kHz, more at lower rates.
 CAPACITY = 20 * 96000
 
@@ -73,6 +76,8 @@ class JackSink(RingSink):
         preroll_seconds: Wait after audio arrives before playing, and after an underrun.
         ramp_seconds: Gain ramp on play, pause and stop.
         start_timeout: Seconds to wait for the JACK client to run.
+        midi_clock: Also a MIDI output port, :data:`MIDI_CLOCK_PORT`, for the MIDI clock
+            (events queued in :attr:`midi`).
 
     Raises:
         JackUnavailable: No JACK server answered within ``start_timeout``.
@@ -87,6 +92,7 @@ class JackSink(RingSink):
         preroll_seconds: float = 1.0,
         ramp_seconds: float = 0.1,
         start_timeout: float = 10.0,
+        midi_clock: bool = False,
     ) -> None:
         super().__init__(SharedBlock(CAPACITY, shared=True), preroll_seconds)
         self.client_name = client_name
@@ -98,7 +104,10 @@ class JackSink(RingSink):
             tuple(port_names),
             connect,
             ramp_seconds,
+            MIDI_CLOCK_PORT if midi_clock else None,
         )
+        #: The MIDI clock port's events (None: no such port).
+        self.midi = MidiQueue(self.block.header) if midi_clock else None
         self._port_names = port_names
         self._process: multiprocessing.process.BaseProcess | None = None
         self._closed = False

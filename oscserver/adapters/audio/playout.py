@@ -57,6 +57,8 @@ class Playout:
         self._seen_opened = int(self._h[F.OPENED])
         self._reopened = False
         self._clock = time.perf_counter
+        #: Frames of all the cycles so far (the MIDI events' count: midi_queue.py).
+        self.count = 0
 
     def process(self, left: Samples, right: Samples, frames: int, since: int = 0) -> None:
         """Fill one period of output. Call only from the audio callback.
@@ -106,7 +108,9 @@ class Playout:
         h[F.CYCLE_SINCE] = since
         h[F.CYCLE_READ] = h[F.READ]
         h[F.CYCLE_FRAMES] = frames
+        h[F.CYCLE_COUNT] = self.count
         h[F.CYCLE_SEQ] = seq + 2
+        self.count += frames
         h[F.PLAYING] = 1 if mode in (FADE_IN, PLAYING, FADE_OUT) else 0
         h[F.CALLBACKS] += 1
         cost = int((self._clock() - t0) * 1_000_000) // COST_BIN_US

@@ -31,8 +31,12 @@
 enum {
     F_WRITE = 0, F_READ = 1, F_DISCARD = 2, F_GATE = 3, F_OPENED = 4, F_PAUSE_MARK = 5,
     F_PREROLL = 6, F_UNDERRUNS = 8, F_CALLBACKS = 10, F_PLAYING = 18, F_CYCLE_SEQ = 21,
-    F_CYCLE_NS = 22, F_CYCLE_SINCE = 23, F_CYCLE_READ = 24, F_CYCLE_FRAMES = 25, F_COST = 32
+    F_CYCLE_NS = 22, F_CYCLE_SINCE = 23, F_CYCLE_READ = 24, F_CYCLE_FRAMES = 25,
+    F_CYCLE_COUNT = 26, F_MIDI_WRITE = 27, F_MIDI_READ = 28, F_MIDI_DISCARD = 29,
+    F_MIDI_LATE = 30, F_COST = 32
 };
+#define MIDI_SLOTS 256
+#define F_MIDI (F_COST + COST_BINS) /* MIDI_SLOTS events of two fields: frame, message */
 #define COST_BIN_US 20
 #define COST_BINS 512
 #define SHORT_FADE 96
@@ -41,6 +45,8 @@ enum { SILENT, BUFFERING, FADE_IN, PLAYING, FADE_OUT };
 
 typedef void *(*get_buffer_fn)(void *port, uint32_t nframes);
 typedef uint32_t (*since_fn)(void *client);
+typedef void (*midi_clear_fn)(void *buffer);
+typedef int (*midi_write_fn)(void *buffer, uint32_t time, const uint8_t *data, size_t size);
 
 typedef struct {
     int64_t *h;
@@ -60,6 +66,10 @@ typedef struct {
     since_fn frames_since_cycle_start;
     void *client;
     int64_t since; /* what frames_since_cycle_start said when this cycle's callback began */
+    int64_t count; /* frames of all the cycles before this one */
+    void *midi_port; /* the MIDI clock's output port (NULL: none) */
+    midi_clear_fn midi_clear;
+    midi_write_fn midi_write;
 } osc_playout;
 
 static inline int64_t load(const int64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
@@ -71,7 +81,9 @@ void osc_playout_layout(int64_t *out) {
     const int64_t v[32] = {F_WRITE, F_READ, F_DISCARD, F_GATE, F_OPENED, F_PAUSE_MARK,
                            F_PREROLL, F_UNDERRUNS, F_CALLBACKS, F_PLAYING, F_COST,
                            COST_BIN_US, COST_BINS, SHORT_FADE, F_CYCLE_SEQ, F_CYCLE_NS,
-                           F_CYCLE_SINCE, F_CYCLE_READ, F_CYCLE_FRAMES};
+                           F_CYCLE_SINCE, F_CYCLE_READ, F_CYCLE_FRAMES, F_CYCLE_COUNT,
+                           F_MIDI_WRITE, F_MIDI_READ, F_MIDI_DISCARD, F_MIDI_LATE, F_MIDI,
+                           MIDI_SLOTS};
     memcpy(out, v, sizeof v);
 }
 
@@ -123,6 +135,15 @@ void osc_playout_set_ports(osc_playout *p, void *left, void *right, void *get_bu
     p->get_buffer = (get_buffer_fn)get_buffer;
     p->client = client;
     p->frames_since_cycle_start = (since_fn)since;
+}
+
+/* A MIDI output port to copy the queued MIDI events into (midi_queue.py), with libjack's
+ * jack_midi_clear_buffer and jack_midi_event_write; port NULL for none. Call before activating
+ * a client (again after every re-created client). */
+void osc_playout_set_midi(osc_playout *p, void *port, void *clear, void *write) {
+    p->midi_port = port;
+    p->midi_clear = (midi_clear_fn)clear;
+    p->midi_write = (midi_write_fn)write;
 }
 
 /* --- the ring, consumer side (ring.py) --------------------------------------------------- */
@@ -275,12 +296,43 @@ void osc_playout_process(osc_playout *p, float *left, float *right, int64_t fram
     store(&h[F_CYCLE_SINCE], p->since);
     store(&h[F_CYCLE_READ], load(&h[F_READ]));
     store(&h[F_CYCLE_FRAMES], frames);
+    store(&h[F_CYCLE_COUNT], p->count);
     __atomic_store_n(&h[F_CYCLE_SEQ], seq + 2, __ATOMIC_RELEASE);
+    p->count += frames;
     store(&h[F_PLAYING], mode == FADE_IN || mode == PLAYING || mode == FADE_OUT);
     store(&h[F_CALLBACKS], load(&h[F_CALLBACKS]) + 1);
     int64_t bin = (now_ns() - t0) / 1000 / COST_BIN_US;
     if (bin >= COST_BINS) bin = COST_BINS - 1;
     store(&h[F_COST + bin], load(&h[F_COST + bin]) + 1);
+}
+
+/* Copies the queued MIDI events due in this cycle (their frame, counted as F_CYCLE_COUNT
+ * counts, before the cycle's end) into the MIDI port's buffer, in order; one already due
+ * before the cycle goes out at its first frame, and is counted in F_MIDI_LATE. Nothing is
+ * computed: the producer placed every event (midi_queue.py). Real-time safe. */
+static void copy_midi(osc_playout *p, uint32_t nframes) {
+    void *buffer = p->get_buffer(p->midi_port, nframes);
+    p->midi_clear(buffer);
+    int64_t *h = p->h;
+    int64_t r = load(&h[F_MIDI_READ]), d = load(&h[F_MIDI_DISCARD]);
+    if (d > r) r = d;
+    int64_t w = __atomic_load_n(&h[F_MIDI_WRITE], __ATOMIC_ACQUIRE);
+    int64_t end = p->count + (int64_t)nframes;
+    for (; r < w; r++) {
+        const int64_t *event = &h[F_MIDI + 2 * (r % MIDI_SLOTS)];
+        if (event[0] >= end) break; /* due in a later cycle */
+        int64_t at = event[0] - p->count;
+        if (at < 0) {
+            at = 0;
+            store(&h[F_MIDI_LATE], load(&h[F_MIDI_LATE]) + 1);
+        }
+        /* The message: its length in the top byte, then up to three bytes, first lowest. */
+        int64_t packed = event[1];
+        uint8_t data[3] = {(uint8_t)packed, (uint8_t)(packed >> 8), (uint8_t)(packed >> 16)};
+        size_t size = (size_t)((packed >> 56) & 3);
+        if (size && p->midi_write(buffer, (uint32_t)at, data, size)) break; /* buffer full */
+    }
+    __atomic_store_n(&h[F_MIDI_READ], r, __ATOMIC_RELEASE);
 }
 
 /* A JackProcessCallback: `arg` is the osc_playout. */
@@ -291,6 +343,7 @@ int osc_playout_jack_process(uint32_t nframes, void *arg) {
     p->since = p->frames_since_cycle_start ? p->frames_since_cycle_start(p->client) : 0;
     float *left = p->get_buffer(p->ports[0], nframes);
     float *right = p->get_buffer(p->ports[1], nframes);
+    if (p->midi_port) copy_midi(p, nframes); /* (before the cycle is counted) */
     osc_playout_process(p, left, right, (int64_t)nframes);
     return 0;
 }

@@ -20,7 +20,7 @@ import numpy as np
 
 from oscserver.adapters.audio.playout import SHORT_FADE
 from oscserver.adapters.audio.ring import Samples
-from oscserver.adapters.audio.shared import COST_BIN_US, COST_BINS, F, SharedBlock
+from oscserver.adapters.audio.shared import COST_BIN_US, COST_BINS, MIDI_SLOTS, F, SharedBlock
 
 __all__ = ["NativePlayout", "NativeUnavailable", "available"]
 
@@ -46,6 +46,13 @@ LAYOUT = (
     F.CYCLE_SINCE,
     F.CYCLE_READ,
     F.CYCLE_FRAMES,
+    F.CYCLE_COUNT,
+    F.MIDI_WRITE,
+    F.MIDI_READ,
+    F.MIDI_DISCARD,
+    F.MIDI_LATE,
+    F.MIDI,
+    MIDI_SLOTS,
 )
 
 _lib: ctypes.CDLL | None = None
@@ -76,6 +83,8 @@ def _load() -> ctypes.CDLL:
     lib.osc_playout_free.restype = None
     lib.osc_playout_set_ports.argtypes = [vp, vp, vp, vp, vp, vp]
     lib.osc_playout_set_ports.restype = None
+    lib.osc_playout_set_midi.argtypes = [vp, vp, vp, vp]
+    lib.osc_playout_set_midi.restype = None
     lib.osc_playout_process.argtypes = [vp, vp, vp, i64]
     lib.osc_playout_process.restype = None
     layout = np.zeros(32, dtype=np.int64)
@@ -135,13 +144,14 @@ class NativePlayout:
             raise ValueError("buffers are shorter than frames")
         self._lib.osc_playout_process(self._ptr, left.ctypes.data, right.ctypes.data, frames)
 
-    def attach(self, client: Any, left: Any, right: Any) -> None:
+    def attach(self, client: Any, left: Any, right: Any, midi: Any = None) -> None:
         """Make the C code the process callback of a JACK-Client client, before ``activate()``.
 
         Args:
             client: A ``jack.Client`` that is not active yet.
             left: Its left ``jack.OwnPort``.
             right: Its right ``jack.OwnPort``.
+            midi: Its MIDI clock's ``jack.OwnMidiPort``, or None.
 
         Raises:
             jack.JackError: libjack refused the callback.
@@ -160,6 +170,12 @@ class NativePlayout:
             getter,
             address(client._ptr),
             since,
+        )
+        self._lib.osc_playout_set_midi(
+            self._ptr,
+            address(midi._ptr) if midi is not None else None,
+            address(lib.jack_midi_clear_buffer),
+            address(lib.jack_midi_event_write),
         )
         callback = ctypes.cast(self._lib.osc_playout_jack_process, ctypes.c_void_p).value
         err = lib.jack_set_process_callback(

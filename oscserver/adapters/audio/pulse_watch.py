@@ -23,7 +23,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from oscserver.adapters.audio.ring import Samples
 from oscserver.adapters.pulse_sender import PulseSender
@@ -58,6 +58,16 @@ TRUST = 0.006
 MOVED = 0.0005
 
 
+class BeatFollower(Protocol):
+    """What follows the beats as they are placed in time (the MIDI clock)."""
+
+    def beat(self, heard_at: float, bpm: float) -> None:
+        """A beat is heard at ``heard_at`` (monotonic seconds)."""
+
+    def stopped(self) -> None:
+        """The music stopped (paused, or its timing lost)."""
+
+
 class PulseWatch:
     """Measures the output as it is written and has the sender send what it finds.
 
@@ -67,6 +77,7 @@ class PulseWatch:
         locked_clock: The clock's reading while the music is locked to it, else None (called
             from the watch's thread).
         expected_bpm: The tempo the music should be near (the bpm asked for), or None.
+        midi: Told every beat and every stop, whoever listens (the MIDI clock), or None.
     """
 
     def __init__(
@@ -75,8 +86,10 @@ class PulseWatch:
         analysis_rate: float = 30.0,
         locked_clock: Callable[[], ClockReading | None] = lambda: None,
         expected_bpm: Callable[[], float | None] = lambda: None,
+        midi: BeatFollower | None = None,
     ) -> None:
         self.sender = sender
+        self.midi = midi
         self.rate = 48000  # (the output's, as each piece says)
         self.analysis_rate = analysis_rate
         self.locked_clock = locked_clock
@@ -173,7 +186,7 @@ class PulseWatch:
                 # or the first estimates were odd: what waits to be sent moves with it.
                 self.sender.shift(after - before)
         wanted_analysis = self.sender.wanted("analysis")
-        wanted_beat = self.sender.wanted("beat")
+        wanted_beat = self.sender.wanted("beat") or self.midi is not None
         if not (wanted_analysis or wanted_beat):  # nobody listens: no work (it is not free)
             self._idle = True
             self._end = place + frames.shape[1]
@@ -237,7 +250,7 @@ class PulseWatch:
             if grid.downbeat is not None:
                 place = round((at - grid.downbeat) / grid.period) % self._counter.beats_per_bar
             bar, beat = self._counter.next(place)
-            self._later(round(self._start + at), _beat(bar, beat, grid.tempo))
+            self._later(round(self._start + at), self._beat(bar, beat, grid.tempo))
             self._last_beat = self._start + at
 
     def _later(self, place: int, make: Callable[[float], list[Timed]]) -> None:
@@ -254,7 +267,7 @@ class PulseWatch:
         if reading is not None:
             for first, end in self._clock_ranges:
                 beats_heard = clock_beats(reading, origin + first / rate, origin + end / rate)
-                messages += [beat_message(b) for b in beats_heard]
+                messages += [self._told(b) for b in beats_heard]
         self._clock_ranges.clear()
         for place, make in self._waiting:
             messages += make(origin + place / rate)
@@ -270,7 +283,18 @@ class PulseWatch:
         self._last_beat = min(self._last_beat, place - 1.0)
         self._restart(place)
 
+    def _beat(self, bar: int, beat: int, bpm: float) -> Callable[[float], list[Timed]]:
+        return lambda heard_at: [self._told(Beat(heard_at, bar, beat, bpm))]
+
+    def _told(self, beat: Beat) -> Timed:
+        """A beat placed in time: the MIDI clock follows it; its message for the listeners."""
+        if self.midi is not None:
+            self.midi.beat(beat.heard_at, beat.bpm)
+        return beat_message(beat)
+
     def _stop(self) -> None:
+        if self.midi is not None:
+            self.midi.stopped()
         self._waiting.clear()
         self._clock_ranges.clear()
         self.sender.clear()
@@ -286,7 +310,3 @@ def _reports(rms: float, peak: float, bands: tuple[float, ...]) -> Callable[[flo
 
 def _onset(strength: float) -> Callable[[float], list[Timed]]:
     return lambda heard_at: [onset_message(heard_at, strength)]
-
-
-def _beat(bar: int, beat: int, bpm: float) -> Callable[[float], list[Timed]]:
-    return lambda heard_at: [beat_message(Beat(heard_at, bar, beat, bpm))]

@@ -18,12 +18,16 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["COST_BINS", "COST_BIN_US", "Cycle", "F", "SharedBlock", "last_cycle"]
+__all__ = ["COST_BINS", "COST_BIN_US", "MIDI_SLOTS", "Cycle", "F", "SharedBlock", "last_cycle"]
 
 #: Width of one bin of the callback cost histogram, in microseconds.
 COST_BIN_US = 20
 #: Number of bins; the last one also counts everything slower.
 COST_BINS = 512
+
+
+#: Events the MIDI ring holds (a beat's 24 ticks at 300 bpm come in 0.2 s).
+MIDI_SLOTS = 256
 
 
 class F:
@@ -55,8 +59,15 @@ class F:
     CYCLE_SINCE = 23  # consumer: frames into JACK's cycle at that moment (0: not JACK)
     CYCLE_READ = 24  # consumer: READ after the callback (where the next cycle reads from)
     CYCLE_FRAMES = 25  # consumer: frames in that cycle
+    CYCLE_COUNT = 26  # consumer: frames of all the cycles before it (the MIDI events' count)
+    # MIDI events to copy into the MIDI clock's port, a ring of MIDI_SLOTS (midi_queue.py):
+    MIDI_WRITE = 27  # producer: events queued (monotonic)
+    MIDI_READ = 28  # consumer: events copied or passed
+    MIDI_DISCARD = 29  # producer: the consumer must pass every event before this one
+    MIDI_LATE = 30  # consumer: events copied after their frame (at the cycle's first)
     COST = 32  # consumer: histogram of callback costs, COST_BINS bins
-    SIZE = COST + COST_BINS
+    MIDI = COST + COST_BINS  # producer: MIDI_SLOTS events of two fields (frame, message)
+    SIZE = MIDI + 2 * MIDI_SLOTS
 
 
 class Cycle(NamedTuple):
@@ -65,6 +76,7 @@ class Cycle(NamedTuple):
     began: float  # monotonic seconds at which the cycle began (JACK's cycle start, or the call)
     read: int  # the ring position the next cycle reads from, unless the producer discarded
     frames: int  # frames in the cycle
+    counted: int  # frames of all the cycles before it
 
 
 def last_cycle(header: npt.NDArray[np.int64], rate: int) -> Cycle | None:
@@ -81,8 +93,9 @@ def last_cycle(header: npt.NDArray[np.int64], rate: int) -> Cycle | None:
             continue
         ns, since = int(header[F.CYCLE_NS]), int(header[F.CYCLE_SINCE])
         read, frames = int(header[F.CYCLE_READ]), int(header[F.CYCLE_FRAMES])
+        count = int(header[F.CYCLE_COUNT])
         if int(header[F.CYCLE_SEQ]) == seq:
-            return Cycle(ns / 1e9 - since / rate, read, frames)
+            return Cycle(ns / 1e9 - since / rate, read, frames, count)
     return None
 
 
