@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from oscserver.adapters.audio.base import STREAM_RATE, AudioSink, RingSink, pcm16_to_float
 from oscserver.adapters.audio.crossfade import BLOCK, Samples, skip_ahead
+from oscserver.adapters.audio.midi_clock_out import MidiClockOut
 from oscserver.adapters.audio.pulse_watch import PulseWatch
 from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.audio.wav_recorder import WavRecorder
@@ -134,6 +135,8 @@ class App:
         self.engine_label = ""
         #: Sends the music's pulse to its listeners (None: the output has none).
         self.pulse: PulseSender | None = None
+        #: Sends MIDI clock on the music's beats (None: no ``--midi-clock`` JACK port).
+        self.midi_clock: MidiClockOut | None = None
         self._engine: EngineServer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._key: str | None = None
@@ -190,11 +193,14 @@ class App:
             return
         sender = PulseSender(self.options.osc_lookahead, sock=self.udp.duplicate())
         beat_lock = getattr(self.sink, "beat_lock", None)
+        queue = getattr(ring, "midi", None)  # (a JACK output with a MIDI clock port)
+        self.midi_clock = MidiClockOut(ring, queue) if queue is not None else None
         ring.pulse = PulseWatch(
             sender,
             self.options.analysis_rate,
             locked_clock=beat_lock.locked_reading if beat_lock is not None else lambda: None,
             expected_bpm=lambda: self.state.config.bpm,
+            midi=self.midi_clock,
         )
         sender.start()
         self.pulse, self.feedback.pulse = sender, sender
@@ -277,6 +283,9 @@ class App:
         if self.pulse is not None:
             self.pulse.close()
             self.pulse = self.feedback.pulse = None
+        if self.midi_clock is not None:
+            self.midi_clock.close()
+            self.midi_clock = None
 
     # --- OSC in (batching and timetags: oscserver/osc_intake.py) -------------------------
 

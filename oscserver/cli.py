@@ -113,6 +113,12 @@ def _run_parser() -> argparse.ArgumentParser:
         "listeners (30; 1 to 200)",
     )
     p.add_argument(
+        "--midi-clock",
+        action="store_true",
+        help="also a JACK MIDI output port, oscserver:midi_clock, sending MIDI clock (24 ticks "
+        "a beat, Start and Stop) on the music's beats, for drum machines and DAWs",
+    )
+    p.add_argument(
         "--osc-lookahead",
         type=float,
         default=0.0,
@@ -501,6 +507,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         device=ns.device,
         preroll=preroll,
         record=ns.record,
+        midi_clock=ns.midi_clock,
     )
     try:
         output = open_output(output_options)

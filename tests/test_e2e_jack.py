@@ -20,7 +20,11 @@ import numpy as np
 import pytest
 from audio_analysis import rms_dbfs, tempo_bpm
 from conftest import free_udp_port, timeout
+from jack_midi_recorder import MidiRecorder
 from jack_recorder import Recorder
+
+from oscserver.core.midi_clock import CLOCK, START, STOP
+from oscserver.dsp import beats, stretch
 
 pytestmark = pytest.mark.jack
 
@@ -34,7 +38,7 @@ def oscsend(port: int, address: str, types: str = "", *args: object) -> None:
     subprocess.run(cmd, check=True, timeout=timeout(10))
 
 
-def start_server(jack_server, log_path, env_extra=None, new_session=False):
+def start_server(jack_server, log_path, env_extra=None, new_session=False, args=()):
     """oscserver as a process on the test's JACK server, once it says it is ready."""
     assert shutil.which("oscsend"), "liblo-tools is not installed (make test installs it)"
     port = free_udp_port()
@@ -55,6 +59,7 @@ def start_server(jack_server, log_path, env_extra=None, new_session=False):
                 "--no-oscquery",
                 "--preroll",
                 "0.5",
+                *args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -227,6 +232,42 @@ def test_a_signal_to_the_whole_process_group_stops_cleanly(jack_server, tmp_path
         assert probe.get_ports(f"{CLIENT}:") == []
     finally:
         probe.close()
+
+
+@pytest.mark.skipif(not (stretch.available() and beats.available()), reason="no pylibrb/aubio")
+def test_midi_clock_from_the_command_line_start_ticks_stop(jack_server, tmp_path):
+    """``--midi-clock`` with ``--clock internal``, the JACK callback in Python (the C one is
+    tests/test_midi_clock_jack.py's): a drum machine on oscserver:midi_clock gets Start, ticks
+    at 24 a beat of the bpm asked for, and Stop when the music stops."""
+    log_path = tmp_path / "oscserver.log"
+    env = {"OSCSERVER_JACK_CALLBACK": "python"}
+    args = ("--midi-clock", "--clock", "internal")
+    port, proc = start_server(jack_server, log_path, env, args=args)
+    try:
+        midi = MidiRecorder(jack_server, f"{CLIENT}:midi_clock")
+        try:
+            oscsend(port, "/lyria/bpm", "i", 100)
+            oscsend(port, "/lyria/play")
+            deadline = time.monotonic() + timeout(30)
+            while (midi.events()[:, 2] == CLOCK).sum() < 24 * 8:  # eight beats' ticks
+                assert time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.1)
+            oscsend(port, "/lyria/stop")
+            while STOP not in midi.events()[:, 2]:
+                assert time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.1)
+            events = midi.events()
+        finally:
+            midi.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout(15))
+    status = events[:, 2].astype(int)
+    assert status[0] == START and status[-1] == STOP
+    assert set(status[1:-1]) == {CLOCK}
+    spacing = np.diff(events[1:-1, 1]) / 48000  # (JACK frame times: exact)
+    assert np.median(spacing) == pytest.approx(60 / 100 / 24, abs=0.0002)
+    assert "Traceback" not in log_path.read_text()
 
 
 async def test_a_failing_oscquery_request_does_not_touch_the_music(jack_server, monkeypatch):

@@ -99,7 +99,7 @@ def test_the_c_callback_copies_what_the_python_one_does():
     p = playout._ptr
     lib.osc_playout_set_ports(p, 1, 2, ctypes.cast(fake.get, ctypes.c_void_p), None, None)
     write = ctypes.cast(fake.write, ctypes.c_void_p)
-    lib.osc_playout_set_midi(p, 3, ctypes.cast(fake.clear, ctypes.c_void_p), write)
+    lib.osc_playout_set_midi(p, 3, ctypes.cast(fake.clear, ctypes.c_void_p), write, None)
     python = SharedBlock(16)
     c_queue, py_queue = MidiQueue(block.header), MidiQueue(python.header)
     got, expected = [], []

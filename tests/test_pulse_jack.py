@@ -3,17 +3,15 @@ as the kick it stands for leaves oscserver's JACK ports (the recording made by a
 each frame timed by the cycle it left in), and with a lookahead its bundle's time tag names
 that moment and comes early.
 
-Over the first 20 s (the music's own beats, no clock): median 0.3-2.8 ms, p95 5-11 ms in ten
-runs, but some beats 15-25 ms off, too near the bounds to hold in ``make test`` yet; ``make
-pulse`` runs it. Where the continuity stretch moves the output's tempo by 3 % (here from about
-18 s on) the tracker's beats lag and the onsets taken instead are not always the kick's (p95
-13-14 ms over 24 s); and while the feeder writes just after each cycle the timeline, reckoned
-from the buffer's level, can be a period (5 ms) early."""
+Over the first 20 s (the music's own beats, no clock), with the moments taken from the
+callback's record of its cycles: median 0.9-1.3 ms, p95 5.5-6 ms. The few beats further off
+(up to 20 ms) are where the continuity stretch moves the output's tempo by 3 % (from about 18 s
+on: the tracker's beats lag, and the onset taken instead is not always the kick's).
+"""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import sys
 import threading
@@ -40,9 +38,6 @@ pytestmark = [
     pytest.mark.usefixtures("no_api_key"),
     pytest.mark.skipif(
         not (stretch.available() and beats.available()), reason="no pylibrb or aubio here"
-    ),
-    pytest.mark.skipif(
-        not os.environ.get("OSCSERVER_PULSE_TIMING"), reason="the pulse's timing: make pulse"
     ),
 ]
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.audio.ring import Samples, StereoRing
-from oscserver.adapters.audio.shared import STATE_NAMES, F, SharedBlock, last_cycle
+from oscserver.adapters.audio.shared import STATE_NAMES, Cycle, F, SharedBlock, last_cycle
 from oscserver.dsp.bridge import FADE, crossfade
 
 if TYPE_CHECKING:
@@ -353,23 +353,13 @@ class RingSink(AudioSink):
                 return start + (place - read) / rate + latency
         return now + (place - self.ring.positions()[0]) / rate + latency
 
-    def cycle_frame_at(self, at: float, soonest: bool = False) -> int | None:
-        """The frame, as the callback counts its cycles, that leaves the ports at ``at``.
-
-        ``at`` in ``time.monotonic()`` seconds; frames counted as ``F.CYCLE_COUNT`` counts
-        them; None while no cycle runs. What a MIDI event to go out with the sound at ``at``
-        is queued at (midi_queue.py). With ``soonest``, no earlier than the next cycle's first
-        frame (for an event due now).
-        """
+    def cycle(self) -> Cycle | None:
+        """The callback's last cycle (``last_cycle``), or None while none runs."""
         rate = self._rate
         cycle = last_cycle(self._h, rate) if rate else None
-        if cycle is None:
+        if cycle is None or time.monotonic() - CYCLE_STALE >= cycle.began + cycle.frames / rate:
             return None
-        start = cycle.began + cycle.frames / rate  # when the next cycle begins
-        if time.monotonic() - CYCLE_STALE >= start:
-            return None
-        frame = cycle.counted + cycle.frames + round((at - start) * rate)
-        return max(frame, cycle.counted + cycle.frames) if soonest else frame
+        return cycle
 
     def write_heard(self) -> float:
         """When the next frame written will be heard (see :meth:`heard_at`)."""

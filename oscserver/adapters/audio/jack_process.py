@@ -211,10 +211,16 @@ def _serve(
                 raise _AttachFailed(str(exc) or type(exc).__name__) from exc
         else:
             python_playout = playout
+            said: list[int] = []  # JACK's frame time last cycle, and widened (none yet)
 
             def process(frames: int) -> None:
                 # The Python fallback. Real-time: only the copy from the ring (see playout.py).
                 since = client.frames_since_cycle_start
+                now = client.last_frame_time
+                # The cycles counted in JACK's frame time, widened (as the C callback does).
+                widened = said[1] + ((now - said[0]) & 0xFFFFFFFF) if said else now
+                said[:] = [now, widened]
+                python_playout.count = widened  # (what process() adds is replaced next cycle)
                 if midi is not None:  # (before the cycle is counted, as the C callback)
                     midi.clear_buffer()
                     for offset, message in midi_queue.due(header, python_playout.count, frames):

@@ -46,6 +46,7 @@ class OutputOptions:
     preroll: float = 1.0
     ramp: float = 0.1
     record: Path | None = None
+    midi_clock: bool = False
 
 
 @dataclass
@@ -74,6 +75,11 @@ def open_output(options: OutputOptions) -> Output:
         OSError: The recording file cannot be created.
     """
     output = _open_sink(options)
+    if options.midi_clock and getattr(output.sink, "midi", None) is None:
+        output.notes.append(
+            f"no MIDI clock: --midi-clock needs the JACK output, and this is "
+            f"{output.sink.description}"
+        )
     if options.record is not None:
         try:
             output.recorder = WavRecorder(options.record)
@@ -141,7 +147,15 @@ def _jack(o: OutputOptions) -> AudioSink:
     from oscserver.adapters.audio.jack_sink import JackSink, JackUnavailable
 
     try:
-        return JackSink(o.jack_name, o.jack_server, o.jack_ports, o.jack_connect, o.preroll, o.ramp)
+        return JackSink(
+            o.jack_name,
+            o.jack_server,
+            o.jack_ports,
+            o.jack_connect,
+            o.preroll,
+            o.ramp,
+            midi_clock=o.midi_clock,
+        )
     except JackUnavailable as exc:
         raise OutputUnavailable(str(exc)) from None
 

@@ -45,6 +45,7 @@ enum { SILENT, BUFFERING, FADE_IN, PLAYING, FADE_OUT };
 
 typedef void *(*get_buffer_fn)(void *port, uint32_t nframes);
 typedef uint32_t (*since_fn)(void *client);
+typedef uint32_t (*frame_time_fn)(void *client);
 typedef void (*midi_clear_fn)(void *buffer);
 typedef int (*midi_write_fn)(void *buffer, uint32_t time, const uint8_t *data, size_t size);
 
@@ -66,7 +67,11 @@ typedef struct {
     since_fn frames_since_cycle_start;
     void *client;
     int64_t since; /* what frames_since_cycle_start said when this cycle's callback began */
-    int64_t count; /* frames of all the cycles before this one */
+    int64_t count; /* frames of all the cycles before this one (JACK's frame time, if known) */
+    frame_time_fn last_frame_time; /* libjack's jack_last_frame_time, or NULL */
+    uint32_t frame_time; /* what it said last cycle */
+    int64_t jack_frames; /* JACK's frame time, widened to 64 bits */
+    int jack_started; /* jack_frames is known */
     void *midi_port; /* the MIDI clock's output port (NULL: none) */
     midi_clear_fn midi_clear;
     midi_write_fn midi_write;
@@ -138,12 +143,17 @@ void osc_playout_set_ports(osc_playout *p, void *left, void *right, void *get_bu
 }
 
 /* A MIDI output port to copy the queued MIDI events into (midi_queue.py), with libjack's
- * jack_midi_clear_buffer and jack_midi_event_write; port NULL for none. Call before activating
- * a client (again after every re-created client). */
-void osc_playout_set_midi(osc_playout *p, void *port, void *clear, void *write) {
+ * jack_midi_clear_buffer and jack_midi_event_write; port NULL for none. And libjack's
+ * jack_last_frame_time (NULL: the cycles are counted here): the events' frames are then JACK's
+ * frame time, so that a cycle this client missed does not put the ones after it late. Call
+ * before activating a client (again after every re-created client). */
+void osc_playout_set_midi(osc_playout *p, void *port, void *clear, void *write,
+                          void *last_frame_time) {
     p->midi_port = port;
     p->midi_clear = (midi_clear_fn)clear;
     p->midi_write = (midi_write_fn)write;
+    p->last_frame_time = (frame_time_fn)last_frame_time;
+    p->jack_started = 0; /* (a new client: its server's frame time) */
 }
 
 /* --- the ring, consumer side (ring.py) --------------------------------------------------- */
@@ -341,6 +351,14 @@ int osc_playout_jack_process(uint32_t nframes, void *arg) {
     /* How far into the cycle this callback begins (JACK's own reckoning, as the recorder in
      * tests/jack_recorder.py and any client would take it); read before anything else. */
     p->since = p->frames_since_cycle_start ? p->frames_since_cycle_start(p->client) : 0;
+    if (p->last_frame_time) {
+        /* JACK's frame time, widened: it is 32 bits and wraps after a day at 48 kHz. */
+        uint32_t now = p->last_frame_time(p->client);
+        p->jack_frames = p->jack_started ? p->jack_frames + (uint32_t)(now - p->frame_time) : now;
+        p->jack_started = 1;
+        p->frame_time = now;
+        p->count = p->jack_frames; /* (what process() adds to it is replaced next cycle) */
+    }
     float *left = p->get_buffer(p->ports[0], nframes);
     float *right = p->get_buffer(p->ports[1], nframes);
     if (p->midi_port) copy_midi(p, nframes); /* (before the cycle is counted) */

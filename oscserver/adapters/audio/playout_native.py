@@ -83,7 +83,7 @@ def _load() -> ctypes.CDLL:
     lib.osc_playout_free.restype = None
     lib.osc_playout_set_ports.argtypes = [vp, vp, vp, vp, vp, vp]
     lib.osc_playout_set_ports.restype = None
-    lib.osc_playout_set_midi.argtypes = [vp, vp, vp, vp]
+    lib.osc_playout_set_midi.argtypes = [vp, vp, vp, vp, vp]
     lib.osc_playout_set_midi.restype = None
     lib.osc_playout_process.argtypes = [vp, vp, vp, i64]
     lib.osc_playout_process.restype = None
@@ -176,6 +176,7 @@ class NativePlayout:
             address(midi._ptr) if midi is not None else None,
             address(lib.jack_midi_clear_buffer),
             address(lib.jack_midi_event_write),
+            address(lib.jack_last_frame_time),
         )
         callback = ctypes.cast(self._lib.osc_playout_jack_process, ctypes.c_void_p).value
         err = lib.jack_set_process_callback(
