@@ -208,7 +208,9 @@ class App:
     async def _start_oscquery(self) -> None:
         if self.options.oscquery_port is None:
             return
-        server = OscQueryServer(lambda: self.state, lambda: self.osc_address)
+        server = OscQueryServer(
+            lambda: self.state, lambda: self.osc_address, pulse=lambda: self.pulse
+        )
         try:
             host, port = await server.start(self.options.osc_host, self.options.oscquery_port)
         except OSError as exc:  # discovery is a convenience: the music goes on without it

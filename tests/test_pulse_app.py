@@ -1,15 +1,18 @@
 """The music's pulse from the server in-process on real parts (UDP, the embedded engine, a
 JACK sink): who asks gets beats, or level, bands and onsets, and nothing else; a toggle stops
 them; a bundle with a lookahead comes early with its sound's time; the pulse's own addresses
-cannot be set. (Their timing against the recording: tests/test_pulse_jack.py.)"""
+cannot be set; an OSCQuery client gets them over its WebSocket. (Their timing against the
+recording: tests/test_pulse_jack.py.)"""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 
 import pytest
+import websockets
 from conftest import timeout, until
 
 from oscserver.adapters.audio.jack_sink import JackSink
@@ -117,3 +120,44 @@ async def test_the_pulses_addresses_cannot_be_set(jack_server, monkeypatch):
         app.sink.close()
     refused = "/lyria/beat: oscserver sends this address (to /lyria/listen/beat); it cannot be set"
     assert client.messages() == [("/lyria/error", (refused,))]
+
+
+async def test_oscquery_listen_streams_the_pulse_over_the_websocket(jack_server, monkeypatch):
+    """An OSCQuery client LISTENs to /lyria/beat and /lyria/level: it gets every beat and the
+    levels as binary OSC, nothing it did not ask for, and IGNORE stops the levels."""
+    app = await serve(jack_server, monkeypatch, oscquery_port=0)
+    udp, _ = await listener(app)
+    host, port = app.oscquery.address
+    frames: list[tuple[float, str, tuple]] = []
+    try:
+        async with websockets.connect(f"ws://{host}:{port}/") as ws:
+            for path in ("/lyria/beat", "/lyria/level"):
+                await ws.send(json.dumps({"COMMAND": "LISTEN", "DATA": path}))
+            udp.sendto(encode_message("/lyria/play", []))
+
+            async def receive(until_beats: int) -> None:
+                while sum(a == "/lyria/beat" for _, a, _ in frames) < until_beats:
+                    frame = await asyncio.wait_for(ws.recv(), timeout(30))
+                    assert isinstance(frame, bytes)
+                    for m in decode_packet(frame):
+                        frames.append((time.monotonic(), m.address, m.args))
+
+            await receive(6)
+            await ws.send(json.dumps({"COMMAND": "IGNORE", "DATA": "/lyria/level"}))
+            await asyncio.sleep(0.3)
+            ignored_at = time.monotonic()
+            await receive(10)
+            assert app.pulse is not None and app.pulse.wanted("beat")
+        await asyncio.sleep(0.3)  # (the closed socket's streams end with it)
+        assert not app.pulse.wanted("beat") and not app.pulse.wanted("analysis")
+    finally:
+        udp.close()
+        await app.stop()
+        app.sink.close()
+    assert {a for _, a, _ in frames} == {"/lyria/beat", "/lyria/level"}
+    beats = [at for at, a, _ in frames if a == "/lyria/beat"]
+    assert all(0.25 < b - a < 0.75 for a, b in itertools.pairwise(beats)), beats  # every beat
+    levels = [at for at, a, _ in frames if a == "/lyria/level"]
+    assert len([at for at in levels if at < beats[5]]) >= 30  # 30 a second
+    assert not [at for at in levels if at > ignored_at]
+    assert all(0.0 <= args[0] <= args[1] <= 1.0 for _, a, args in frames if a == "/lyria/level")

@@ -12,7 +12,7 @@ from conftest import timeout
 
 from oscserver.adapters.pulse_sender import PulseSender
 from oscserver.core.osc_codec import decode_packet
-from oscserver.core.pulse import Beat, beat_message, onset_message
+from oscserver.core.pulse import Beat, beat_message, onset_message, report_messages
 
 
 @pytest.fixture
@@ -115,3 +115,32 @@ def test_messages_whose_sound_has_passed_are_dropped_not_sent_late(receivers):
         sender.close()
     assert decode_packet(data)[0].args == (1, 2, 120.0)
     assert sender.dropped == 1
+
+
+def test_a_stream_gets_the_addresses_it_asked_for_bundled_with_a_lookahead():
+    got: list[bytes] = []
+    sender = PulseSender(lookahead=0.2)
+    sender.stream("analysis", "/lyria/onset", "ws-1", got.append)
+    assert sender.wanted("analysis") and not sender.wanted("beat")
+    sender.start()
+    try:
+        now, wall = time.monotonic(), time.time()
+        sender.add(
+            [
+                onset_message(now + 0.3, 0.5),
+                *report_messages(now + 0.3, 0.1, 0.2, (0.0,) * 8),  # (not asked for)
+            ]
+        )
+        deadline = time.monotonic() + timeout(2.0)
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.01)
+        sender.unstream("ws-1", "/lyria/onset")
+        assert not sender.wanted("analysis")
+        sender.add([onset_message(time.monotonic() + 0.25, 0.9)])
+        time.sleep(0.2)
+    finally:
+        sender.close()
+    (packet,) = got
+    (message,) = decode_packet(packet)
+    assert packet.startswith(b"#bundle\x00") and message.address == "/lyria/onset"
+    assert message.args == (0.5,) and message.timetag == pytest.approx(wall + 0.3, abs=0.002)

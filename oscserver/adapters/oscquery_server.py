@@ -4,7 +4,10 @@ Vidvox's OSCQueryProposal: ``GET /path`` returns the JSON node (with everything 
 ``GET /path?ATTRIBUTE`` one attribute, ``GET /?HOST_INFO`` where and how to send OSC. A
 WebSocket on the same port takes ``{"COMMAND": "LISTEN", "DATA": "/lyria/bpm"}`` and
 ``IGNORE`` and streams every change of the listened addresses as binary OSC messages (the
-latest value per address at most every 20 ms). Setting values stays with OSC over UDP, as
+latest value per address at most every 20 ms). The addresses oscserver sends, the music's
+pulse (``/lyria/beat``, ``/lyria/level``...), are streamed as they are sent to OSC listeners:
+every one, at the moment its sound is heard (with ``--osc-lookahead``, earlier, in a bundle
+timetagged with that moment). Setting values stays with OSC over UDP, as
 HOST_INFO says.
 
 It runs on the app's event loop with the ``websockets`` library, which answers plain HTTP GETs
@@ -27,12 +30,18 @@ import websockets
 from websockets.asyncio.server import Server, ServerConnection
 from websockets.http11 import Request, Response
 
+from oscserver.adapters.pulse_sender import PulseSender
 from oscserver.core import oscquery
+from oscserver.core.addresses import OUTBOUND
 from oscserver.core.osc_codec import OscArg, encode_message
 from oscserver.core.replies import Coalescer
 from oscserver.core.state import MusicalState
 
 __all__ = ["OscQueryServer"]
+
+#: The addresses oscserver sends (the music's pulse), each with its topic: LISTEN streams them
+#: as they are sent to OSC listeners, not as value changes.
+SENT = {a.path: str(a.target) for a in OUTBOUND}
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +57,8 @@ class OscQueryServer:
         state: Returns the current musical state (values are read at each request).
         osc_address: Returns the ``(host, port)`` OSC is received on.
         name: The ``HOST_INFO`` name.
+        pulse: Returns the sender of the music's pulse (None: the output has none), for
+            LISTEN to the addresses oscserver sends (``/lyria/beat``...).
     """
 
     def __init__(
@@ -55,9 +66,11 @@ class OscQueryServer:
         state: Callable[[], MusicalState],
         osc_address: Callable[[], tuple[str, int]],
         name: str = "oscserver",
+        pulse: Callable[[], PulseSender | None] = lambda: None,
     ) -> None:
         self._state = state
         self._osc_address = osc_address
+        self._pulse = pulse
         self.name = name
         self._server: Server | None = None
         self.address: tuple[str, int] = ("", 0)
@@ -142,6 +155,9 @@ class OscQueryServer:
             pass
         finally:
             del self._listeners[ws]
+            sender = self._pulse()
+            if sender is not None:
+                sender.unstream(ws)
 
     def _command(self, ws: ServerConnection, text: str) -> None:
         try:
@@ -152,10 +168,37 @@ class OscQueryServer:
             return
         if command == "LISTEN" and isinstance(path, str):
             self._listeners[ws].add(path)
+            if path in SENT:
+                self._stream(ws, path)
         elif command == "IGNORE" and isinstance(path, str):
             self._listeners[ws].discard(path)
+            sender = self._pulse()
+            if path in SENT and sender is not None:
+                sender.unstream(ws, path)
         else:
             log.warning("OSCQuery: unknown command %.40s", command)
+
+    def _stream(self, ws: ServerConnection, path: str) -> None:
+        """The pulse's packets of ``path`` to ``ws``, as they are sent to OSC listeners.
+
+        The pulse's sending thread hands each to the loop, which sends them in order.
+        """
+        sender = self._pulse()
+        if sender is None:
+            log.warning("OSCQuery: LISTEN %s: this output has no pulse to send", path)
+            return
+        loop = asyncio.get_running_loop()
+
+        def send(packet: bytes) -> None:
+            loop.call_soon_threadsafe(self._send_now, ws, packet)
+
+        sender.stream(SENT[path], path, ws, send)
+
+    def _send_now(self, ws: ServerConnection, packet: bytes) -> None:
+        if ws in self._listeners:  # (not closed meanwhile)
+            task = asyncio.create_task(self._send([(ws, packet)]))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
 
     def changed(self, replies: list[Reply]) -> None:
         """Call with every value change (address, args); listeners get them coalesced."""

@@ -27,6 +27,8 @@ __all__ = ["PulseSender"]
 log = logging.getLogger(__name__)
 
 Addr = tuple[str, int]
+#: Takes one OSC packet (an OSCQuery WebSocket's sender).
+Stream = Callable[[bytes], None]
 
 
 class PulseSender:
@@ -59,6 +61,8 @@ class PulseSender:
         self._wall = wall
         self._schedule = Schedule(lookahead)
         self._listeners: dict[str, tuple[Addr, ...]] = {}
+        # Streams by topic: (address, key, send) each, replaced whole (read without the lock).
+        self._streams: dict[str, tuple[tuple[str, object, Stream], ...]] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = False
@@ -99,9 +103,28 @@ class PulseSender:
             self._listeners = {**self._listeners, topic: tuple(a for a in now if a != addr)}
             return True
 
+    def stream(self, topic: str, address: str, key: object, send: Stream) -> None:
+        """``send`` gets every packet of ``address`` (of ``topic``) from now on.
+
+        Called on the sending thread; ``key`` names the receiver for :meth:`unstream` (an
+        OSCQuery WebSocket). With a lookahead, the messages heard together come in a bundle.
+        """
+        with self._lock:
+            now = self._streams.get(topic, ())
+            if not any(a == address and k == key for a, k, _ in now):
+                self._streams = {**self._streams, topic: (*now, (address, key, send))}
+
+    def unstream(self, key: object, address: str | None = None) -> None:
+        """``key`` no longer gets ``address`` (None: anything)."""
+        with self._lock:
+            self._streams = {
+                topic: tuple(s for s in streams if not (s[1] == key and address in (None, s[0])))
+                for topic, streams in self._streams.items()
+            }
+
     def wanted(self, topic: str) -> bool:
         """Whether anyone listens to ``topic`` (so that nobody's messages are not made)."""
-        return bool(self._listeners.get(topic))
+        return bool(self._listeners.get(topic)) or bool(self._streams.get(topic))
 
     def add(self, messages: list[Timed]) -> None:
         """Queue messages to be sent when due."""
@@ -138,6 +161,27 @@ class PulseSender:
             self._thread.join(2.0)
         self._socket.close()
 
+    def _stream(
+        self,
+        streams: tuple[tuple[str, object, Stream], ...],
+        made: list[tuple[str, bytes]],
+        timetag: float,
+    ) -> None:
+        """Each stream's packets of the addresses it asked for (bundled with a lookahead)."""
+        chosen: dict[object, tuple[Stream, list[bytes]]] = {}
+        for address, key, send in streams:
+            for made_address, packet in made:
+                if made_address == address:
+                    chosen.setdefault(key, (send, []))[1].append(packet)
+        for send, packets in chosen.values():
+            if self.lookahead > 0:
+                packets = [encode_bundle(timetag, packets)]
+            for packet in packets:
+                try:
+                    send(packet)
+                except Exception:  # a receiver's failure is never the music's
+                    log.exception("a pulse stream failed")
+
     def _run(self) -> None:
         while not self._stop:
             with self._lock:
@@ -153,20 +197,24 @@ class PulseSender:
                 self._send(due)
 
     def _send(self, due: list[Timed]) -> None:
-        listeners = self._listeners
+        listeners, streams = self._listeners, self._streams
         # Messages heard at the same moment for the same listeners go together.
-        groups: dict[tuple[float, str], list[bytes]] = {}
+        groups: dict[tuple[float, str], list[tuple[str, bytes]]] = {}
         for message in due:
             try:
                 packet = encode_message(message.address, list(message.args))
             except ValueError:
                 log.exception("a pulse message could not be encoded: %s", message.address)
                 continue
-            groups.setdefault((message.heard_at, message.topic), []).append(packet)
+            groups.setdefault((message.heard_at, message.topic), []).append(
+                (message.address, packet)
+            )
         offset = self._wall() - self._clock() if self.lookahead > 0 else 0.0
-        for (heard_at, topic), packets in groups.items():
+        for (heard_at, topic), made in groups.items():
+            packets = [packet for _, packet in made]
             if self.lookahead > 0:
                 packets = [encode_bundle(heard_at + offset, packets)]
+            self._stream(streams.get(topic, ()), made, heard_at + offset)
             for addr in listeners.get(topic, ()):
                 for packet in packets:
                     try:

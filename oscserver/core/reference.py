@@ -110,7 +110,8 @@ _SENT_HEADER = """
 To those who ask with `/lyria/listen/beat` or `/lyria/listen/analysis` (above), each timed to
 the moment its sound leaves the output, JACK's port latency included (`--osc-lookahead S`:
 that many seconds earlier, in a bundle timetagged with the moment). OSCQuery lists them
-read-only; a message sent to one is refused. See docs/pulse.md.
+read-only, and its WebSocket's `LISTEN` to one of them streams every one as it is sent; a
+message sent to one is refused. See docs/pulse.md.
 """
 
 
