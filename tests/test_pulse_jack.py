@@ -1,7 +1,8 @@
 """The pulse against the sound, on a real JACK server: /lyria/beat reaches a patch's socket
 as the kick it stands for leaves oscserver's JACK ports (the recording made by another client,
 each frame timed by the cycle it left in), and with a lookahead its bundle's time tag names
-that moment and comes early.
+that moment and comes early; and each /lyria/level is the loudness of the recording's next
+1/30 s from its arrival, through a mute into silence.
 
 Over the first 20 s (the music's own beats, no clock), with the moments taken from the
 callback's record of its cycles: median 0.9-1.3 ms, p95 5.5-6 ms. The few beats further off
@@ -138,3 +139,62 @@ async def test_with_a_lookahead_the_time_tags_name_the_kicks_and_come_early(priv
         early.append(tag - at)
     judge("time tags", errors(np.array(tags), kicks))
     assert min(early) >= 0.4, min(early)
+
+
+async def test_the_level_follows_the_music_into_a_mute_as_it_is_heard(private_jackd):
+    """Every instrument muted (the engine glides them out over a bar, then silence): each
+    /lyria/level, as it arrives, is the loudness of the recording's next 1/30 s from that
+    moment, to within a fraction of the period, through the music, the fade and the silence."""
+    server = private_jackd(rate=48000, period=256).server_name
+    jack = JackSink("level", server, preroll_seconds=0.5)
+    recorder = Recorder(server, jack.port_names, 40)
+    patch = Patch()
+    period = 1 / 30
+    try:
+        async with playing_off_tempo(jack, prompt="techno") as app:
+            patch.sock.sendto(encode_message("/lyria/listen/analysis", []), app.osc_address)
+            await _sleep(4.0)
+            for control in ("/lyria/only_bass_and_drums", "/lyria/mute_bass", "/lyria/mute_drums"):
+                patch.sock.sendto(encode_message(control, [1]), app.osc_address)
+            muted_at = time.monotonic()
+            await _sleep(8.0)  # the change with new audio (a chunk, what waits), a bar's glide
+            audio = recorder.since(0)
+            times = recorder.times(np.arange(audio.shape[1]))
+    finally:
+        recorder.close()
+        patch.close()
+    levels = np.array(
+        [
+            (at, m.args[0])
+            for at, _, data in patch.got
+            for m in decode_packet(data)
+            if m.address == "/lyria/level"
+        ]
+    )
+    arrived, rms = levels[:, 0], levels[:, 1]
+
+    def heard(lag: float) -> np.ndarray:
+        """The recording's rms over the period from each arrival + lag."""
+        start = np.searchsorted(times, arrived + lag)
+        n = round(period * 48000)
+        return np.array(
+            [
+                np.sqrt(np.mean(audio[:, s : s + n] ** 2)) if s + n <= len(times) else np.nan
+                for s in start
+            ]
+        )
+
+    judged = (arrived > arrived[0] + 1.0) & (arrived < times[-1] - 0.1)
+    lags = np.arange(-0.1, 0.1001, 0.001)
+    mismatch = [np.nanmean(np.abs(heard(lag)[judged] - rms[judged])) for lag in lags]
+    best = lags[int(np.argmin(mismatch))]
+    before = rms[judged & (arrived < muted_at)]
+    after = rms[arrived > arrived[-1] - 1.0]
+    print(
+        f"{judged.sum()} levels; best lag {best * 1e3:+.0f} ms; mismatch there "
+        f"{min(mismatch):.4f}, at one period {np.interp(period, lags, mismatch):.4f}; "
+        f"rms {np.median(before):.3f} before the mute, {after.max():.5f} after"
+    )
+    assert np.median(before) > 0.05 and after.max() < 0.001  # the music, then silence
+    assert abs(best) <= period / 2
+    assert min(mismatch) < 0.1 * np.median(before)  # the same audio's level, not a look-alike
