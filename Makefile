@@ -67,6 +67,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/control_latency.py --count 100
 	$(BIN)/python bench/osc_ingest.py --messages 50000
 	$(BIN)/python bench/stretch.py 60
+	$(BIN)/python bench/pulse.py 60
 
 FUZZ_SECONDS ?= 60
 FUZZ_EXAMPLES ?= 20000

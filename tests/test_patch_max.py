@@ -77,3 +77,29 @@ def test_replies_come_in_through_udpreceive_and_are_shown():
     assert route and boxes[route[0]]["text"].startswith("route /lyria/error /lyria/filtered")
     shown = {boxes[dst]["text"] for src, _, dst, _ in lines if src == route[0]}
     assert {"print oscserver-error", "print oscserver-filtered", "prepend set"} <= shown
+
+
+def test_the_pulse_is_asked_for_by_toggles_and_shown():
+    boxes, lines = load()
+    texts = {b.get("text", ""): i for i, b in boxes.items()}
+    after: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for src, outlet, dst, _ in lines:
+        after[(src, outlet)].add(dst)
+    # Each toggle: on asks for its topic at the replies' port, off ends it.
+    for topic in ("beat", "analysis"):
+        on, off = (texts[f"/lyria/{v}/{topic} 127.0.0.1 9002"] for v in ("listen", "ignore"))
+        sel = [s for (s, o), d in after.items() if on in d and o == 1]
+        assert len(sel) == 1 and after[(sel[0], 0)] == {off}
+        assert any(boxes[s]["maxclass"] == "toggle" and sel[0] in d for (s, _), d in after.items())
+    route = texts["route /lyria/beat /lyria/level /lyria/bands /lyria/onset"]
+    assert any(
+        route in d for (s, _), d in after.items() if boxes[s].get("text", "").startswith("route ")
+    )
+    shown = [{boxes[d]["maxclass"] for d in after[(route, k)]} for k in range(4)]
+    assert "button" in shown[0]  # flashes on the beat
+    (level,) = [d for d in after[(route, 1)] if boxes[d]["maxclass"] == "multislider"]
+    (bands,) = [d for d in after[(route, 2)] if boxes[d]["maxclass"] == "multislider"]
+    assert boxes[level]["size"] == 2 and boxes[bands]["size"] == 8
+    assert boxes[bands]["setminmax"] == [0.0, 1.0]
+    assert "button" in shown[3]  # and on each onset
+    assert {boxes[d]["text"] for d in after[(route, 4)]} == {"print oscserver-value"}

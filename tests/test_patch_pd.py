@@ -73,3 +73,39 @@ async def test_the_pd_patch_plays_oscserver_and_shows_its_replies(app, tmp_path)
         assert f"oscserver-value: {value}" in printed, printed
     assert "unknown tag" not in printed, printed
     assert "error:" not in printed.replace("oscserver-error:", ""), printed  # the patch loads clean
+
+
+async def test_the_pd_patch_shows_the_pulse(app, tmp_path):
+    """The pulse's toggles ask for the beats and the analysis; the patch flashes on each beat
+    (printed as it does), its meters and bands move (printed once a second)."""
+    host, port = app.osc_address
+    sends = [
+        f"oscserver-connect {host} {port}",
+        "lyria-listen-beat 1",
+        "lyria-listen-analysis 1",
+        "lyria-prompt1-text list techno",
+        "lyria-prompt1-weight 1",
+        "lyria-play bang",
+    ]
+    cmd = ["pd", "-nogui", "-nosound", "-nomidi", "-stderr", "-open", str(PATCH)]
+    for message in sends:
+        cmd += ["-send", message]
+    log = tmp_path / "pd.log"
+    with open(log, "wb") as out:
+        pd = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        # (the beats without a clock come once the music's have been found: seconds)
+        await until(lambda: log.read_text().count("oscserver-beat:") >= 4, 60, "no beats")
+        await until(lambda: log.read_text().count("oscserver-bands:") >= 2, 10, "no bands")
+    finally:
+        pd.terminate()
+        pd.wait(10)
+    printed = log.read_text()
+    beats = [line.split(":", 1)[1].split() for line in printed.splitlines() if "beat:" in line]
+    assert all(len(b) == 3 and 1 <= int(b[1]) <= 4 for b in beats), printed  # bar, beat, bpm
+    levels = [float(line.split()[-1]) for line in printed.splitlines() if "level:" in line]
+    assert levels and all(0 < rms <= 1 for rms in levels), printed
+    bands = [line.split(":", 1)[1].split() for line in printed.splitlines() if "bands:" in line]
+    assert all(len(b) == 8 and all(0 <= float(x) <= 1 for x in b) for b in bands), printed
+    assert max(float(x) for b in bands for x in b) > 0.3, printed  # the music, not silence
+    assert "error:" not in printed.replace("oscserver-error:", ""), printed

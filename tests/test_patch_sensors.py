@@ -88,3 +88,27 @@ async def test_readings_over_osc_steer_the_music(app):
         phone.close()
     assert proc.returncode == 0, out
     assert app.state.prompt(2).weight > 0.95 and app.state.prompt(1).weight < 0.3
+
+
+async def test_a_light_flashes_on_the_musics_beats(app, tmp_path):
+    """--led with a brightness file (as /sys/class/leds/*/brightness): 1 on every beat
+    oscserver sends, 0 again before the next, dark at the end."""
+    host, port = app.osc_address
+    led = tmp_path / "brightness"
+    led.write_text("0")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(SCRIPT), "--seconds", "14", "--target", f"{host}:{port}",
+        "--led", str(led),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    seen = ["0"]
+    while proc.returncode is None:
+        value = led.read_text()
+        if value and value != seen[-1]:
+            seen.append(value)
+        await asyncio.sleep(0.01)  # (the flash lasts 0.1 s)
+    out = (await proc.stdout.read()).decode()
+    assert proc.returncode == 0, out
+    lit = int(out.split(", ")[1].split()[0])
+    assert lit >= 6, out  # (the beats come once the music's are found: a few seconds)
+    assert seen.count("1") >= lit - 1 and seen[-1] == "0", seen  # each flash seen, then dark

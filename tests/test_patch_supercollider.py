@@ -102,6 +102,77 @@ def test_the_script_and_its_gui_load_without_errors_in_sclang(tmp_path):
         cwd=tmp_path,
     )
     assert "loaded" in result.stdout
-    # The window: 4 labels and 4 weight sliders, the bpm label and box, play and status.
-    assert "gui views: 12" in result.stdout, result.stdout
+    # The window: 4 labels and 4 weight sliders, the bpm label and box, play and status; the
+    # pulse's light, level meter and bands.
+    assert "gui views: 15" in result.stdout, result.stdout
     assert "ERROR" not in result.stdout, result.stdout
+
+
+PULSE_HARNESS = """
+(
+~lyriaPort = "OSCSERVER_PORT".getenv.asInteger;
+"%s".load;
+~prompt.(1, "techno", 1.0);
+~play.();
+w = ~gui.();  // (asks for the pulse; its light, meter and bands follow it)
+~beats = List.new; ~levels = 0; ~loudest = 0; ~band = 0; ~meter = 0;
+f = ~onBeat; g = ~onLevel; h = ~onBands;
+~onBeat = { |bar, beat, bpm| f.(bar, beat, bpm); ~beats.add([bar, beat, bpm]) };
+~onLevel = { |rms, peak| g.(rms, peak); ~levels = ~levels + 1; ~loudest = max(~loudest, rms) };
+~onBands = { |values| h.(values); ~band = max(~band, values.maxItem) };
+Routine {  // (on AppClock: the window's views are read as it goes)
+    var waited = 0;
+    while { ~beats.size < 6 and: { waited < 60 } } {
+        0.1.wait;
+        waited = waited + 0.1;
+        ~meter = max(~meter, w.view.children[13].value[0]);  // the window's level meter
+    };
+    ("beats " ++ ~beats.asArray).postln;
+    ("levels " ++ ~levels ++ " loudest " ++ ~loudest).postln;
+    ("bands " ++ ~bands.size ++ " loudest " ++ ~band).postln;
+    ("meter " ++ ~meter).postln;
+    "harness done".postln;
+    0.exit;
+}.play(AppClock);
+)
+"""
+
+
+async def test_the_supercollider_gui_follows_the_pulse(app, tmp_path):
+    """~gui.() asks for the pulse: the beats reach ~onBeat numbered 1-4 at the music's tempo,
+    the levels ~onLevel (30 a second) and the window's meter, the bands ~bands."""
+    harness = tmp_path / "pulse.scd"
+    harness.write_text(PULSE_HARNESS % SCRIPT)
+    env = dict(
+        os.environ,
+        OSCSERVER_PORT=str(app.osc_address[1]),
+        QT_QPA_PLATFORM="offscreen",
+        QTWEBENGINE_DISABLE_SANDBOX="1",
+    )
+    proc = await asyncio.create_subprocess_exec(
+        "sclang",
+        str(harness),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout(90))
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    posted = out.decode(errors="replace")
+    assert "harness done" in posted, posted
+    lines = {line.split(" ", 1)[0]: line for line in posted.splitlines() if " " in line}
+    beats = [
+        [float(x) for x in b.split(",")]
+        for b in lines["beats"].split("[ [ ", 1)[1].rstrip("] ").split(" ], [ ")
+    ]
+    assert len(beats) >= 6 and all(1 <= b[1] <= 4 and 100 < b[2] < 140 for b in beats), posted
+    levels = lines["levels"].split()
+    assert int(levels[1]) >= 30 and 0.01 < float(levels[3]) <= 1, posted
+    bands = lines["bands"].split()
+    assert bands[1] == "8" and 0.3 < float(bands[3]) <= 1, posted
+    assert float(lines["meter"].split()[1]) > 0.02, posted  # the window's level meter moved
+    assert "ERROR" not in posted, posted

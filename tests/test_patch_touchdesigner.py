@@ -91,3 +91,39 @@ async def test_replies_land_in_the_state_table_and_errors_are_printed(app, capsy
     assert table["/lyria/bpm", 1].val == "128"
     assert "out of range" in table["/lyria/error", 1].val
     assert "oscserver error: /lyria/bpm: 999 is out of range" in capsys.readouterr().out
+
+
+async def test_the_pulse_lands_in_its_table_with_a_flash_on_each_beat(app):
+    """listen_pulse() asks for the pulse at the OSC In DAT's port; the callbacks keep it in
+    lyria_pulse: the beats counted and numbered, a flash up on each and down after, the level
+    and the 8 bands."""
+    osc_in = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    osc_in.bind(("127.0.0.1", 0))
+    osc_in.settimeout(timeout(30))
+    out = OscOutDat(app.osc_address)
+    td_out = load("oscserver_out.py", {"oscout1": out})
+    table, state = TableDat(), TableDat()
+    td_in = load("oscserver_in.py", {"lyria_pulse": table, "lyria_state": state})
+    td_out["listen_pulse"](osc_in.getsockname()[1])
+    td_out["send_prompt_text"](1, "techno")
+    out.sendOSC("/lyria/play", [])
+    flashes: list[tuple[int, int]] = []  # (beats counted, flash) after each message
+    try:
+        while table["beats", 1] is None or int(table["beats", 1].val) < 4:
+            data, peer = await asyncio.to_thread(osc_in.recvfrom, 65536)
+            for m in decode_packet(data):
+                td_in["onReceiveOSC"](None, 0, None, data, 0, m.address, list(m.args), peer)
+            if table["flash", 1] is not None and table["beats", 1] is not None:
+                flashes.append((int(table["beats", 1].val), int(table["flash", 1].val)))
+    finally:
+        osc_in.close()
+    values = {name: row.val for name, row in table.rows.items()}
+    assert 1 <= int(values["beat"]) <= 4 and 100 < float(values["bpm"]) < 140
+    assert 0 < float(values["rms"]) <= float(values["peak"]) <= 1
+    bands = [float(values[f"band{k}"]) for k in range(1, 9)]
+    assert max(bands) > 0.3 and all(0 <= b <= 1 for b in bands)
+    # Up on each beat, down again before the next (the levels, 30 a second, bring it down).
+    for beat in range(1, 4):
+        during = [flash for count, flash in flashes if count == beat]
+        assert during[0] == 1 and during[-1] == 0, flashes
+    assert state.rows == {}  # (the pulse stays out of the state table)

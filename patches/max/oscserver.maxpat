@@ -12,7 +12,7 @@
   "rect": [
    60.0,
    80.0,
-   1220.0,
+   1480.0,
    700.0
   ],
   "openinpresentation": 0,
@@ -1493,11 +1493,340 @@
      "numoutlets": 0,
      "patching_rect": [
       700,
-      420,
+      430,
       200,
       22
      ],
      "text": "print oscserver-value"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-83",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      700,
+      470,
+      460,
+      20
+     ],
+     "text": "the music's pulse, timed to the sound (docs/pulse.md): switch it on, then watch"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-84",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      730,
+      498,
+      40,
+      20
+     ],
+     "text": "beat"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-85",
+     "maxclass": "toggle",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      700,
+      498,
+      24,
+      24
+     ],
+     "outlettype": [
+      "int"
+     ],
+     "parameter_enable": 0
+    }
+   },
+   {
+    "box": {
+     "id": "obj-86",
+     "maxclass": "newobj",
+     "numinlets": 2,
+     "numoutlets": 2,
+     "patching_rect": [
+      700,
+      530,
+      50,
+      22
+     ],
+     "text": "sel 0",
+     "outlettype": [
+      "bang",
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-87",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      700,
+      560,
+      230,
+      22
+     ],
+     "text": "/lyria/ignore/beat 127.0.0.1 9002",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-88",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      700,
+      588,
+      230,
+      22
+     ],
+     "text": "/lyria/listen/beat 127.0.0.1 9002",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-89",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      980,
+      498,
+      70,
+      20
+     ],
+     "text": "analysis"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-90",
+     "maxclass": "toggle",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      950,
+      498,
+      24,
+      24
+     ],
+     "outlettype": [
+      "int"
+     ],
+     "parameter_enable": 0
+    }
+   },
+   {
+    "box": {
+     "id": "obj-91",
+     "maxclass": "newobj",
+     "numinlets": 2,
+     "numoutlets": 2,
+     "patching_rect": [
+      950,
+      530,
+      50,
+      22
+     ],
+     "text": "sel 0",
+     "outlettype": [
+      "bang",
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-92",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      950,
+      560,
+      260,
+      22
+     ],
+     "text": "/lyria/ignore/analysis 127.0.0.1 9002",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-93",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      950,
+      588,
+      260,
+      22
+     ],
+     "text": "/lyria/listen/analysis 127.0.0.1 9002",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-94",
+     "maxclass": "newobj",
+     "numinlets": 2,
+     "numoutlets": 5,
+     "patching_rect": [
+      700,
+      390,
+      420,
+      22
+     ],
+     "text": "route /lyria/beat /lyria/level /lyria/bands /lyria/onset",
+     "outlettype": [
+      "",
+      "",
+      "",
+      "",
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-95",
+     "maxclass": "button",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      1140,
+      390,
+      40,
+      40
+     ],
+     "outlettype": [
+      "bang"
+     ],
+     "parameter_enable": 0
+    }
+   },
+   {
+    "box": {
+     "id": "obj-96",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      1140,
+      440,
+      150,
+      22
+     ],
+     "text": "print oscserver-beat"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-97",
+     "maxclass": "multislider",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "patching_rect": [
+      1200,
+      390,
+      40,
+      100
+     ],
+     "outlettype": [
+      "",
+      ""
+     ],
+     "parameter_enable": 0,
+     "setminmax": [
+      0.0,
+      1.0
+     ],
+     "size": 2,
+     "setstyle": 1
+    }
+   },
+   {
+    "box": {
+     "id": "obj-98",
+     "maxclass": "multislider",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "patching_rect": [
+      1250,
+      390,
+      160,
+      100
+     ],
+     "outlettype": [
+      "",
+      ""
+     ],
+     "parameter_enable": 0,
+     "setminmax": [
+      0.0,
+      1.0
+     ],
+     "size": 8,
+     "setstyle": 1
+    }
+   },
+   {
+    "box": {
+     "id": "obj-99",
+     "maxclass": "button",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      1420,
+      390,
+      24,
+      24
+     ],
+     "outlettype": [
+      "bang"
+     ],
+     "parameter_enable": 0
+    }
+   },
+   {
+    "box": {
+     "id": "obj-100",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      1140,
+      500,
+      300,
+      20
+     ],
+     "text": "beat, level (rms, peak), 8 bands 40 Hz-16 kHz, onset"
     }
    }
   ],
@@ -2225,7 +2554,199 @@
    {
     "patchline": {
      "source": [
+      "obj-85",
+      0
+     ],
+     "destination": [
+      "obj-86",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-86",
+      0
+     ],
+     "destination": [
+      "obj-87",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-86",
+      1
+     ],
+     "destination": [
+      "obj-88",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-87",
+      0
+     ],
+     "destination": [
+      "obj-3",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-88",
+      0
+     ],
+     "destination": [
+      "obj-3",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-90",
+      0
+     ],
+     "destination": [
+      "obj-91",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-91",
+      0
+     ],
+     "destination": [
+      "obj-92",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-91",
+      1
+     ],
+     "destination": [
+      "obj-93",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-92",
+      0
+     ],
+     "destination": [
+      "obj-3",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-93",
+      0
+     ],
+     "destination": [
+      "obj-3",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
       "obj-69",
+      4
+     ],
+     "destination": [
+      "obj-94",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-94",
+      0
+     ],
+     "destination": [
+      "obj-95",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-94",
+      0
+     ],
+     "destination": [
+      "obj-96",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-94",
+      1
+     ],
+     "destination": [
+      "obj-97",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-94",
+      2
+     ],
+     "destination": [
+      "obj-98",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-94",
+      3
+     ],
+     "destination": [
+      "obj-99",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-94",
       4
      ],
      "destination": [

@@ -12,6 +12,13 @@ Sources (all give an accelerometer reading x, y, z in g):
   ``/accelerometer x y z`` (most sensor apps) or ``/accel x y z``;
 - ``serial``: lines of ``x,y,z`` from a microcontroller (needs ``pip install pyserial``).
 
+A light on the beat (``--led``): oscserver tells the script every beat of the music as it is
+heard (``/lyria/listen/beat``), and the script flashes a light for 0.1 s (0.25 s on the first
+beat of a bar): ``--led /sys/class/leds/ACT/brightness`` (a Raspberry Pi's own LED, or any LED
+the kernel drives: a GPIO pin with the ``gpio-led`` overlay), ``--led serial`` (a line
+``beat <bar> <beat>`` to the microcontroller on ``--serial``, to light its own LED) or
+``--led console`` (a mark in the terminal).
+
 Mapping (edit ``map_reading``): tilting left-right crossfades prompt 1 and prompt 2 with equal
 power; tilting forward-back sets brightness; shaking raises density. Every value is smoothed
 (a one-pole low-pass, ``--smoothing``) so a jittery sensor does not make the music jump, and
@@ -30,6 +37,8 @@ import time
 from collections.abc import Iterator
 
 from pythonosc.dispatcher import Dispatcher
+from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_server import ThreadingOSCUDPServer
 from pythonosc.udp_client import SimpleUDPClient
 
@@ -126,6 +135,112 @@ def from_serial(device: str, baud: int) -> Iterator[Reading]:
         yield latest
 
 
+class BeatLight:
+    """Flashes a light on every beat oscserver sends (``/lyria/listen/beat``).
+
+    A socket of its own asks oscserver for the beats (they come back to it) and a thread turns
+    each into a flash: ``on(bar, beat)`` at once, ``off()`` 0.1 s later (0.25 s on a bar's
+    first beat). Subclasses say what a light is.
+
+    Args:
+        target: oscserver's ``(host, port)``.
+    """
+
+    FLASH = 0.1
+    DOWNBEAT = 0.25
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.flashes = 0
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.settimeout(0.05)
+        self._sock.sendto(OscMessageBuilder("/lyria/listen/beat").build().dgram, target)
+        self._off_at: float | None = None
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def on(self, bar: int, beat: int) -> None:
+        """Light up (a beat: the bar and the beat in it, from 1)."""
+
+    def off(self) -> None:
+        """Go dark."""
+
+    def close(self) -> None:
+        """Stop asking for the beats, and go dark."""
+        self._stop = True
+        self._thread.join(1.0)
+        self._sock.sendto(OscMessageBuilder("/lyria/ignore/beat").build().dgram, self.target)
+        self._sock.close()
+        self.off()
+
+    def _run(self) -> None:
+        while not self._stop:
+            try:
+                data = self._sock.recv(65536)
+            except TimeoutError:
+                data = b""
+            if self._off_at is not None and time.monotonic() >= self._off_at:
+                self._off_at = None
+                self.off()
+            if not data or not OscMessage.dgram_is_message(data):
+                continue
+            message = OscMessage(data)
+            if message.address == "/lyria/beat" and len(message.params) >= 2:
+                bar, beat = int(message.params[0]), int(message.params[1])
+                self.on(bar, beat)
+                self.flashes += 1
+                hold = self.DOWNBEAT if beat == 1 else self.FLASH
+                self._off_at = time.monotonic() + hold
+
+
+class FileLight(BeatLight):
+    """A light the kernel drives, through its brightness file (``/sys/class/leds/*/``)."""
+
+    def __init__(self, target: tuple[str, int], path: str) -> None:
+        self.path = path
+        super().__init__(target)
+
+    def _write(self, value: str) -> None:
+        try:
+            with open(self.path, "w") as f:
+                f.write(value)
+        except OSError as exc:  # (no rights: run as root, or add yourself to its group)
+            print(f"cannot light {self.path}: {exc}")
+
+    def on(self, bar: int, beat: int) -> None:
+        """Light up."""
+        self._write("1")
+
+    def off(self) -> None:
+        """Go dark."""
+        self._write("0")
+
+
+class SerialLight(BeatLight):
+    """Tells a microcontroller on a serial port each beat (``beat <bar> <beat>`` lines)."""
+
+    def __init__(self, target: tuple[str, int], device: str, baud: int) -> None:
+        try:
+            import serial  # type: ignore[import-not-found]
+        except ImportError:
+            raise SystemExit("--led serial needs pyserial: pip install pyserial") from None
+        self._port = serial.Serial(device, baud, timeout=1)
+        super().__init__(target)
+
+    def on(self, bar: int, beat: int) -> None:
+        """Say the beat: the microcontroller lights its LED."""
+        self._port.write(f"beat {bar} {beat}\n".encode())
+
+
+class ConsoleLight(BeatLight):
+    """A mark in the terminal on every beat, a bar number on the first."""
+
+    def on(self, bar: int, beat: int) -> None:
+        """Mark the beat."""
+        print(f"\n{bar:4d} *" if beat == 1 else " *", end="", flush=True)
+
+
 def run(
     source: Iterator[Reading],
     target: tuple[str, int],
@@ -169,6 +284,12 @@ def main() -> None:
     p.add_argument("--rate", type=float, default=30.0, help="readings per second (30)")
     p.add_argument("--smoothing", type=float, default=0.15, help="low-pass alpha, 0..1 (0.15)")
     p.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    p.add_argument(
+        "--led",
+        default=None,
+        help="flash a light on the music's beats: a brightness file (/sys/class/leds/ACT/"
+        "brightness), serial (beat lines to --serial) or console",
+    )
     args = p.parse_args()
     host, _, port = args.target.rpartition(":")
     target = (socket.gethostbyname(host or "127.0.0.1"), int(port))
@@ -183,11 +304,21 @@ def main() -> None:
     client.send_message("/lyria/prompt/1/text", "calm ambient pads")
     client.send_message("/lyria/prompt/2/text", "driving techno drums")
     client.send_message("/lyria/play", [])
+    light: BeatLight | None = None
+    if args.led == "console":
+        light = ConsoleLight(target)
+    elif args.led == "serial":
+        light = SerialLight(target, args.serial, args.baud)
+    elif args.led:
+        light = FileLight(target, args.led)
     try:
         count = run(source, target, args.rate, args.smoothing, args.seconds)
     except KeyboardInterrupt:
         return
-    print(f"sent {count} messages")
+    finally:
+        if light is not None:
+            light.close()
+    print(f"sent {count} messages" + (f", {light.flashes} beats lit" if light else ""))
 
 
 if __name__ == "__main__":

@@ -60,3 +60,13 @@ def send_prompt_text(slot, text):
 def glide(slot, weight, seconds):
     """Let oscserver glide a weight, e.g. ``glide(2, 1.0, 8)`` for an 8 s fade-in."""
     _send(f"/lyria/prompt/{int(slot)}/weight", [float(weight), float(seconds)])
+
+
+def listen_pulse(port=9002, on=True):
+    """Ask for the music's pulse (beats, level, bands, onsets) at the OSC In DAT's port.
+
+    oscserver_in.py keeps it in the ``lyria_pulse`` table; ``on=False`` stops it.
+    """
+    verb = "listen" if on else "ignore"
+    for topic in ("beat", "analysis"):
+        _send(f"/lyria/{verb}/{topic}", ["127.0.0.1", int(port)])
