@@ -172,13 +172,6 @@ class AudioSink(abc.ABC):
         """Seconds from when the output plays a frame to when it is heard (0: not known)."""
         return 0.0
 
-    def write_heard(self) -> float:
-        """When the next frame written will be heard, in ``time.monotonic()`` seconds.
-
-        Were the output to play on without a gap: what waits, then the output's latency.
-        """
-        return time.monotonic() + self.buffered_seconds() + self.output_latency()
-
 
 class RingSink(AudioSink):
     """The event-loop side of a sink fed through a :class:`SharedBlock`.
@@ -344,14 +337,12 @@ class RingSink(AudioSink):
         """
         rate = self._rate or self.stream_rate
         latency = self.output_latency()
-        cycle = last_cycle(self._h, rate)
-        now = time.monotonic()
+        cycle = self.cycle()
         if cycle is not None:
             start = cycle.began + cycle.frames / rate  # when the next cycle begins
-            if now - CYCLE_STALE < start:
-                read = max(cycle.read, int(self._h[F.DISCARD]))  # (a discard since)
-                return start + (place - read) / rate + latency
-        return now + (place - self.ring.positions()[0]) / rate + latency
+            read = max(cycle.read, int(self._h[F.DISCARD]))  # (a discard since)
+            return start + (place - read) / rate + latency
+        return time.monotonic() + (place - self.ring.positions()[0]) / rate + latency
 
     def cycle(self) -> Cycle | None:
         """The callback's last cycle (``last_cycle``), or None while none runs."""
@@ -360,10 +351,6 @@ class RingSink(AudioSink):
         if cycle is None or time.monotonic() - CYCLE_STALE >= cycle.began + cycle.frames / rate:
             return None
         return cycle
-
-    def write_heard(self) -> float:
-        """When the next frame written will be heard (see :meth:`heard_at`)."""
-        return self.heard_at(self.ring.positions()[1])
 
     def _poll_rate(self) -> None:
         """Hook for sinks whose rate can change under them (JACK after a restart)."""

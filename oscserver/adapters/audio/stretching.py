@@ -553,7 +553,7 @@ class StretchingSink(AudioSink):
             with self._deciding:
                 if self.beat_lock.jumped():
                     self._retake(generation)
-                heard_at = self.inner.write_heard() + self._held()
+                heard_at = time.monotonic() + self._ahead() + self.inner.output_latency()
                 ratio, skip, move, bar = self.beat_lock.decide(self._reservoir.place, heard_at)
             if skip:  # to engage: the stream's next beat onto the clock's
                 self._count(-self._reservoir.skip(round(skip * STREAM_RATE)))
