@@ -19,6 +19,16 @@ def app(bare_app):
     return bare_app
 
 
+def open_patch(sends: list[str], log: Path) -> subprocess.Popen[bytes]:
+    """The patch in a headless Pd, each of ``sends`` sent to its receive name once it has
+    loaded; what Pd prints goes to ``log``."""
+    cmd = ["pd", "-nogui", "-nosound", "-nomidi", "-stderr", "-open", str(PATCH)]
+    for message in sends:
+        cmd += ["-send", message]
+    with open(log, "wb") as out:
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+
+
 async def test_the_pd_patch_plays_oscserver_and_shows_its_replies(app, tmp_path):
     assert shutil.which("pd"), "Pure Data is not installed (make test installs puredata-core)"
     host, port = app.osc_address
@@ -40,12 +50,8 @@ async def test_the_pd_patch_plays_oscserver_and_shows_its_replies(app, tmp_path)
         "lyria-bpm 300",  # out of range: the error must come back into the patch
         "lyria-status bang",
     ]
-    cmd = ["pd", "-nogui", "-nosound", "-nomidi", "-stderr", "-open", str(PATCH)]
-    for message in sends:
-        cmd += ["-send", message]
     log = tmp_path / "pd.log"
-    with open(log, "wb") as out:
-        pd = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    pd = open_patch(sends, log)
     try:
         state = lambda: app.state  # noqa: E731 - read at each poll
         await until(lambda: state().playback.value == "playing")
@@ -87,12 +93,8 @@ async def test_the_pd_patch_shows_the_pulse(app, tmp_path):
         "lyria-prompt1-weight 1",
         "lyria-play bang",
     ]
-    cmd = ["pd", "-nogui", "-nosound", "-nomidi", "-stderr", "-open", str(PATCH)]
-    for message in sends:
-        cmd += ["-send", message]
     log = tmp_path / "pd.log"
-    with open(log, "wb") as out:
-        pd = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    pd = open_patch(sends, log)
     try:
         # (the beats without a clock come once the music's have been found: seconds)
         await until(lambda: log.read_text().count("oscserver-beat:") >= 4, 60, "no beats")

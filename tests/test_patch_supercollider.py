@@ -48,13 +48,13 @@ def app(bare_app):
     return bare_app
 
 
-async def test_the_supercollider_script_controls_oscserver_and_hears_it(app, tmp_path):
-    assert shutil.which("sclang"), "sclang is not installed (make test installs it)"
-    harness = tmp_path / "harness.scd"
-    harness.write_text(HARNESS % SCRIPT)
+async def run_sclang(code: str, port: int, where: Path, seconds: float) -> str:
+    """``code`` in a headless sclang with ``OSCSERVER_PORT`` set; what it posted."""
+    harness = where / "harness.scd"
+    harness.write_text(code)
     env = dict(
         os.environ,
-        OSCSERVER_PORT=str(app.osc_address[1]),
+        OSCSERVER_PORT=str(port),
         QT_QPA_PLATFORM="offscreen",  # no display
         QTWEBENGINE_DISABLE_SANDBOX="1",  # sclang's help browser, as root in CI
     )
@@ -64,14 +64,19 @@ async def test_the_supercollider_script_controls_oscserver_and_hears_it(app, tmp
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         env=env,
-        cwd=tmp_path,
+        cwd=where,
     )
     try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout(60))
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout(seconds))
     finally:
         if proc.returncode is None:
             proc.kill()
-    posted = out.decode(errors="replace")
+    return out.decode(errors="replace")
+
+
+async def test_the_supercollider_script_controls_oscserver_and_hears_it(app, tmp_path):
+    assert shutil.which("sclang"), "sclang is not installed (make test installs it)"
+    posted = await run_sclang(HARNESS % SCRIPT, app.osc_address[1], tmp_path, 60)
     assert "harness done" in posted, posted
     s = app.state
     assert s.prompt(1).text == "deep house" and s.prompt(2).text == "warm pads"
@@ -141,28 +146,7 @@ Routine {  // (on AppClock: the window's views are read as it goes)
 async def test_the_supercollider_gui_follows_the_pulse(app, tmp_path):
     """~gui.() asks for the pulse: the beats reach ~onBeat numbered 1-4 at the music's tempo,
     the levels ~onLevel (30 a second) and the window's meter, the bands ~bands."""
-    harness = tmp_path / "pulse.scd"
-    harness.write_text(PULSE_HARNESS % SCRIPT)
-    env = dict(
-        os.environ,
-        OSCSERVER_PORT=str(app.osc_address[1]),
-        QT_QPA_PLATFORM="offscreen",
-        QTWEBENGINE_DISABLE_SANDBOX="1",
-    )
-    proc = await asyncio.create_subprocess_exec(
-        "sclang",
-        str(harness),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env=env,
-        cwd=tmp_path,
-    )
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout(90))
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-    posted = out.decode(errors="replace")
+    posted = await run_sclang(PULSE_HARNESS % SCRIPT, app.osc_address[1], tmp_path, 90)
     assert "harness done" in posted, posted
     lines = {line.split(" ", 1)[0]: line for line in posted.splitlines() if " " in line}
     beats = [
