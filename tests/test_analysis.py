@@ -101,3 +101,38 @@ def test_a_steady_tone_has_no_onsets_but_its_start_and_a_reset_counts_on():
     analyser.reset()
     _, onsets = analyser.process(clicks(1.0, 120.0))
     assert onsets and abs(onsets[0].frame - 2 * RATE) <= 0.006 * RATE
+
+
+@pytest.mark.skipif(not beats.available(), reason="no aubio on this platform")
+def test_a_kicks_onset_has_its_bass_rising_and_a_hats_not():
+    """Over a bass note, the engine's kick and hat alternate every 0.25 s: each onset says how
+    much the energy below 150 Hz rises with it, far for the kick, not for the hat (what the
+    pulse takes a beat's kick by: KICK_BASS)."""
+    from oscserver.adapters.audio.pulse_watch import KICK_BASS
+    from oscserver.engine.voices import DrumKit
+
+    kit = DrumKit().samples
+    seconds = 4.0
+    t = np.arange(int(seconds * RATE)) / RATE
+    mono = 0.2 * np.sin(2 * np.pi * 55 * t)
+    hits = {}
+    for k, at in enumerate(np.arange(0.25, seconds - 0.3, 0.25)):
+        name = "kick" if k % 2 == 0 else "hat"
+        start = int(at * RATE)
+        sound = kit[name][: len(mono) - start]
+        mono[start : start + len(sound)] += 0.6 * sound
+        hits[start] = name
+    audio = np.vstack([mono, mono]).astype(np.float32)
+    analyser = Analyser(RATE, 30.0)
+    onsets = [
+        o
+        for at in range(0, audio.shape[1], 1024)
+        for o in analyser.process(audio[:, at : at + 1024])[1]
+    ]
+    found = {name: [] for name in ("kick", "hat")}
+    for onset in onsets:
+        start = min(hits, key=lambda s: abs(s - onset.frame))
+        if abs(start - onset.frame) <= 0.006 * RATE:
+            found[hits[start]].append(onset.bass)
+    assert len(found["kick"]) >= 6 and len(found["hat"]) >= 6, found
+    assert min(found["kick"]) > KICK_BASS > max(found["hat"]), found

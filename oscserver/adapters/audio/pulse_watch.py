@@ -54,6 +54,9 @@ GRID_BEATS = 6
 #: prediction is kept (the engine's kicks' onsets come 3 ms after their start, give or take 3).
 SNAP = 0.04
 TRUST = 0.006
+#: An onset whose bass rises this much is taken for a kick (the engine's kicks: 2.3 and up,
+#: 95 % of its other onsets under 1.6; dsp/analysis.py, Onset.bass).
+KICK_BASS = 2.0
 #: A step of the output's timing beyond this many seconds moves what waits to be sent.
 MOVED = 0.0005
 
@@ -103,7 +106,8 @@ class PulseWatch:
         self._last_beat = -1.0  # the output place of the last beat sent
         self._waiting: list[tuple[int, Callable[[float], list[Timed]]]] = []
         self._clock_ranges: list[tuple[int, int]] = []  # output places whose clock beats wait
-        self._onsets: deque[tuple[int, float]] = deque(maxlen=64)  # (analyser frame, strength)
+        # (analyser frame, strength, bass) of the onsets lately
+        self._onsets: deque[tuple[int, float, float]] = deque(maxlen=64)
         self._predicted: list[float] = []  # beats found, waiting for the onsets around them
         self._idle = True  # nobody listened to the last piece: measure afresh when one does
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -196,7 +200,7 @@ class PulseWatch:
             self._restart(place)
         reports, onsets = self._analyser.process(frames)
         start = self._start
-        self._onsets.extend((o.frame, o.strength) for o in onsets)
+        self._onsets.extend((o.frame, o.strength, o.bass) for o in onsets)
         if wanted_analysis:
             for r in reports:
                 self._later(start + r.frame, _reports(r.rms, r.peak, r.bands))
@@ -235,12 +239,15 @@ class PulseWatch:
             # tempo holds, but lags when the output's tempo moves (the stretch changing by 3 %:
             # 24 ms in three beats). The onset it stands for is a few ms late and less even,
             # yet never lags: it is taken when the prediction is further from it than that.
-            near = [(f, v) for f, v in self._onsets if abs(f - predicted) <= reach]
+            # A kick's (its bass rising) first: a hat's, nearer, would put the beat on the hat.
+            near = [(f, v, b) for f, v, b in self._onsets if abs(f - predicted) <= reach]
             at = predicted
             if near:
-                strongest = max(v for _, v in near)
+                strongest = max(v for _, v, _ in near)
+                kicks = [f for f, _, b in near if b >= KICK_BASS]
                 onset = min(
-                    (f for f, v in near if v >= strongest / 2), key=lambda f: abs(f - predicted)
+                    kicks or [f for f, v, _ in near if v >= strongest / 2],
+                    key=lambda f: abs(f - predicted),
                 )
                 if abs(onset - predicted) > TRUST * self.rate:
                     at = onset
