@@ -12,6 +12,8 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import settings
 
+from oscserver.dsp import beats, stretch
+
 # Property tests: `make test` (and so CI) runs the same examples every time, so a run is
 # reproducible and a red build means a change broke something; `make fuzz` explores fresh ones
 # (HYPOTHESIS_PROFILE=explore) and is where new failures are found, then pinned as examples.
@@ -21,6 +23,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "test"))
 
 #: Scales every timeout in the tests (websockets' MS idea): raise it on a slow machine.
 TIMEOUT_SCALE = float(os.environ.get("OSCSERVER_TEST_TIMEOUT_SCALE", "1"))
+
+#: For tests of the continuity stretch and the beats: Rubber Band (pylibrb) and aubio, which
+#: make test installs, may lack a wheel elsewhere.
+needs_stretch_and_beats = pytest.mark.skipif(
+    not (stretch.available() and beats.available()), reason="no pylibrb or aubio here"
+)
 
 
 def timeout(seconds: float) -> float:

@@ -19,12 +19,11 @@ import jack
 import numpy as np
 import pytest
 from audio_analysis import rms_dbfs, tempo_bpm
-from conftest import free_udp_port, timeout
+from conftest import free_udp_port, needs_stretch_and_beats, timeout
 from jack_midi_recorder import MidiRecorder
 from jack_recorder import Recorder
 
 from oscserver.core.midi_clock import CLOCK, START, STOP
-from oscserver.dsp import beats, stretch
 
 pytestmark = pytest.mark.jack
 
@@ -234,7 +233,7 @@ def test_a_signal_to_the_whole_process_group_stops_cleanly(jack_server, tmp_path
         probe.close()
 
 
-@pytest.mark.skipif(not (stretch.available() and beats.available()), reason="no pylibrb/aubio")
+@needs_stretch_and_beats
 def test_midi_clock_from_the_command_line_start_ticks_stop(jack_server, tmp_path):
     """``--midi-clock`` with ``--clock internal``, the JACK callback in Python (the C one is
     tests/test_midi_clock_jack.py's): a drum machine on oscserver:midi_clock gets Start, ticks

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from audio_analysis import harmony_change_by_place, kick_onsets, largest_step
 from beat_timeline import BeatTimeline
-from conftest import timeout
+from conftest import needs_stretch_and_beats, timeout
 from jack_recorder import Recorder
 
 from oscserver.adapters.audio.jack_sink import JackSink
@@ -22,7 +22,6 @@ from oscserver.adapters.audio.stretching import StretchingSink
 from oscserver.adapters.clock.internal import InternalClock
 from oscserver.core.continuity import Settings
 from oscserver.core.lock import ClockReading
-from oscserver.dsp import beats, stretch
 from oscserver.engine.voices import DrumKit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -31,9 +30,7 @@ from in_process import playing_off_tempo, send
 pytestmark = [
     pytest.mark.jack,
     pytest.mark.usefixtures("no_api_key"),
-    pytest.mark.skipif(
-        not (stretch.available() and beats.available()), reason="no pylibrb or aubio here"
-    ),
+    needs_stretch_and_beats,
 ]
 
 SECONDS = 16.0

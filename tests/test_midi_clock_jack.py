@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import timeout
+from conftest import needs_stretch_and_beats, timeout
 from jack_midi_recorder import MidiRecorder
 
 from oscserver.adapters.audio.jack_sink import MIDI_CLOCK_PORT, JackSink
@@ -20,7 +20,6 @@ from oscserver.adapters.audio.stretching import StretchingSink
 from oscserver.adapters.clock.internal import InternalClock
 from oscserver.core.continuity import Settings
 from oscserver.core.midi_clock import CLOCK, START, STOP
-from oscserver.dsp import beats, stretch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from in_process import playing_off_tempo, send
@@ -28,9 +27,7 @@ from in_process import playing_off_tempo, send
 pytestmark = [
     pytest.mark.jack,
     pytest.mark.usefixtures("no_api_key"),
-    pytest.mark.skipif(
-        not (stretch.available() and beats.available()), reason="no pylibrb or aubio here"
-    ),
+    needs_stretch_and_beats,
 ]
 
 SECONDS = 14.0

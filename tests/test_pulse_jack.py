@@ -25,13 +25,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from audio_analysis import kick_onsets
+from conftest import needs_stretch_and_beats
 from jack_recorder import Recorder
 
 from oscserver.adapters.audio.jack_sink import JackSink
 from oscserver.adapters.audio.stretching import StretchingSink
 from oscserver.core.continuity import Settings
 from oscserver.core.osc_codec import decode_packet, encode_message
-from oscserver.dsp import beats, stretch
 from oscserver.engine.voices import DrumKit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -40,9 +40,7 @@ from in_process import playing_off_tempo
 pytestmark = [
     pytest.mark.jack,
     pytest.mark.usefixtures("no_api_key"),
-    pytest.mark.skipif(
-        not (stretch.available() and beats.available()), reason="no pylibrb or aubio here"
-    ),
+    needs_stretch_and_beats,
 ]
 #: The beats' timing against the kicks (the music's own beats, found in the output) is not yet
 #: steady enough for make test (a clean-clone run: time tags p95 17 ms): ``make pulse`` runs it.

@@ -8,23 +8,20 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import until
+from conftest import needs_stretch_and_beats, until
 from test_app import OscClient
 
 from oscserver.adapters.audio.null_sink import NullSink
 from oscserver.adapters.audio.stretching import StretchingSink
 from oscserver.core.continuity import Settings
 from oscserver.core.osc_codec import encode_message
-from oscserver.dsp import beats, stretch
 from oscserver.engine.faults import parse_fault
 from oscserver.engine.server import EngineOptions
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from in_process import oscserver_on
 
-pytestmark = pytest.mark.skipif(
-    not (stretch.available() and beats.available()), reason="no pylibrb or aubio here"
-)
+pytestmark = needs_stretch_and_beats
 
 
 async def test_get_tempo_answers_the_tempo_the_music_plays_not_the_one_asked(monkeypatch):
