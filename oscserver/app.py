@@ -188,8 +188,8 @@ class App:
         Measured on what the output plays (the feeder's inner sink, with continuity), timed
         on its timeline; without an output that plays, the listen addresses are refused.
         """
-        ring = getattr(self.sink, "inner", self.sink)  # (the continuity feeder's output)
-        if not isinstance(ring, RingSink):
+        ring = self._output_ring()
+        if ring is None:
             return
         sender = PulseSender(self.options.osc_lookahead, sock=self.udp.duplicate())
         beat_lock = getattr(self.sink, "beat_lock", None)
@@ -277,9 +277,14 @@ class App:
             lock_to(None)  # the feeder stops reading the clock before it is closed
         self.clocking.close()
 
+    def _output_ring(self) -> RingSink | None:
+        """The sink that plays (the continuity feeder's output), if it is fed by a ring."""
+        ring = getattr(self.sink, "inner", self.sink)
+        return ring if isinstance(ring, RingSink) else None
+
     def _stop_pulse(self) -> None:
-        ring = getattr(self.sink, "inner", self.sink)  # (the continuity feeder's output)
-        if isinstance(ring, RingSink) and ring.pulse is not None:
+        ring = self._output_ring()
+        if ring is not None and ring.pulse is not None:
             watch, ring.pulse = ring.pulse, None
             watch.close()
         if self.pulse is not None:

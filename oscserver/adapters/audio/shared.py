@@ -54,7 +54,7 @@ class F:
     NATIVE = 19  # consumer: 1 when the JACK callback is the C playout, 0 for Python
     LATENCY = 20  # consumer: frames from the output ports to the ear (JACK's playback latency)
     # The last cycle, for the producer to tell when a frame will leave the ports (Cycle):
-    CYCLE_SEQ = 21  # consumer: +1 before the four below change, +1 after (odd: changing)
+    CYCLE_SEQ = 21  # consumer: +1 before the CYCLE_ fields below change, +1 after (odd: changing)
     CYCLE_NS = 22  # consumer: time.monotonic_ns() when the callback began
     CYCLE_SINCE = 23  # consumer: frames into JACK's cycle at that moment (0: not JACK)
     CYCLE_READ = 24  # consumer: READ after the callback (where the next cycle reads from)
