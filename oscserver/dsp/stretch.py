@@ -68,6 +68,7 @@ class Stretcher:
         self.sample_rate = sample_rate
         self.channels = channels
         self.block = block
+        self.engine = engine
         option = pylibrb.Option
         which = option.ENGINE_FINER if engine == "finer" else option.ENGINE_FASTER
         self._rb = pylibrb.RubberBandStretcher(
@@ -86,6 +87,11 @@ class Stretcher:
     def ratio(self) -> float:
         """The time ratio in use."""
         return float(self._rb.time_ratio)
+
+    @property
+    def given(self) -> int:
+        """Output frames given back since the stretcher started (its first block's first is 0)."""
+        return self._given
 
     @property
     def held(self) -> float:
