@@ -103,7 +103,7 @@ continuity-proof: $(VENV)/.installed-dev
 	OSCSERVER_PROOF_SECONDS=180 $(BIN)/pytest -q -s tests/test_continuity_jack.py -k minutes
 
 pulse: $(VENV)/.installed-dev
-	OSCSERVER_PULSE_TIMING=1 $(BIN)/pytest -q -s tests/test_pulse_jack.py tests/test_midi_clock_jack.py
+	OSCSERVER_PULSE_SECONDS=60 $(BIN)/pytest -q -s tests/test_pulse_jack.py tests/test_midi_clock_jack.py
 
 docs: $(VENV)/.installed-dev
 	$(BIN)/oscserver addresses > docs/osc.md

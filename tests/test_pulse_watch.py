@@ -16,6 +16,7 @@ from oscserver.adapters.audio.pulse_watch import PulseWatch
 from oscserver.core.lock import ClockReading
 from oscserver.core.pulse import Timed
 from oscserver.dsp import beats
+from oscserver.dsp.beat_map import BeatMark
 
 RATE = 48000
 T0 = 1000.0  # when output place 0 is heard
@@ -50,16 +51,28 @@ class Kept:
 
 
 def feed(
-    watch: PulseWatch, audio: np.ndarray, start: int = 0, playing: bool = True, late: float = 0.0
+    watch: PulseWatch,
+    audio: np.ndarray,
+    start: int = 0,
+    playing: bool = True,
+    late: float = 0.0,
+    marks: list[BeatMark] | None = None,
 ) -> None:
-    """Write ``audio`` in pieces, no faster than the watch takes them (as an output would)."""
+    """Write ``audio`` in pieces, no faster than the watch takes them (as an output would).
+
+    ``marks``: the stream's beats, placed from ``start``, handed on with the pieces they are
+    in (None: not known)."""
     for at in range(0, audio.shape[1], 2048):
         while watch._queue.qsize() > 16:
             time.sleep(0.001)
         place = start + at
         jitter = 0.00002 * (at // 2048 % 3 - 1)  # (the cycles' start times, as JACK says them)
         heard = T0 + late + place / RATE + jitter if playing else None
-        watch.written(place, audio[:, at : at + 2048], heard, RATE)
+        piece = audio[:, at : at + 2048]
+        told = None
+        if marks is not None:
+            told = [m.moved(-at) for m in marks if at <= m.at < at + piece.shape[1]]
+        watch.written(place, piece, heard, RATE, told)
 
 
 def settle(watch: PulseWatch) -> None:
@@ -156,3 +169,33 @@ def test_locked_to_a_clock_the_beats_are_the_clocks():
         (3, 4, 100.0),
     ]
     assert [m.heard_at - T0 for m in got] == pytest.approx([0.3, 0.9, 1.5, 2.1, 2.7], abs=1e-6)
+
+
+@pytest.mark.skipif(not beats.available(), reason="no aubio on this platform")
+def test_the_streams_beats_handed_on_are_told_and_where_none_are_the_trackers():
+    """Clicks every 0.5 s; for the first 8 s the feeder says the stream's beats are 0.25 s after
+    each click (100 bpm as heard, bars known): those are told, at their places, numbered by
+    their places in the bar, and nothing at the clicks. For the next 8 s nothing is handed on:
+    the output's own tracker tells the clicks, without a beat told twice at the change."""
+    sender = Kept()
+    watch = PulseWatch(sender, 30.0)  # type: ignore[arg-type]
+    said = [BeatMark(0.25 * RATE + n * 0.5 * RATE, (n + 2) % 4, 100.0) for n in range(16)]
+    try:
+        audio = clicks(16.0, 120.0)
+        feed(watch, audio[:, : 8 * RATE], marks=said)
+        feed(watch, audio[:, 8 * RATE :], start=8 * RATE)
+        settle(watch)
+    finally:
+        watch.close()
+    told = sender.at("/lyria/beat")
+    heard = np.array([m.heard_at for m in told]) - T0
+    first = heard < 8.0
+    assert heard[first] == pytest.approx([0.25 + n * 0.5 for n in range(16)], abs=4.1e-5)
+    assert [m.args[1] for m in told[:6]] == [3, 4, 1, 2, 3, 4]  # (the first at place 2)
+    assert [m.args[0] for m in told[:6]] == [1, 1, 2, 2, 2, 2]
+    assert all(m.args[2] == 100.0 for m in np.array(told)[first])
+    later = heard[~first]
+    assert len(later) >= 12 and watch.stream_beats == 16 and watch.tracked_beats == len(later)
+    errors = (later + 0.25) % 0.5 - 0.25  # from the nearest click
+    assert np.max(np.abs(errors)) < 0.003
+    assert np.min(np.diff(heard)) > 0.2  # (none told twice where one source gives way)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import soxr
 
 from oscserver.adapters.audio.resample import Resampler
@@ -42,3 +43,17 @@ def test_chunked_conversion_matches_one_shot_and_has_no_seams():
 def test_equal_rates_pass_through_untouched():
     stream = music(1)
     assert Resampler(48000, 48000).process(stream) is stream
+
+
+def test_a_frame_of_the_input_is_placed_where_it_comes_out():
+    """A click at a known input frame, in the chunk after others: the output frame the
+    resampler says for it is where its peak comes out (to within a frame)."""
+    resampler = Resampler(48000, 44100)
+    out = [resampler.process(np.zeros((2, 10000), np.float32))]
+    click = np.zeros((2, 20000), np.float32)
+    click[:, 7000] = 1.0
+    placed = sum(o.shape[1] for o in out) + resampler.output_frame(7000)
+    out.append(resampler.process(click, last=True))
+    heard = int(np.argmax(np.concatenate(out, axis=1)[0]))
+    assert placed == pytest.approx(17000 * 44100 / 48000)
+    assert abs(heard - placed) <= 1.0

@@ -37,7 +37,7 @@ class Memory(AudioSink):
     def description(self) -> str:
         return "memory"
 
-    def write(self, frames: np.ndarray) -> None:
+    def write(self, frames: np.ndarray, marks=None) -> None:
         self.chunks.append(frames)
 
     def set_playing(self, playing: bool) -> None:
@@ -87,9 +87,9 @@ def test_a_pause_drops_what_waits_and_starts_afresh():
     gate = threading.Event()
     real = sink._stretch
 
-    def slow_stretch(generation, frames, fresh):
+    def slow_stretch(generation, frames, place, fresh):
         gate.wait(10)
-        real(generation, frames, fresh)
+        real(generation, frames, place, fresh)
 
     sink._stretch = slow_stretch  # hold the thread on the first chunk
     try:

@@ -21,6 +21,7 @@ import numpy as np
 from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.audio.ring import Samples, StereoRing
 from oscserver.adapters.audio.shared import STATE_NAMES, Cycle, F, SharedBlock, last_cycle
+from oscserver.dsp.beat_map import BeatMark
 from oscserver.dsp.bridge import FADE, crossfade
 
 if TYPE_CHECKING:
@@ -91,8 +92,15 @@ class AudioSink(abc.ABC):
         """One line saying where the audio goes (port names, device, file)."""
 
     @abc.abstractmethod
-    def write(self, frames: Samples) -> None:
-        """Queue audio shaped ``(2, n)`` at the stream's rate (48 kHz)."""
+    def write(self, frames: Samples, marks: list[BeatMark] | None = None) -> None:
+        """Queue audio shaped ``(2, n)`` at the stream's rate (48 kHz).
+
+        Args:
+            frames: The audio.
+            marks: The stream's beats in it, placed from its first frame, when a feeder in
+                front knows them (:mod:`oscserver.dsp.beat_map`); None: not known. A sink
+                that measures the music's pulse takes them for its beats.
+        """
 
     @abc.abstractmethod
     def set_playing(self, playing: bool) -> None:
@@ -124,7 +132,12 @@ class AudioSink(abc.ABC):
         return None
 
     def write_fresh(
-        self, frames: Samples, beat: float | None, heard: Heard | None, keep: float = 0.0
+        self,
+        frames: Samples,
+        beat: float | None,
+        heard: Heard | None,
+        keep: float = 0.0,
+        marks: list[BeatMark] | None = None,
     ) -> float:
         """Queue audio that should be heard sooner than what waits: snap to it.
 
@@ -139,13 +152,14 @@ class AudioSink(abc.ABC):
             heard: Called, from any thread, with the monotonic time at which the first frame
                 will be heard (None: nobody asks).
             keep: Seconds of the waiting audio never cut (at least :data:`SNAP_MARGIN`).
+            marks: As for :meth:`write`.
 
         Returns:
             Seconds of waiting audio dropped. This default cannot cut: it writes, estimates
             the time from the level, and returns 0.
         """
         waiting = self.buffered_seconds()
-        self.write(frames)
+        self.write(frames, marks)
         if heard is not None:
             heard(time.monotonic() + waiting)
         return 0.0
@@ -224,16 +238,30 @@ class RingSink(AudioSink):
         """The device's rate (0 while unknown)."""
         return self._rate
 
-    def write(self, frames: Samples) -> None:
+    def write(self, frames: Samples, marks: list[BeatMark] | None = None) -> None:
         """Resample to the device rate and queue; what does not fit is dropped and counted."""
         self._poll_rate()
         if self._resampler is None:
             self._h[F.OVERFLOW] += frames.shape[1]
             return
-        self._append(self._resampler.process(frames))
+        marks = self._placed(marks)
+        self._append(self._resampler.process(frames), marks)
+
+    def _placed(self, marks: list[BeatMark] | None) -> list[BeatMark] | None:
+        """``marks`` of the audio about to be resampled, placed from the resampler's next output."""
+        resampler = self._resampler
+        if marks is None or resampler is None or resampler.in_rate == resampler.out_rate:
+            return marks
+        scale = resampler.out_rate / resampler.in_rate
+        return [m.moved(resampler.output_frame(0) / scale, scale) for m in marks]
 
     def write_fresh(
-        self, frames: Samples, beat: float | None, heard: Heard | None, keep: float = 0.0
+        self,
+        frames: Samples,
+        beat: float | None,
+        heard: Heard | None,
+        keep: float = 0.0,
+        marks: list[BeatMark] | None = None,
     ) -> float:
         """Queue audio to be heard sooner than what waits; with ``beat``, snap to it.
 
@@ -251,6 +279,7 @@ class RingSink(AudioSink):
         if self._resampler is None or not rate:
             self._h[F.OVERFLOW] += frames.shape[1]
             return 0.0
+        marks = self._placed(marks)
         out = np.array(self._resampler.process(frames), dtype=np.float32)  # ours to change
         h = self._h
         read, at = self.ring.positions()
@@ -266,7 +295,7 @@ class RingSink(AudioSink):
                 self.ring.rewind(at)
                 if self.pulse is not None:
                     self.pulse.rewound(at)
-        self._append(out)
+        self._append(out, marks)
         read_now = self.ring.positions()[0]
         dropped = beats * length / rate if beats else 0.0
         if beats:
@@ -298,16 +327,18 @@ class RingSink(AudioSink):
             self.pulse.rewound(at)
         return write - at, head
 
-    def _append(self, out: Samples) -> None:
+    def _append(self, out: Samples, marks: list[BeatMark] | None = None) -> None:
         # High-water mark: past it (a burst after a stall), new audio is dropped, so that the
         # latency between the service and the output stays bounded.
         room = max(0, round(HIGH_WATER_SECONDS * self._rate) - self.ring.available())
         pulse = self.pulse
         place = self.ring.positions()[1] if pulse is not None else 0
         written = self.ring.write(out[:, :room])
-        if pulse is not None and written:
-            self._tell_pulse(pulse, place, out[:, :written])
         dropped = out.shape[1] - written
+        if dropped and marks:  # (what they were in is not heard)
+            marks = [m for m in marks if m.at < written]
+        if pulse is not None and written:
+            self._tell_pulse(pulse, place, out[:, :written], marks)
         if dropped:
             if not self._h[F.OVERFLOW]:
                 log.warning(
@@ -316,7 +347,9 @@ class RingSink(AudioSink):
                 )
             self._h[F.OVERFLOW] += dropped
 
-    def _tell_pulse(self, pulse: PulseWatch, place: int, written: Samples) -> None:
+    def _tell_pulse(
+        self, pulse: PulseWatch, place: int, written: Samples, marks: list[BeatMark] | None
+    ) -> None:
         """Hand what was written at ``place`` to the pulse, with when it is heard if playing."""
         h = self._h
         underruns = int(h[F.UNDERRUNS])
@@ -324,7 +357,7 @@ class RingSink(AudioSink):
             self._underruns = underruns
             pulse.slipped()
         heard_at = self.heard_at(place) if h[F.GATE] and h[F.PLAYING] else None
-        pulse.written(place, written, heard_at, self._rate)
+        pulse.written(place, written, heard_at, self._rate, marks)
 
     def heard_at(self, place: int) -> float:
         """When the frame at ring position ``place`` (not yet read) will be heard.

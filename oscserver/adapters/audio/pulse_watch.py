@@ -8,8 +8,13 @@ that place is heard. The watch's thread measures the level, the bands and the on
 to the sender (:mod:`oscserver.adapters.pulse_sender`), which sends them when due.
 
 The beats: locked to a clock (the music's beats are on the clock's), the clock's own, with its
-bars; otherwise the music's, from a beat tracker on the output (:mod:`oscserver.dsp.beats`),
-on the steady grid it draws through them, its bars where their downbeat is sure.
+bars; otherwise the music's. Where the continuity feeder stretches the stream, the sink hands
+on the stream's own beats with the audio they are in (:mod:`oscserver.dsp.beat_map`: found on
+the stream, steady to a millisecond, and carried through the stretch), with their bars where
+the stream's downbeat is sure. Where it does not know them (no feeder, the stream's first
+seconds, a bridge's loop, music with no steady pulse), they come from a beat tracker on the
+output (:mod:`oscserver.dsp.beats`), snapped to the kicks' onsets near them: it lags wherever
+the stretch moves the output's tempo.
 
 What is measured but not yet placed in time (the output not playing yet: pre-roll) waits for
 the first estimate. A rewind of the ring (a snap, a retake) drops what was measured of the
@@ -19,6 +24,7 @@ audio it replaced; a pause drops everything.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 from collections import deque
@@ -40,6 +46,7 @@ from oscserver.core.pulse import (
 )
 from oscserver.dsp import beats
 from oscserver.dsp.analysis import ONSET_DELAY, ONSET_WINDOW, Analyser
+from oscserver.dsp.beat_map import BeatMark
 
 __all__ = ["PulseWatch"]
 
@@ -103,7 +110,7 @@ class PulseWatch:
         self._timeline = Timeline(self.rate)
         self._start = 0  # the output place of the analyser's and the tracker's frame 0
         self._end = 0  # the output place after the last frame analysed
-        self._last_beat = -1.0  # the output place of the last beat sent
+        self._places: deque[float] = deque(maxlen=8)  # the output places of the last beats told
         self._waiting: list[tuple[int, Callable[[float], list[Timed]]]] = []
         self._clock_ranges: list[tuple[int, int]] = []  # output places whose clock beats wait
         # (analyser frame, strength, bass) of the onsets lately
@@ -114,16 +121,27 @@ class PulseWatch:
         self._thread = threading.Thread(target=self._run, name="oscserver-pulse-watch", daemon=True)
         self._thread.start()
         self.skipped = 0  # pieces not analysed (a backlog)
+        #: Beats told: the stream's (carried through the stretch), and the output tracker's.
+        self.stream_beats = 0
+        self.tracked_beats = 0
 
-    def written(self, place: int, frames: Samples, heard_at: float | None, rate: int) -> None:
+    def written(
+        self,
+        place: int,
+        frames: Samples,
+        heard_at: float | None,
+        rate: int,
+        marks: list[BeatMark] | None = None,
+    ) -> None:
         """``frames`` were written at output place ``place`` of an output at ``rate``.
 
         The first is heard at ``heard_at`` (None: not known yet, the output is not playing).
+        ``marks``: the stream's beats in them, placed from the first (None: not known).
         """
         if self._queue.qsize() >= BACKLOG:
             self.skipped += 1
             return
-        self._queue.put(("audio", (place, frames.copy(), heard_at, rate)))
+        self._queue.put(("audio", (place, frames.copy(), heard_at, rate, marks)))
 
     def rewound(self, place: int) -> None:
         """The output was cut back to ``place``: what was written from there is not heard."""
@@ -176,7 +194,14 @@ class PulseWatch:
         self._predicted.clear()
         self._start = self._end = place
 
-    def _audio(self, place: int, frames: Samples, heard_at: float | None, rate: int) -> None:
+    def _audio(
+        self,
+        place: int,
+        frames: Samples,
+        heard_at: float | None,
+        rate: int,
+        marks: list[BeatMark] | None,
+    ) -> None:
         if rate != self.rate:  # (a JACK server restarted at another rate)
             self.rate = rate
             self._timeline = Timeline(rate)
@@ -213,16 +238,24 @@ class PulseWatch:
         else:
             found = []
         if wanted_beat:
-            self._beats(place, self._end, found)
+            self._beats(place, self._end, found, marks)
         self._flush()
 
-    def _beats(self, first: int, end: int, found: list[float]) -> None:
+    def _beats(
+        self, first: int, end: int, found: list[float], marks: list[BeatMark] | None
+    ) -> None:
         """The beats heard from output place ``first`` up to ``end``.
 
-        ``found``: the beats the tracker has just found (frames from its start).
+        ``found``: the beats the tracker has just found (frames from its start); ``marks``:
+        the stream's, when known (they are taken instead).
         """
         if self.locked_clock() is not None:
             self._clock_ranges.append((first, end))  # (placed in time by _flush)
+            return
+        if marks is not None:
+            self._predicted.clear()  # (the tracker's lag where the stretch moves)
+            for mark in marks:
+                self._mark(first + mark.at, mark)
             return
         self._predicted += found
         grid = self._tracker.grid(GRID_BEATS) if self._tracker is not None else None
@@ -251,14 +284,28 @@ class PulseWatch:
                 )
                 if abs(onset - predicted) > TRUST * self.rate:
                     at = onset
-            if self._start + at < self._last_beat + grid.period / 2:
+            if self._start + at < self._last_beat() + grid.period / 2:
                 continue  # (one beat found twice)
             place = None
             if grid.downbeat is not None:
                 place = round((at - grid.downbeat) / grid.period) % self._counter.beats_per_bar
             bar, beat = self._counter.next(place)
             self._later(round(self._start + at), self._beat(bar, beat, grid.tempo))
-            self._last_beat = self._start + at
+            self._places.append(self._start + at)
+            self.tracked_beats += 1
+
+    def _last_beat(self) -> float:
+        """The output place of the last beat told (-inf: none since the music started)."""
+        return self._places[-1] if self._places else -math.inf
+
+    def _mark(self, at: float, mark: BeatMark) -> None:
+        """A beat of the stream at output place ``at``."""
+        if at < self._last_beat() + 30.0 * self.rate / mark.bpm:
+            return  # (one beat told twice: a crossfade's, or the tracker's just before)
+        bar, beat = self._counter.next(mark.place)
+        self._later(round(at), self._beat(bar, beat, mark.bpm))
+        self._places.append(at)
+        self.stream_beats += 1
 
     def _later(self, place: int, make: Callable[[float], list[Timed]]) -> None:
         self._waiting.append((place, make))
@@ -287,7 +334,8 @@ class PulseWatch:
         heard_at = self._timeline.time_of(place)
         if heard_at is not None:
             self.sender.forget_from(heard_at)
-        self._last_beat = min(self._last_beat, place - 1.0)
+        while self._places and self._places[-1] >= place:  # (not heard: cut)
+            self._places.pop()
         self._restart(place)
 
     def _beat(self, bar: int, beat: int, bpm: float) -> Callable[[float], list[Timed]]:
@@ -307,7 +355,7 @@ class PulseWatch:
         self.sender.clear()
         self._timeline.reset()
         self._counter.reset()
-        self._last_beat = -1.0
+        self._places.clear()
         self._restart(self._end)
 
 

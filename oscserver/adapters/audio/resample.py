@@ -2,7 +2,10 @@
 
 One :class:`Resampler` lives as long as the output's rate does; each chunk goes through the same
 ``soxr.ResampleStream``, so its filter state carries over the joins and the result matches a
-one-shot conversion of the whole stream (tests/test_resample.py).
+one-shot conversion of the whole stream (tests/test_resample.py). Like that conversion, the
+output is in time with the input (soxr holds back what its filter has not finished), so input
+frame ``i`` is output frame ``i * out_rate / in_rate``: :meth:`Resampler.output_frame` places
+what travels with the audio (the stream's beats).
 """
 
 from __future__ import annotations
@@ -31,6 +34,14 @@ class Resampler:
             if in_rate == out_rate
             else soxr.ResampleStream(in_rate, out_rate, 2, dtype="float32", quality="HQ")
         )
+        self._taken = 0  # input frames converted
+        self._given = 0  # output frames given back
+
+    def output_frame(self, at: float) -> float:
+        """Where input frame ``at`` (from the next chunk's first) lands, from the next output's."""
+        if self._stream is None:
+            return at
+        return (self._taken + at) * self.out_rate / self.in_rate - self._given
 
     def process(self, frames: Samples, last: bool = False) -> Samples:
         """Convert the next chunk; ``last`` flushes the filter's delay at the end of a stream."""
@@ -38,4 +49,6 @@ class Resampler:
             return frames
         out = self._stream.resample_chunk(np.ascontiguousarray(frames.T), last=last)
         converted: Samples = np.ascontiguousarray(out.T, dtype=np.float32)
+        self._taken += frames.shape[1]
+        self._given += converted.shape[1]
         return converted

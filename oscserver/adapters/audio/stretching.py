@@ -61,6 +61,7 @@ from oscserver.adapters.clock.base import ClockSource
 from oscserver.core.continuity import PlayoutController, Settings
 from oscserver.dsp import beats
 from oscserver.dsp.bars import BEATS_PER_BAR
+from oscserver.dsp.beat_map import LAG, BeatMap, BeatMark
 from oscserver.dsp.bridge import FADE, Looper, Splicer
 from oscserver.dsp.reservoir import Reservoir
 from oscserver.dsp.retake import Fed
@@ -185,6 +186,10 @@ class StretchingSink(AudioSink):
         self._fed = Fed(round(REMEMBER_FED * STREAM_RATE))  # what the stretcher was fed lately
         self._rejoin = False  # stretching again: the next output is crossfaded over the old
         self._early: Samples | None = None  # output gathered for that crossfade
+        self._early_marks: list[BeatMark] | None = []  # its beats
+        #: Where the stream's beats come out of the stretcher: told to the inner sink with the
+        #: audio they are in, for the music's pulse (dsp/beat_map.py).
+        self._beat_map = BeatMap(LAG[self._stretcher.engine])
         #: Times the audio waiting was stretched again after a jump of the clock's tempo.
         self.retakes = 0
         self._clock = clock
@@ -227,21 +232,31 @@ class StretchingSink(AudioSink):
         """Where the audio goes."""
         return self.inner.description
 
-    def write(self, frames: Samples) -> None:
-        """Queue a chunk (``(2, n)`` at 48 kHz) to be stretched; returns at once."""
+    def write(self, frames: Samples, marks: list[BeatMark] | None = None) -> None:
+        """Queue a chunk (``(2, n)`` at 48 kHz) to be stretched; returns at once.
+
+        The stream's beats are found here (``marks`` is not used): they go on to the inner
+        sink with the stretched audio they are in.
+        """
         if self._closed:
             return
         self._count(frames.shape[1])
         self._queue.put((self._generation, frames, None, self._clock()))
 
     def write_fresh(
-        self, frames: Samples, beat: float | None, heard: Heard | None, keep: float = 0.0
+        self,
+        frames: Samples,
+        beat: float | None,
+        heard: Heard | None,
+        keep: float = 0.0,
+        marks: list[BeatMark] | None = None,
     ) -> float:
         """Queue a chunk to be heard sooner than what waits; with ``beat`` (seconds), snap.
 
         The cut happens when the chunk is stretched: what the stretcher holds is flushed into
         the inner sink, which then cuts the waiting audio back in whole beats (as played, the
-        stretch included) and crossfades into the chunk (:meth:`RingSink.write_fresh`).
+        stretch included) and crossfades into the chunk (:meth:`RingSink.write_fresh`). As
+        for :meth:`write`, ``marks`` is not used.
 
         Returns:
             0.0: what is dropped is only known later (:attr:`skipped_seconds` for bursts; the
@@ -367,9 +382,9 @@ class StretchingSink(AudioSink):
 
     def _start_afresh(self) -> None:
         """After a pause: nothing of the old stream is kept, nothing learnt of it either."""
-        self._stretcher.reset()
+        self._reset_stretcher()
         self._fed.clear()
-        self._rejoin, self._early = False, None
+        self._rejoin, self._early, self._early_marks = False, None, []
         self.controller.reset()
         self._forget_beats()
         self._splicer = Splicer()
@@ -395,11 +410,12 @@ class StretchingSink(AudioSink):
             self._keep(frames, fresh)
         else:
             # Counted as the beat watch counts them, should a lock come later.
+            place = self._reservoir.end
             self._reservoir.pass_over(frames.shape[1])
             if self.beats is not None:
                 self.beats.idle.clear()  # the analysis waits while the music is made
             try:
-                self._stretch(generation, frames, fresh)
+                self._stretch(generation, frames, place, fresh)
             finally:
                 if self.beats is not None and self._queue.empty():
                     self.beats.idle.set()
@@ -418,8 +434,8 @@ class StretchingSink(AudioSink):
         """
         self.beat_lock.new_stream(self._reservoir.end)
 
-    def _stretch(self, generation: int, frames: Samples, fresh: _Fresh | None) -> None:
-        """Stretch one chunk and write it on, piece by piece."""
+    def _stretch(self, generation: int, frames: Samples, place: int, fresh: _Fresh | None) -> None:
+        """Stretch one chunk (from stream frame ``place``) and write it on, piece by piece."""
         # The level before this chunk is written: the bottom of the buffer's sawtooth.
         level = self.inner.buffered_seconds() + self._stretcher.held / STREAM_RATE
         after_bridge = bool(self._gap)
@@ -446,24 +462,26 @@ class StretchingSink(AudioSink):
             fresh = self._prepare_cut(generation, fresh, ratio)
         failed = False
         early: Samples | None = None  # the chunk's first output, gathered for the cut
+        early_marks: list[BeatMark] | None = []
         for start in range(0, frames.shape[1], PIECE):
             piece = frames[:, start : start + PIECE]
-            began = time.thread_time()
+            marks: list[BeatMark] | None
             try:
-                out = self._stretcher.process(piece, ratio)
+                out, marks = self._through(piece, place + start, ratio)
             except Exception:  # never lose the music, nor this thread: play it as it is
                 if not failed:
                     log.exception("time stretching failed; this chunk plays unstretched")
-                failed, out = True, piece
-            self.cpu_seconds += time.thread_time() - began
+                failed, out, marks = True, piece, None
             self._count(-piece.shape[1])
             if fresh is not None:  # the cut's crossfade needs 2 fades' worth of the new audio
+                before = 0 if early is None else early.shape[1]
                 early = out if early is None else np.concatenate([early, out], axis=1)
+                early_marks = _joined(early_marks, marks, before)
                 if early.shape[1] < 2 * FADE and start + PIECE < frames.shape[1]:
                     continue
-                out, early = early, None
+                out, early, marks, early_marks = early, None, early_marks, []
             this, fresh = fresh, None
-            if not self._emit(generation, out, music=True, fresh=this):
+            if not self._emit(generation, out, music=True, fresh=this, marks=marks):
                 self._count(-(frames.shape[1] - start - piece.shape[1]))
                 return  # paused meanwhile: not to be heard
             if this is not None and self._dropped:
@@ -477,6 +495,45 @@ class StretchingSink(AudioSink):
                 level -= self._dropped
         self.latencies.append((self._clock(), level, after_bridge))
         self.stream_seconds += frames.shape[1] / STREAM_RATE
+
+    def _through(
+        self, piece: Samples, place: int, ratio: float
+    ) -> tuple[Samples, list[BeatMark] | None]:
+        """Stretch a piece of the stream from frame ``place``: the output ready, and its beats.
+
+        Raises:
+            Exception: Whatever the stretcher raised (its beats are then not known until it
+                starts afresh).
+        """
+        with self._deciding:
+            grid = self.beat_lock.grid_at(place)
+        self._beat_map.fed(place, piece.shape[1], ratio, grid)
+        began = time.thread_time()
+        try:
+            out = self._stretcher.process(piece, ratio)
+        except Exception:
+            self._beat_map.clear(broken=True)
+            raise
+        finally:
+            self.cpu_seconds += time.thread_time() - began
+        return out, self._beat_map.given(self._stretcher.given - out.shape[1], out.shape[1])
+
+    def _flush_stretcher(self) -> tuple[Samples, list[BeatMark] | None]:
+        """Everything the stretcher holds, through the splicer (which keeps its last frames).
+
+        Returns:
+            What to write, and its beats. The stretcher starts afresh.
+        """
+        first, held = self._stretcher.given, self._splicer.held
+        out = self._stretcher.flush()
+        marks = _joined([], self._beat_map.given(first, out.shape[1]), held)
+        self._beat_map.clear()
+        return self._splicer.follow(out), marks
+
+    def _reset_stretcher(self, lead_in: Samples | None = None) -> None:
+        """Start the stretcher afresh (``lead_in``: as :meth:`Stretcher.reset`)."""
+        self._stretcher.reset(lead_in=lead_in)
+        self._beat_map.clear()
 
     def _ahead(self) -> float:
         """Seconds of output before the next frame taken from the reservoir is heard."""
@@ -561,24 +618,23 @@ class StretchingSink(AudioSink):
                 self._move_bars(move, bar)
             if ratio is None:
                 ratio = self.controller.ratio
-            piece, place, marks = self._reservoir.take(JIT_PIECE)
-            if marks:
+            piece, place, told = self._reservoir.take(JIT_PIECE)
+            if told:
                 at = time.monotonic() + self._ahead()
-                for heard in marks:
+                for heard in told:
                     heard(at)
-            began = time.thread_time()
+            marks: list[BeatMark] | None
             try:
-                out = self._stretcher.process(piece, ratio)
+                out, marks = self._through(piece, place, ratio)
             except Exception:  # never lose the music, nor this thread: play it as it is
                 log.exception("time stretching failed; this piece plays unstretched")
-                out = piece
+                out, marks = piece, None
                 self._fed.clear()  # (its output no longer follows the ratios)
             else:
                 self._fed.add(place, piece, ratio)
-            self.cpu_seconds += time.thread_time() - began
             self._count(-piece.shape[1])
             self.stream_seconds += piece.shape[1] / STREAM_RATE
-            if not self._emit(generation, out, music=True):
+            if not self._emit(generation, out, music=True, marks=marks):
                 return
 
     def _move_bars(self, move: int, bar: int) -> None:
@@ -638,7 +694,7 @@ class StretchingSink(AudioSink):
         self._reservoir.put_back(parts)
         self._count(frames)
         self.stream_seconds -= frames / STREAM_RATE
-        self._stretcher.reset(lead_in=self._fed.tail(LEAD_IN))
+        self._reset_stretcher(lead_in=self._fed.tail(LEAD_IN))
         self._fed.clear()
         self._looper.forget(taken)
         self._splicer = Splicer()
@@ -666,12 +722,12 @@ class StretchingSink(AudioSink):
             played = fresh.beat * ratio
             waiting = self.inner.buffered_seconds() + held / STREAM_RATE
             if waiting - max(fresh.keep, SNAP_MARGIN) - SNAP_SLACK >= played:
-                flushed = self._splicer.follow(self._stretcher.flush())
-                tail = np.concatenate([flushed, self._splicer.flush()], axis=1)
+                tail, marks = self._flush_stretcher()
+                tail = np.concatenate([tail, self._splicer.flush()], axis=1)
                 with self._lock:
                     written = generation == self._generation and tail.shape[1] > 0
                     if written:
-                        self.inner.write(tail)
+                        self.inner.write(tail, marks)
                 if written:  # (heard up to the cut, which drops it again: see _emit)
                     self._looper.remember(tail)
                 return _Fresh(played, heard, fresh.keep)
@@ -681,20 +737,29 @@ class StretchingSink(AudioSink):
         return _Fresh(None, None)
 
     def _emit(
-        self, generation: int, out: Samples, music: bool, fresh: _Fresh | None = None
+        self,
+        generation: int,
+        out: Samples,
+        music: bool,
+        fresh: _Fresh | None = None,
+        marks: list[BeatMark] | None = None,
     ) -> bool:
         """Write through the splicer: music follows music; a change of source is crossfaded.
 
         ``fresh``: ``out`` begins the chunk that first reflects a change (see
-        :meth:`write_fresh`). Returns False (and writes nothing) when a pause came since
-        ``generation``.
+        :meth:`write_fresh`). ``marks``: the stream's beats in ``out`` (music only). Returns
+        False (and writes nothing) when a pause came since ``generation``.
         """
+        if not music:
+            marks = None  # (the bridge's loop: its beats are not the stream's)
         if music and self._rejoin:  # stretched again: the new audio over the old
+            before = 0 if self._early is None else self._early.shape[1]
             early = out if self._early is None else np.concatenate([self._early, out], axis=1)
+            marks = _joined(self._early_marks, marks, before)
             if early.shape[1] < self._splicer.held:
-                self._early = early  # (the crossfade needs as many new frames as old)
+                self._early, self._early_marks = early, marks  # (as many new frames as old)
                 return generation == self._generation
-            self._rejoin, self._early = False, None
+            self._rejoin, self._early, self._early_marks = False, None, []
             joined = self._splicer.cut_to(early)
         elif music and self._gap and out.shape[1]:  # the stream back after a bridge
             self._looper.stop()
@@ -707,16 +772,19 @@ class StretchingSink(AudioSink):
         elif not music and not self._gap:  # into the bridge
             joined = self._splicer.cut_to(out)
         else:
+            marks = _joined([], marks, self._splicer.held)  # (after what it holds)
             joined = self._splicer.follow(out)
         with self._lock:
             if generation != self._generation:
                 return False
             dropped = 0.0
             if fresh is not None:
-                dropped = self.inner.write_fresh(joined, fresh.beat, fresh.heard, fresh.keep)
+                dropped = self.inner.write_fresh(
+                    joined, fresh.beat, fresh.heard, fresh.keep, marks=marks
+                )
                 self._dropped = dropped
             elif joined.shape[1]:
-                self.inner.write(joined)
+                self.inner.write(joined, marks)
         # What is heard, the loop's own output included: a later loop must not repeat a jump.
         self._looper.remember(joined, replacing=round(dropped * STREAM_RATE))
         return True
@@ -728,13 +796,13 @@ class StretchingSink(AudioSink):
         what was heard last. Returns False when there is not enough music to loop.
         """
         if not self._looper.looping:
-            tail = self._splicer.follow(self._stretcher.flush())  # (flush starts it afresh)
+            tail, marks = self._flush_stretcher()
             self._fed.clear()
             with self._lock:
                 if generation != self._generation:
                     return True
                 if tail.shape[1]:
-                    self.inner.write(tail)
+                    self.inner.write(tail, marks)
             self._looper.remember(tail)
             if not self._start_loop():
                 return False
@@ -804,3 +872,12 @@ class StretchingSink(AudioSink):
             return round(4 * period * STREAM_RATE)
         bpm = self.bpm() or 120.0
         return round(4 * 60.0 / bpm * STREAM_RATE * self.controller.ratio)
+
+
+def _joined(
+    first: list[BeatMark] | None, then: list[BeatMark] | None, after: int
+) -> list[BeatMark] | None:
+    """Beats of two stretches of audio, the second beginning ``after`` frames into the first."""
+    if first is None or then is None:
+        return None
+    return first + [m.moved(after) for m in then]
