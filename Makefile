@@ -36,7 +36,7 @@ BIN := $(VENV)/bin
 # sclang), iproute2 and util-linux (ip and unshare: Ableton Link's tests run in a private
 # network namespace). tests/test_setup.py checks that `make run` installs no more than RUN_APT.
 RUN_APT := jackd2 liblo-tools libportaudio2 python3-venv gcc libc6-dev
-TEST_APT := puredata-core supercollider-language iproute2 util-linux
+TEST_APT := puredata-core supercollider-language iproute2 util-linux chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The first interpreter that is Python >= 3.11.
 PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
@@ -107,6 +107,9 @@ pulse: $(VENV)/.installed-dev
 
 docs: $(VENV)/.installed-dev
 	$(BIN)/oscserver addresses > docs/osc.md
+
+console-shots: $(VENV)/.installed-dev
+	OSCSERVER_CONSOLE_SHOTS=docs/console $(BIN)/pytest -q tests/test_console_browser.py
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format oscserver tests bench patches

@@ -20,6 +20,7 @@ import dataclasses
 import logging
 import math
 import socket
+import time
 from collections.abc import Callable
 
 from oscserver.adapters.audio.base import STREAM_RATE, AudioSink, RingSink, pcm16_to_float
@@ -29,18 +30,22 @@ from oscserver.adapters.audio.pulse_watch import PulseWatch
 from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.audio.wav_recorder import WavRecorder
 from oscserver.adapters.clock.base import ClockSource, ClockUnavailable
+from oscserver.adapters.console_hub import CONSOLE_HOST, ConsoleHub
 from oscserver.adapters.lyria_ws import GOOGLE_URL, LyriaLink, engine_url
 from oscserver.adapters.mdns import Advertisement
 from oscserver.adapters.osc_udp import ERROR_ADDRESS, Addr, Batch, OscUdpEndpoint
 from oscserver.adapters.oscquery_server import OscQueryServer
 from oscserver.adapters.pulse_sender import PulseSender
 from oscserver.adapters.ratelog import RateLimitedLog
+from oscserver.adapters.story_log import StoryLog, mark
 from oscserver.channel import Channel
 from oscserver.clocking import Clocking
+from oscserver.core.addresses import lookup
 from oscserver.core.dispatch import apply_message
 from oscserver.core.errors import NotAvailable, OscInputError
 from oscserver.core.glides import Glides
 from oscserver.core.osc_codec import Incoming
+from oscserver.core.replies import snapshot
 from oscserver.core.secrets import redact
 from oscserver.core.session import (
     AudioReceived,
@@ -53,6 +58,7 @@ from oscserver.core.session import (
     Session,
 )
 from oscserver.core.state import Local, MusicalState, Playback, Update
+from oscserver.core.story import Entry, Story
 from oscserver.engine.server import EngineServer
 from oscserver.feedback import FILTERED_ADDRESS, WARNING_ADDRESS, Feedback, Status
 from oscserver.options import Options, api_key_from_env, resolve_engine
@@ -142,6 +148,10 @@ class App:
         self._key: str | None = None
         self.oscquery: OscQueryServer | None = None
         self.advertisement: Advertisement | None = None
+        #: The session's story, for the web console's timeline (None: no console).
+        self.story = Story()
+        self.console: ConsoleHub | None = None
+        self._story_log: StoryLog | None = None
 
     @property
     def session(self) -> Session:
@@ -162,9 +172,11 @@ class App:
             RuntimeError: ``--engine google`` without an API key.
         """
         self.osc_address = await self.udp.start(self.options.osc_host, self.options.osc_port)
+        engine, key = resolve_engine(self.options.engine)
+        self._story_log = StoryLog(self.story, self._told, key)
+        logging.getLogger("oscserver").addHandler(self._story_log)
         self._start_pulse()
         await self._start_oscquery()
-        engine, key = resolve_engine(self.options.engine)
         if engine == "google":
             url = self.options.google_url
             self.engine_label = "Google Lyria RealTime" + (
@@ -208,8 +220,23 @@ class App:
     async def _start_oscquery(self) -> None:
         if self.options.oscquery_port is None:
             return
+        if self.options.console:
+            self.console = ConsoleHub(
+                lambda: snapshot(self.state),
+                self.status,
+                self.story,
+                self._from_console,
+                lambda sender, why: self.intake.refuse(sender, OscInputError(why)),
+                self.options.allow,
+                settings=self._console_settings,
+                pulse=lambda: self.pulse,
+            )
+            self.udp.routes[CONSOLE_HOST] = self.console.reply
         server = OscQueryServer(
-            lambda: self.state, lambda: self.osc_address, pulse=lambda: self.pulse
+            lambda: self.state,
+            lambda: self.osc_address,
+            pulse=lambda: self.pulse,
+            console=self.console,
         )
         try:
             host, port = await server.start(self.options.osc_host, self.options.oscquery_port)
@@ -218,6 +245,8 @@ class App:
             return
         self.oscquery = server
         log.info("OSCQuery namespace at http://%s:%d/", host, port)
+        if self.console is not None:
+            log.info("web console at http://%s:%d/console/", host, port)
         if self.options.advertise:
             # Probing and announcing take seconds: the music does not wait for them.
             self._tasks.append(asyncio.create_task(self._advertise(host, port), name="mdns"))
@@ -270,6 +299,9 @@ class App:
             await self.advertisement.close()
         if self.oscquery is not None:
             await self.oscquery.close()
+        if self._story_log is not None:
+            logging.getLogger("oscserver").removeHandler(self._story_log)
+            self._story_log = None
         if self._engine is not None:
             await self._engine.close()
         lock_to = getattr(self.sink, "lock_to", None)
@@ -427,7 +459,9 @@ class App:
                 self.feedback.changed([self.status().reply()])  # listeners hear it at once
             elif isinstance(event, PromptFiltered):
                 slot = event.slot or 0
-                log.warning("prompt %r was filtered: %s", event.text, event.reason)
+                log.warning(
+                    "prompt %r was filtered: %s", event.text, event.reason, extra=mark("filtered")
+                )
                 self.feedback.tell(FILTERED_ADDRESS, [slot, event.text, event.reason], reply_to)
             elif isinstance(event, ServiceWarned):
                 log.warning("the service warns: %s", event.text)
@@ -436,8 +470,10 @@ class App:
                 text = redact(event.text, self._key)
                 if not event.error:
                     log.info("%s", text)
+                    if event.kind:
+                        self._tell_story(event.kind, text)
                     continue
-                log.warning("%s", text)
+                log.warning("%s", text, extra=mark(event.kind or "error"))
                 self.feedback.tell(ERROR_ADDRESS, [text], reply_to)
 
     def _frames(self, event: AudioReceived, channel: Channel) -> Samples:
@@ -568,11 +604,12 @@ class App:
 
     def _start_rotation(self) -> None:
         assert self.channel is not None
-        log.info(
+        text = (
             "rotating the session before the service's cap: a new session starts, then a "
-            "%.1f s crossfade",
-            self.options.crossfade,
+            f"{self.options.crossfade:.1f} s crossfade"
         )
+        log.info("%s", text)
+        self._tell_story("rotation", text)
         self.rotation = Rotation(
             self.channel,
             self._open_channel(),
@@ -600,6 +637,7 @@ class App:
             # for a while, hold the output's level to where the old session kept it.
             self._settling = (rotation.peak, asyncio.get_running_loop().time() + SETTLE)
         log.info("session rotated: the new session plays, the old one is closed")
+        self._tell_story("rotation", "session rotated: the new session plays")
         self._tasks.append(asyncio.create_task(old.close(), name="close-old-session"))
 
     def _settle(self, frames: Samples) -> Samples:
@@ -628,9 +666,53 @@ class App:
         rotation, self.rotation = self.rotation, None
         if rotation is None:
             return
-        log.warning("session rotation given up (%s); the current session goes on", why)
+        log.warning(
+            "session rotation given up (%s); the current session goes on",
+            why,
+            extra=mark("rotation"),
+        )
         rotation.give_up()
         self._tasks.append(asyncio.create_task(rotation.incoming.close(), name="close-session"))
+
+    # --- the web console and the session's story ---------------------------------------------
+
+    def _from_console(self, address: str, args: list[object], sender: Addr) -> None:
+        """A message from a console's page: applied as the same message over UDP would be.
+
+        Only what sets a value or plays (the page is told values and the status itself);
+        refusals reach the page through the UDP endpoint's route for it.
+        """
+        try:
+            entry, _ = lookup(address)
+            if not entry.effect.changes_state:
+                raise OscInputError(
+                    f"{address}: the console sets values and plays; it does not ask"
+                )
+        except OscInputError as exc:
+            self.intake.refuse(sender, exc)
+            return
+        self.intake.on_datagram([Incoming(address, tuple(args))], sender)
+
+    def _console_settings(self) -> dict[str, object]:
+        """What the console shows of the settings it cannot change (the command line's)."""
+        controller = getattr(self.sink, "controller", None)
+        settings = getattr(controller, "settings", None)
+        return {
+            "target": getattr(settings, "target", None),  # the buffer's, with continuity
+            "max_stretch": getattr(settings, "max_stretch", None),
+            "output": self.sink.description,
+            "engine": self.engine_label,
+            "lookahead": self.options.osc_lookahead,
+        }
+
+    def _tell_story(self, kind: str, text: str) -> None:
+        """Add to the session's story what the log tells at info level (see story_log.py)."""
+        self._told(self.story.add(time.time(), kind, redact(text, self._key)))
+
+    def _told(self, entry: Entry) -> None:
+        """A new entry of the story (from any thread): the console's pages get it."""
+        if self.console is not None:
+            self.console.told(entry)
 
     # --- status ------------------------------------------------------------------------------
 

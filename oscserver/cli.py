@@ -78,11 +78,17 @@ def _run_parser() -> argparse.ArgumentParser:
         "--no-mdns", action="store_true", help="serve OSCQuery but do not announce it over mDNS"
     )
     p.add_argument(
+        "--no-console",
+        action="store_true",
+        help="no web console (http://127.0.0.1:9001/console/: every control, meters and the "
+        "session's story in a browser)",
+    )
+    p.add_argument(
         "--allow",
         default="",
         metavar="NETWORKS",
-        help="accept OSC only from these addresses or networks, comma-separated "
-        "(e.g. 192.168.1.0/24,10.0.0.7); others are dropped unanswered",
+        help="accept OSC (and open the web console) only from these addresses or networks, "
+        "comma-separated (e.g. 192.168.1.0/24,10.0.0.7); others are dropped unanswered",
     )
     p.add_argument(
         "--max-datagram",
@@ -564,6 +570,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         reply_host=ns.reply_host,
         oscquery_port=None if ns.no_oscquery else ns.oscquery_port,
         advertise=not (ns.no_oscquery or ns.no_mdns),
+        console=not ns.no_console,
         allow=allow,
         max_datagram=max(64, ns.max_datagram),
         reply_port=ns.reply_port,

@@ -8,13 +8,13 @@ endpoint, on the loop.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from oscserver.adapters.coalesced import Coalesced
 from oscserver.adapters.osc_udp import Addr, OscUdpEndpoint
 from oscserver.adapters.pulse_sender import PulseSender
 from oscserver.core.addresses import PULSE_TOPICS, Effect
@@ -194,10 +194,15 @@ class Feedback:
         self.mirror = Mirror()
         #: Sends the music's pulse to its listeners (``/lyria/listen/beat``...), if any.
         self.pulse: PulseSender | None = None
-        self._handle: asyncio.TimerHandle | None = None
+        self._changes = Coalesced(self.mirror, self._send_changes)
 
     def reply_address(self, sender: Addr) -> Addr:
-        """Where replies to ``sender`` go: the sender, or the configured reply host/port."""
+        """Where replies to ``sender`` go: the sender, or the configured reply host/port.
+
+        A sender not on the network (a web console's page) always hears its own.
+        """
+        if sender[0] in self._udp.routes:
+            return sender
         return (self._reply_host or sender[0], self._reply_port or sender[1])
 
     def _send(self, addr: Addr, address: str, args: list[Any]) -> None:
@@ -252,24 +257,14 @@ class Feedback:
 
     def changed(self, replies: list[tuple[str, list[Any]]]) -> None:
         """Queue changes for the listeners and make sure they go out (coalesced)."""
-        if not self.mirror.subscribers:
-            return
-        self.mirror.changed(replies)
-        deadline = self.mirror.next_deadline()
-        if deadline is not None and self._handle is None:
-            loop = asyncio.get_running_loop()
-            self._handle = loop.call_at(max(deadline, loop.time()), self._flush)
+        if self.mirror.subscribers:
+            self._changes.changed(replies)
 
-    def _flush(self) -> None:
-        self._handle = None
-        replies = self.mirror.flush(asyncio.get_running_loop().time())
+    def _send_changes(self, replies: list[tuple[str, list[Any]]]) -> None:
         for addr in self.mirror.subscribers:
             for address, args in replies:
                 self._send(addr, address, args)
-        self.changed([])
 
     def close(self) -> None:
         """Stop pushing changes."""
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        self._changes.cancel()

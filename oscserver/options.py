@@ -110,6 +110,7 @@ class Options:
             of ``/lyria/listen/analysis``.
         osc_lookahead: Send the pulse's messages this many seconds before their sound is
             heard, in bundles timetagged with that moment (0: plain messages, at the sound).
+        console: Serve the web console at ``/console/`` on the OSCQuery port (with OSCQuery).
     """
 
     osc_host: str = "127.0.0.1"
@@ -134,3 +135,4 @@ class Options:
     snap_quiet: float = 0.0
     analysis_rate: float = 30.0
     osc_lookahead: float = 0.0
+    console: bool = True

@@ -14,7 +14,14 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 RUN_PACKAGES = {"jackd2", "liblo-tools", "libportaudio2", "python3-venv", "gcc", "libc6-dev"}
 # The patches run in real Pd and sclang; the Link tests make a network namespace (ip, unshare).
-TEST_ONLY = {"puredata-core", "supercollider-language", "iproute2", "util-linux"}
+TEST_ONLY = {
+    "puredata-core",
+    "supercollider-language",
+    "iproute2",
+    "util-linux",
+    "chromium",
+    "chromium-driver",
+}
 
 
 def planned(target: str, tmp_path: Path) -> str:
@@ -59,7 +66,7 @@ def test_make_test_adds_the_test_tools(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "tool", ["pytest", "mypy", "ruff", "hypothesis", "atheris", "google-genai"]
+    "tool", ["pytest", "mypy", "ruff", "hypothesis", "atheris", "google-genai", "selenium"]
 )
 def test_the_test_tools_are_in_the_dev_extra_not_the_dependencies(tool):
     import tomllib

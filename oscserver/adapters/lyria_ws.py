@@ -139,7 +139,8 @@ class LyriaLink:
             delay = next(delays)
             self.next_delay = delay
             self.status = f"reconnecting in {delay:.1f} s: {verdict.message}"
-            self._report([Notice(f"{verdict.message} (reconnecting in {delay:.1f} s)", error=True)])
+            text = f"{verdict.message} (reconnecting in {delay:.1f} s)"
+            self._report([Notice(text, error=True, kind="reconnect")])
             await asyncio.sleep(delay)
 
     async def _serve_once(self) -> tuple[int | None, str]:
@@ -192,6 +193,7 @@ class LyriaLink:
                     handshake.cancel()
                     self.status = "connected"
                     self.ready_at = asyncio.get_running_loop().time()
+                    events = [Notice("connected: the session is ready", kind="connect"), *events]
                 self.kick()
                 self._report(events)
         finally:

@@ -97,6 +97,9 @@ class OscUdpEndpoint:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._transport: asyncio.DatagramTransport | None = None
         self.stats = UdpStats()
+        #: Senders not on the network, by the name standing for their host: replies to them go
+        #: to the callable, ``(addr, address, args)`` (the web console's pages).
+        self.routes: dict[str, Callable[[Addr, str, list[OscArg]], None]] = {}
         self.allow = tuple(allow)
         self.max_datagram = max_datagram
         self._log = ratelog or RateLimitedLog(log)
@@ -135,7 +138,15 @@ class OscUdpEndpoint:
         return str(sockname[0]), int(sockname[1])
 
     def send(self, addr: Addr, address: str, args: Sequence[OscArg] = ()) -> None:
-        """Send one OSC message to ``addr``; failures are counted, never raised."""
+        """Send one OSC message to ``addr``; failures are counted, never raised.
+
+        A sender that is not on the network (a web console's page: its host is a name in
+        :attr:`routes`) gets it through its route instead.
+        """
+        route = self.routes.get(addr[0])
+        if route is not None:
+            route(addr, address, list(args))
+            return
         try:
             data = encode_message(address, args)
             if self._sock is not None:

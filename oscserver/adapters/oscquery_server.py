@@ -8,7 +8,8 @@ latest value per address at most every 20 ms). The addresses oscserver sends, th
 pulse (``/lyria/beat``, ``/lyria/level``...), are streamed as they are sent to OSC listeners:
 every one, at the moment its sound is heard (with ``--osc-lookahead``, earlier, in a bundle
 timetagged with that moment). Setting values stays with OSC over UDP, as
-HOST_INFO says.
+HOST_INFO says. The web console is served on the same port, under ``/console/``
+(:mod:`oscserver.adapters.console_hub`).
 
 It runs on the app's event loop with the ``websockets`` library, which answers plain HTTP GETs
 through ``process_request``; the JSON comes from :mod:`oscserver.core.oscquery`. Nothing here
@@ -30,6 +31,8 @@ import websockets
 from websockets.asyncio.server import Server, ServerConnection
 from websockets.http11 import Request, Response
 
+from oscserver.adapters.coalesced import Coalesced
+from oscserver.adapters.console_hub import ConsoleHub
 from oscserver.adapters.pulse_sender import PulseSender
 from oscserver.core import oscquery
 from oscserver.core.addresses import OUTBOUND
@@ -59,6 +62,7 @@ class OscQueryServer:
         name: The ``HOST_INFO`` name.
         pulse: Returns the sender of the music's pulse (None: the output has none), for
             LISTEN to the addresses oscserver sends (``/lyria/beat``...).
+        console: The web console, served under ``/console/`` (None: not served).
     """
 
     def __init__(
@@ -67,7 +71,9 @@ class OscQueryServer:
         osc_address: Callable[[], tuple[str, int]],
         name: str = "oscserver",
         pulse: Callable[[], PulseSender | None] = lambda: None,
+        console: ConsoleHub | None = None,
     ) -> None:
+        self.console = console
         self._state = state
         self._osc_address = osc_address
         self._pulse = pulse
@@ -75,8 +81,7 @@ class OscQueryServer:
         self._server: Server | None = None
         self.address: tuple[str, int] = ("", 0)
         self._listeners: dict[ServerConnection, set[str]] = {}
-        self._pending = Coalescer(INTERVAL)
-        self._flush_handle: asyncio.TimerHandle | None = None
+        self._changes = Coalesced(Coalescer(INTERVAL), self._send_changes)
         self._sending: set[asyncio.Task[None]] = set()
         self.requests = 0
 
@@ -100,8 +105,9 @@ class OscQueryServer:
 
     async def close(self) -> None:
         """Stop serving and disconnect every WebSocket client."""
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
+        self._changes.cancel()
+        if self.console is not None:
+            await self.console.close()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -110,6 +116,14 @@ class OscQueryServer:
     # --- HTTP ------------------------------------------------------------------------------
 
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        console = self.console
+        if console is not None and _is_console(request.path):
+            self.requests += 1
+            try:
+                return console.http(connection, request, unquote(urlsplit(request.path).path))
+            except Exception:  # a bug must not take the server down: answer and log it
+                log.exception("console request %s failed", request.path)
+                return connection.respond(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return None  # the WebSocket handshake goes on
         self.requests += 1
@@ -145,6 +159,9 @@ class OscQueryServer:
     # --- WebSocket -------------------------------------------------------------------------
 
     async def _websocket(self, ws: ServerConnection) -> None:
+        if self.console is not None and ws.request is not None and _is_console(ws.request.path):
+            await self.console.page(ws)
+            return
         self._listeners[ws] = set()
         try:
             async for frame in ws:
@@ -202,17 +219,13 @@ class OscQueryServer:
 
     def changed(self, replies: list[Reply]) -> None:
         """Call with every value change (address, args); listeners get them coalesced."""
-        if not any(self._listeners.values()):
-            return
-        self._pending.changed(replies)
-        deadline = self._pending.next_deadline()
-        if deadline is not None and self._flush_handle is None:
-            loop = asyncio.get_running_loop()
-            self._flush_handle = loop.call_at(max(deadline, loop.time()), self._flush)
+        if self.console is not None:
+            self.console.changed(replies)
+        if any(self._listeners.values()):
+            self._changes.changed(replies)
 
-    def _flush(self) -> None:
-        self._flush_handle = None
-        pending = dict(self._pending.flush(asyncio.get_running_loop().time()))
+    def _send_changes(self, replies: list[Reply]) -> None:
+        pending = dict(replies)
         batch = [
             (ws, encode_message(address, [_osc(a) for a in args]))
             for ws, paths in self._listeners.items()
@@ -236,3 +249,9 @@ def _osc(value: Any) -> OscArg:
         if isinstance(value, str | bytes | bool | int | float) or value is None
         else str(value)
     )
+
+
+def _is_console(target: str) -> bool:
+    """Whether a request target is the console's (``/console``, ``/console/...``)."""
+    path = urlsplit(target).path
+    return path == "/console" or path.startswith("/console/")

@@ -105,10 +105,13 @@ class Notice:
     Attributes:
         text: The message, lowercase, without secrets.
         error: True when it reports a failure or a refused request.
+        kind: What it is in the session's story (``connect``, ``reconnect``:
+            :mod:`oscserver.core.story`); empty: an error or a note like any other.
     """
 
     text: str
     error: bool = False
+    kind: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""What oscserver serves to browsers (the web console's page)."""

@@ -1,0 +1,1 @@
+"""The web console's page: static HTML, CSS and JavaScript, served by adapters/console_hub.py."""
