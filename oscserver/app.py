@@ -151,6 +151,8 @@ class App:
         #: The session's story, for the web console's timeline (None: no console).
         self.story = Story()
         self.console: ConsoleHub | None = None
+        #: Messages from the console's pages (counted with OSC's: they are the same messages).
+        self.console_messages = 0
         self._story_log: StoryLog | None = None
 
     @property
@@ -682,6 +684,7 @@ class App:
         Only what sets a value or plays (the page is told values and the status itself);
         refusals reach the page through the UDP endpoint's route for it.
         """
+        self.console_messages += 1
         try:
             entry, _ = lookup(address)
             if not entry.effect.changes_state:
@@ -732,7 +735,7 @@ class App:
             underruns=stats.underruns,
             xruns=stats.xruns,
             peak=stats.peak,
-            osc_messages=self.udp.stats.messages,
+            osc_messages=self.udp.stats.messages + self.console_messages,
             osc_refused=self.intake.refused + self.udp.stats.malformed,
             output=stats.state,
             stretch=stats.stretch_ratio,

@@ -139,6 +139,7 @@ async def test_a_pages_messages_are_applied_as_over_udp_and_refusals_come_back(a
         await until(lambda: 0.5 < app.state.prompt(3).weight < 1.0)
         assert app.state.config.temperature == 1.1  # (the refused value left no trace)
         assert app.refused == 3  # (each logged and told in the story too)
+        assert app.status().osc_messages == 4  # (the page's count as OSC's; "not json" is none)
 
 
 async def test_a_change_from_a_udp_sender_reaches_the_page_and_so_does_the_story(app):
