@@ -37,15 +37,17 @@ from oscserver.adapters.osc_udp import ERROR_ADDRESS, Addr, Batch, OscUdpEndpoin
 from oscserver.adapters.oscquery_server import OscQueryServer
 from oscserver.adapters.pulse_sender import PulseSender
 from oscserver.adapters.ratelog import RateLimitedLog
+from oscserver.adapters.scene_file import SceneFile
 from oscserver.adapters.story_log import StoryLog, mark
 from oscserver.channel import Channel
 from oscserver.clocking import Clocking
-from oscserver.core.addresses import lookup
+from oscserver.core.addresses import Effect, lookup
 from oscserver.core.dispatch import apply_message
 from oscserver.core.errors import NotAvailable, OscInputError
 from oscserver.core.glides import Glides
 from oscserver.core.osc_codec import Incoming
 from oscserver.core.replies import snapshot
+from oscserver.core.scenes import Scene, recall
 from oscserver.core.secrets import redact
 from oscserver.core.session import (
     AudioReceived,
@@ -123,6 +125,9 @@ class App:
         self._stream: tuple[Channel, int] | None = None  # whose audio is written: a reconnect
         self._url = ""
         self.glides = Glides()
+        #: The scenes kept (``/lyria/scene/N/store``), and their file (``--scenes``), if any.
+        self.scenes: dict[int, Scene] = {}
+        self.scene_file = SceneFile(options.scenes) if options.scenes else None
         self._glide_handle: asyncio.TimerHandle | None = None
         # One log budget per sender for everything it gets wrong (see adapters/ratelog.py).
         budget = RateLimitedLog(log)
@@ -171,8 +176,12 @@ class App:
 
         Raises:
             OSError: The OSC port cannot be bound (the message names it).
-            RuntimeError: ``--engine google`` without an API key.
+            RuntimeError: ``--engine google`` without an API key; a scenes' file that cannot
+                be read (:class:`SceneFileError`: the message says where and why).
         """
+        if self.scene_file is not None:
+            self.scenes = self.scene_file.load()  # (a file that cannot be read stops the start)
+            log.info("%d scene(s) from %s", len(self.scenes), self.scene_file.path)
         self.osc_address = await self.udp.start(self.options.osc_host, self.options.osc_port)
         engine, key = resolve_engine(self.options.engine)
         self._story_log = StoryLog(self.story, self._told, key)
@@ -372,7 +381,7 @@ class App:
             if "bpm" in update.config and state.config.bpm is not None:
                 self.clocking.bpm_asked(state.config.bpm)
             now = asyncio.get_running_loop().time()
-            if update.glides:
+            if update.glides or update.values:  # (a sender's own value ends a glide there)
                 self.glides.request(update, state, now)
                 self._schedule_glides(now)
             self._state_changed(update, now, reply_to=sender)
@@ -381,6 +390,41 @@ class App:
                 self.feedback.answer(query, sender)
             except OscInputError as exc:  # (the pulse asked of an output without one)
                 self.intake.refuse(sender, exc)
+        for kind, number, seconds in update.scenes:
+            try:
+                self._scene(kind, number, seconds)
+            except OscInputError as exc:
+                self.intake.refuse(sender, exc)
+
+    def _scene(self, kind: str, number: int, seconds: float) -> None:
+        """Keep the state as scene ``number`` (and in the file), or go there over ``seconds``.
+
+        Raises:
+            NotAvailable: Recalling a scene never stored; storing where the file cannot be
+                written (the scene is kept until oscserver stops).
+        """
+        if kind == "store":
+            self.scenes[number] = Scene.of(self.state)
+            log.info("scene %d stored", number)
+            if self.scene_file is not None:
+                try:
+                    self.scene_file.save(self.scenes)
+                except OSError as exc:
+                    raise NotAvailable(
+                        f"/lyria/scene/{number}/store: kept until oscserver stops, but "
+                        f"{self.scene_file.path} cannot be written ({exc.strerror})"
+                    ) from None
+            return
+        scene = self.scenes.get(number)
+        if scene is None:
+            raise NotAvailable(
+                f"/lyria/scene/{number}/recall: scene {number} is empty (store it first with "
+                f"/lyria/scene/{number}/store)"
+            )
+        now = asyncio.get_running_loop().time()
+        self.glides.plan(*recall(self.state, scene, seconds, now))
+        self._schedule_glides(now)
+        log.info("recalling scene %d over %.1f s", number, seconds)
 
     def _state_changed(self, update: Update, now: float, reply_to: Addr | None = None) -> None:
         """Hand the new state to the session (and to the incoming one during a rotation)."""
@@ -398,7 +442,11 @@ class App:
 
     def _schedule_glides(self, now: float) -> None:
         deadline = self.glides.next_deadline(now)
-        if deadline is not None and self._glide_handle is None:
+        handle = self._glide_handle
+        if handle is not None and deadline is not None and deadline < handle.when():
+            handle.cancel()  # (a recall's first messages come before what was waiting)
+            handle = self._glide_handle = None
+        if deadline is not None and handle is None:
             self._glide_handle = asyncio.get_running_loop().call_at(deadline, self._glide_step)
 
     def _glide_step(self) -> None:
@@ -681,13 +729,14 @@ class App:
     def _from_console(self, address: str, args: list[object], sender: Addr) -> None:
         """A message from a console's page: applied as the same message over UDP would be.
 
-        Only what sets a value or plays (the page is told values and the status itself);
+        Only what sets a value, plays or keeps and recalls a scene (the page is told values
+        and the status itself);
         refusals reach the page through the UDP endpoint's route for it.
         """
         self.console_messages += 1
         try:
             entry, _ = lookup(address)
-            if not entry.effect.changes_state:
+            if not (entry.effect.changes_state or entry.effect is Effect.SCENE):
                 raise OscInputError(
                     f"{address}: the console sets values and plays; it does not ask"
                 )

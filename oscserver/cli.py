@@ -78,6 +78,13 @@ def _run_parser() -> argparse.ArgumentParser:
         "--no-mdns", action="store_true", help="serve OSCQuery but do not announce it over mDNS"
     )
     p.add_argument(
+        "--scenes",
+        default=None,
+        metavar="FILE",
+        help="keep the scenes (/lyria/scene/N/store) in this file, JSON or TOML (.toml), read at "
+        "start and written at every store, so they survive restarts (docs/scenes.md)",
+    )
+    p.add_argument(
         "--no-console",
         action="store_true",
         help="no web console (http://127.0.0.1:9001/console/: every control, meters and the "
@@ -571,6 +578,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         oscquery_port=None if ns.no_oscquery else ns.oscquery_port,
         advertise=not (ns.no_oscquery or ns.no_mdns),
         console=not ns.no_console,
+        scenes=ns.scenes,
         allow=allow,
         max_datagram=max(64, ns.max_datagram),
         reply_port=ns.reply_port,

@@ -111,6 +111,8 @@ class Options:
         osc_lookahead: Send the pulse's messages this many seconds before their sound is
             heard, in bundles timetagged with that moment (0: plain messages, at the sound).
         console: Serve the web console at ``/console/`` on the OSCQuery port (with OSCQuery).
+        scenes: The scenes' file (JSON, or TOML for ``.toml``), read at start and written at
+            every ``/lyria/scene/N/store``; None: scenes are kept until oscserver stops.
     """
 
     osc_host: str = "127.0.0.1"
@@ -136,3 +138,4 @@ class Options:
     analysis_rate: float = 30.0
     osc_lookahead: float = 0.0
     console: bool = True
+    scenes: str | None = None

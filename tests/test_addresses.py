@@ -91,7 +91,7 @@ def test_local_defaults_equal_table_defaults():
 
 
 def _path(entry: Address) -> str:
-    return entry.path.format(slot=3)
+    return entry.path.replace("{slot}", "3").replace("{scene}", "3")
 
 
 def _valid(entry: Address) -> list[object]:

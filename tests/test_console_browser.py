@@ -158,7 +158,7 @@ def shots() -> Path:
     return folder
 
 
-def slider(driver, path: str):
+def control(driver, path: str):
     return driver.find_element(By.CSS_SELECTOR, f'[data-path="{path}"]')
 
 
@@ -168,15 +168,16 @@ def test_the_page_loads_every_control_with_no_console_errors(page):
     }
     expected = {e.path for e in TABLE if e.effect in (Effect.CONFIG, Effect.LOCAL, Effect.PLAYBACK)}
     expected |= {f"/lyria/prompt/{n}/{what}" for n in range(1, 9) for what in ("text", "weight")}
+    expected |= {f"/lyria/scene/{n}/recall" for n in range(1, 17)}
     assert paths == expected
-    assert slider(page, "/lyria/prompt/1/text").get_attribute("value") == "minimal techno"
+    assert control(page, "/lyria/prompt/1/text").get_attribute("value") == "minimal techno"
     assert page.find_element(By.CSS_SELECTOR, '[data-auto="/lyria/density"]').is_selected()
     errors = [e for e in page.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
 
 
 def test_dragging_a_weight_slider_sets_the_weight_on_the_server(page, osc):
-    weight = slider(page, "/lyria/prompt/1/weight")
+    weight = control(page, "/lyria/prompt/1/weight")
     ActionChains(page).click_and_hold(weight).move_by_offset(-30, 0).release().perform()
     shown = float(weight.get_attribute("value"))
     assert shown < 0.8  # (moved from 1.0)
@@ -211,6 +212,24 @@ def test_a_weight_sent_over_udp_moves_the_slider_within_200_ms(page, osc):
     latency = seen / 1000 - sent
     print(f"slider moved {latency * 1e3:.0f} ms after the UDP message")
     assert latency < 0.2
+
+
+def test_a_scene_is_stored_and_recalled_from_the_page(page, osc, server):
+    page.find_element(By.ID, "scene-store").click()
+    control(page, "/lyria/scene/2/recall").click()  # (store ticked: keeps scene 2)
+    wait(page, lambda d: 2 in server.app.scenes)
+    kept = server.app.scenes[2]
+    osc.send(message("/lyria/prompt/1/text", "s", pad(b"dub techno")))
+    wait(page, lambda d: control(d, "/lyria/prompt/1/text").get_attribute("value") == "dub techno")
+    seconds = page.find_element(By.ID, "scene-seconds")
+    seconds.clear()
+    seconds.send_keys("0")
+    control(page, "/lyria/scene/2/recall").click()  # (back at once)
+    wait(
+        page,
+        lambda d: control(d, "/lyria/prompt/1/text").get_attribute("value") == "minimal techno",
+    )
+    assert kept.prompts[0].text == "minimal techno"
 
 
 def test_the_level_meter_moves_while_playing_and_the_beat_flashes(page):

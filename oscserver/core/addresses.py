@@ -39,6 +39,7 @@ __all__ = [
     "PULSE_TOPICS",
     "QUERIES",
     "SCALES",
+    "SCENES",
     "TABLE",
     "Address",
     "Arg",
@@ -50,6 +51,10 @@ __all__ = [
 
 #: Prompt slots are numbered 1..PROMPT_SLOTS in addresses (``/lyria/prompt/1/text``).
 PROMPT_SLOTS = 8
+#: Scenes are numbered 1..SCENES (``/lyria/scene/1/store``; MIDI program change 0 is scene 1).
+SCENES = 16
+#: The numbers an address may carry, by the placeholder standing for them in a table path.
+_NUMBERED = {"{slot}": PROMPT_SLOTS, "{scene}": SCENES}
 
 #: Lyria RealTime scales (docs/protocol.md, "Config fields"); each names a major
 #: key and its relative minor. The order is the documented index order.
@@ -102,6 +107,7 @@ class Effect(enum.Enum):
     LISTEN = "listen"  # subscribes the sender (or a host and port) to value changes
     IGNORE = "ignore"  # ends a subscription
     SENT = "sent"  # a message oscserver sends (the music's pulse): read-only
+    SCENE = "scene"  # keeps or recalls a scene (Address.target: store or recall)
 
     @property
     def changes_state(self) -> bool:
@@ -176,12 +182,13 @@ class Address:
         return "{slot}" in self.path
 
     def concrete_paths(self) -> Iterator[tuple[str, int | None]]:
-        """Yield every concrete path this entry answers, with its slot (None if not per slot)."""
-        if self.per_slot:
-            for slot in range(1, PROMPT_SLOTS + 1):
-                yield self.path.format(slot=slot), slot
-        else:
-            yield self.path, None
+        """Yield every concrete path this entry answers, with its number (slot, scene, or None)."""
+        for placeholder, count in _NUMBERED.items():
+            if placeholder in self.path:
+                for n in range(1, count + 1):
+                    yield self.path.replace(placeholder, str(n)), n
+                return
+        yield self.path, None
 
     @property
     def signature(self) -> str:
@@ -337,6 +344,26 @@ TABLE: tuple[Address, ...] = (
         "RESET_CONTEXT",
         "Reset the context without stopping: a hard transition that applies bpm and scale.",
     ),
+    Address(
+        "/lyria/scene/{scene}/store",
+        (Arg("trigger", Kind.BOOL, optional=True),),
+        Effect.SCENE,
+        "store",
+        None,
+        "Keeps the prompts and the config as scene N (1 to 16; in the --scenes file, if one is "
+        "given, so it survives restarts). A 0 or F (a button release) is ignored.",
+    ),
+    Address(
+        "/lyria/scene/{scene}/recall",
+        (Arg("seconds", Kind.FLOAT, 0.0, 3600.0, optional=True),),
+        Effect.SCENE,
+        "recall",
+        None,
+        "Goes to scene N over seconds (left out or 0: at once): weights, guidance, "
+        "temperature, density and brightness glide; a prompt coming in or going out fades "
+        "through weight; the rest changes at the start (bpm and scale through a context "
+        "reset).",
+    ),
 )
 
 _STATE_EFFECTS = frozenset(
@@ -373,7 +400,7 @@ def _getter(entry: Address) -> Address:
 
 #: The addresses that ask rather than set: a getter per value, status and subscriptions.
 QUERIES: tuple[Address, ...] = (
-    *(_getter(e) for e in TABLE if e.effect is not Effect.PLAYBACK),
+    *(_getter(e) for e in TABLE if e.effect not in (Effect.PLAYBACK, Effect.SCENE)),
     Address(
         "/lyria/get",
         (_POKE,),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from oscserver.core.addresses import PROMPT_SLOTS, TABLE, Address, Arg, Effect, Kind
+from oscserver.core.addresses import PROMPT_SLOTS, SCENES, TABLE, Address, Arg, Effect, Kind
 
 __all__ = ["controls"]
 
@@ -57,7 +57,9 @@ def controls() -> dict[str, Any]:
         ``prompts``: the slot count and, with ``{slot}`` in their paths, the text and weight
         addresses (the weight's range, and the range of the glide time it may take);
         ``playback``: the buttons (path, label, description); ``music``: the config fields;
-        ``settings``: oscserver's own (the clock). Each value control has ``path``,
+        ``settings``: oscserver's own (the clock); ``scenes``: their count, the store and
+        recall addresses (``{scene}`` in them) and the range of the recall's seconds. Each
+        value control has ``path``,
         ``label``, ``kind`` (float, int, bool, enum), ``min``/``max`` or ``choices``,
         ``auto`` (the model may decide it: the page sends ``auto``), ``default`` and
         ``description``.
@@ -85,4 +87,13 @@ def controls() -> dict[str, Any]:
         ],
         "music": [_value_control(e) for e in TABLE if e.effect is Effect.CONFIG],
         "settings": [_value_control(e) for e in TABLE if e.effect is Effect.LOCAL],
+        "scenes": {
+            "count": SCENES,
+            **{
+                e.target: {"path": e.path, "description": e.description}
+                for e in TABLE
+                if e.effect is Effect.SCENE
+            },
+            "seconds": _arg(next(e for e in TABLE if e.target == "recall").args[0]),
+        },
     }

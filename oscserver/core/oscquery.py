@@ -66,7 +66,7 @@ def host_info(name: str, osc_ip: str, osc_port: int, ws_port: int | None = None)
 def _method(entry: Address, path: str, slot: int | None, state: MusicalState) -> dict[str, Any]:
     node: dict[str, Any] = {"FULL_PATH": path, "DESCRIPTION": entry.description}
     args = [a for a in entry.args if not a.optional]
-    if entry.effect in (Effect.PLAYBACK, Effect.GET, Effect.STATUS):
+    if entry.effect in (Effect.PLAYBACK, Effect.GET, Effect.STATUS, Effect.SCENE):
         node.update(TYPE="N", ACCESS=2)  # an impulse: send it, nothing to read
         return node
     if entry.effect in (Effect.LISTEN, Effect.IGNORE):

@@ -122,7 +122,7 @@ def markdown() -> str:
     for entry in TABLE:
         if entry.effect is Effect.SENT:
             continue
-        path = entry.path.replace("{slot}", "N")
+        path = entry.path.replace("{slot}", "N").replace("{scene}", "N")
         cells = (f"`{path}`", _args(entry), _default(entry), entry.description)
         lines.append(_row(cells))
     lines += [_SENT_HEADER, "| address | arguments | what it says |", "|---|---|---|"]

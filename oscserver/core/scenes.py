@@ -29,14 +29,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from oscserver.core.addresses import AUTO, PROMPT_SLOTS, TABLE, Effect
+from oscserver.core.addresses import AUTO, PROMPT_SLOTS, SCENES, TABLE, Effect
 from oscserver.core.glides import Glide, Later
 from oscserver.core.state import Config, MusicalState, Prompt
 
 __all__ = ["GLIDING", "SCENES", "Scene", "recall"]
 
-#: Scenes are numbered 1..SCENES (``/lyria/scene/1/store``; program change 0 is scene 1).
-SCENES = 16
 #: Config fields that glide on a recall (continuous values); the rest change at once.
 GLIDING = frozenset({"guidance", "temperature", "density", "brightness"})
 #: The address that sets each config field (``music_generation_mode`` is ``/lyria/mode``).

@@ -116,6 +116,8 @@ class Update:
             asks for a glide to the target (the weight itself is not changed yet: the caller
             owns the clock, see :mod:`~oscserver.core.glides`); 0 sets the weight at once and
             ends any glide on that slot.
+        scenes: ``(store or recall, scene, seconds)`` for every scene message, in order, for
+            the caller (who keeps the scenes and owns the clock) to carry out.
     """
 
     config: frozenset[str] = frozenset()
@@ -125,9 +127,10 @@ class Update:
     values: tuple[tuple[str, object], ...] = ()
     glides: tuple[tuple[int, float, float], ...] = ()
     queries: tuple[Query, ...] = ()
+    scenes: tuple[tuple[str, int, float], ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.changes or self.queries)
+        return bool(self.changes or self.queries or self.scenes)
 
     @property
     def changes(self) -> bool:
@@ -144,6 +147,7 @@ class Update:
             values=self.values + later.values,
             glides=self.glides + later.glides,
             queries=self.queries + later.queries,
+            scenes=self.scenes + later.scenes,
         )
 
 
@@ -215,6 +219,14 @@ class MusicalState:
             query = Query(effect, target, None, (None, None))
             return self, Update(queries=(query,))
         values = coerce_args(entry, path, args)
+        if entry.effect is Effect.SCENE:
+            assert slot is not None  # (scene entries are all numbered)
+            if entry.target == "store":
+                return self, Update() if values[0] is False else Update(
+                    scenes=(("store", slot, 0.0),)
+                )
+            seconds = _as_float(values[0]) if values[0] is not None else 0.0
+            return self, Update(scenes=(("recall", slot, seconds),))
         if not entry.effect.changes_state:
             return self, Update(queries=(Query(entry.effect, entry.target, slot, values),))
         if entry.effect is Effect.PLAYBACK:

@@ -58,6 +58,7 @@ function hello(data) {
   buildPrompts(data.controls.prompts);
   buildValues($("music-controls"), data.controls.music);
   buildValues($("settings-controls"), data.controls.settings);
+  buildScenes(data.controls.scenes);
   showValues(data.values);
   showStatus(data.status);
   $("timeline").replaceChildren();
@@ -78,6 +79,31 @@ function buildPlayback(buttons) {
     button.textContent = b.label;
     button.addEventListener("click", () => send(b.path));
     nav.append(button);
+  }
+}
+
+function buildScenes(scenes) {
+  const holder = $("scene-buttons");
+  holder.replaceChildren();
+  const seconds = $("scene-seconds");
+  seconds.max = scenes.seconds.max;
+  for (let n = 1; n <= scenes.count; n++) {
+    const recall = scenes.recall.path.replace("{scene}", n);
+    const store = scenes.store.path.replace("{scene}", n);
+    const button = element("button", {
+      type: "button", "data-path": recall, "data-store": store, title: scenes.recall.description,
+    });
+    button.textContent = n;
+    button.addEventListener("click", () => {
+      if ($("scene-store").checked) {
+        send(store);
+        $("scene-store").checked = false;
+        toast(`scene ${n} stored`, false);
+      } else {
+        send(recall, Number(seconds.value) || 0);
+      }
+    });
+    holder.append(button);
   }
 }
 
