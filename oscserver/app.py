@@ -729,9 +729,8 @@ class App:
     def _from_console(self, address: str, args: list[object], sender: Addr) -> None:
         """A message from a console's page: applied as the same message over UDP would be.
 
-        Only what sets a value, plays or keeps and recalls a scene (the page is told values
-        and the status itself);
-        refusals reach the page through the UDP endpoint's route for it.
+        Only what sets a value, plays, or keeps and recalls a scene (the page is told values
+        and the status itself); refusals reach the page through the UDP endpoint's route.
         """
         self.console_messages += 1
         try:

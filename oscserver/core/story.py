@@ -4,11 +4,13 @@ Connects, rotations, reconnects and their reasons, filtered prompts, the service
 every error: the things an installation's keeper wants to read after a week nobody watched.
 Kept bounded (the oldest go), each entry numbered so that a reader that has seen up to one
 asks only for what came after. Plain data: the app's log handler adds to it
-(:mod:`oscserver.adapters.story_log`), the console server reads it.
+(:mod:`oscserver.adapters.story_log`), the console server reads it. Anything that logs may add
+to it, from any thread: a lock keeps each addition and each reading whole.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from dataclasses import dataclass
 
@@ -52,14 +54,17 @@ class Story:
     def __init__(self, limit: int = LIMIT) -> None:
         self._entries: deque[Entry] = deque(maxlen=limit)
         self._count = 0
+        self._lock = threading.Lock()
 
     def add(self, at: float, kind: str, text: str) -> Entry:
         """Tell what happened at ``at``; an unknown ``kind`` is told as ``info``."""
-        self._count += 1
-        entry = Entry(self._count, at, kind if kind in KINDS else "info", text)
-        self._entries.append(entry)
+        with self._lock:
+            self._count += 1
+            entry = Entry(self._count, at, kind if kind in KINDS else "info", text)
+            self._entries.append(entry)
         return entry
 
     def newest_first(self, after: int = 0) -> list[Entry]:
         """The entries kept, newest first; only those numbered above ``after`` when given."""
-        return [e for e in reversed(self._entries) if e.number > after]
+        with self._lock:
+            return [e for e in reversed(self._entries) if e.number > after]
