@@ -38,7 +38,7 @@ import jack
 import numpy as np
 import numpy.typing as npt
 
-from oscserver.adapters.audio import midi_queue, playout_native
+from oscserver.adapters.audio import midi_in_queue, midi_queue, playout_native
 from oscserver.adapters.audio.playout import Playout
 from oscserver.adapters.audio.shared import (
     STATE_FAILED,
@@ -113,6 +113,7 @@ def run(
     connect: str | None,
     ramp_seconds: float,
     midi_port: str | None = None,
+    midi_in_port: str | None = None,
 ) -> None:
     """Serve audio until the parent sets ``STOP``. The entry point of the real-time process.
 
@@ -126,6 +127,8 @@ def run(
         ramp_seconds: Length of the play/pause gain ramp.
         midi_port: Name of a MIDI output port for the MIDI clock (None: none): the callback
             copies the events queued in the block into it (midi_queue.py).
+        midi_in_port: Name of a MIDI input port (None: none): the callback copies its events
+            into the block (midi_in_queue.py).
     """
     # The parent decides when audio stops (after it has faded out and closed the session): the
     # Ctrl-C a terminal sends to the whole process group must not end this process first.
@@ -153,7 +156,16 @@ def run(
                 playout = _playout(block, round(ramp_seconds * client.samplerate))
                 h[F.NATIVE] = int(isinstance(playout, playout_native.NativePlayout))
             try:
-                _serve(client, playout, h, port_names, connect, remembered, parent, midi_port)
+                _serve(
+                    client,
+                    playout,
+                    h,
+                    port_names,
+                    connect,
+                    remembered,
+                    parent,
+                    (midi_port, midi_in_port),
+                )
             except _AttachFailed as exc:
                 # The C callback could not be plugged into this libjack: play with the Python
                 # callback rather than not at all (the client is closed; the loop opens anew).
@@ -182,9 +194,12 @@ def _serve(
     connect: str | None,
     remembered: dict[str, set[str]],
     parent: int,
-    midi_port: str | None = None,
+    midi_ports: tuple[str | None, str | None] = (None, None),
 ) -> None:
     """Run one JACK client until the server goes or the parent says stop; always closes it.
+
+    ``midi_ports``: the names of the MIDI clock's output port and of the MIDI in port (None:
+    none).
 
     Whatever happens (the server gone, an exception), the client is deactivated and closed
     before this returns, so JACK's thread no longer calls into ``playout``.
@@ -193,7 +208,9 @@ def _serve(
     try:
         left = client.outports.register(port_names[0])
         right = client.outports.register(port_names[1])
+        midi_port, midi_in_port = midi_ports
         midi = client.midi_outports.register(midi_port) if midi_port else None
+        midi_in = client.midi_inports.register(midi_in_port) if midi_in_port else None
 
         def xrun(delay: float) -> None:
             header[F.XRUNS] += 1
@@ -206,7 +223,7 @@ def _serve(
 
         if isinstance(playout, playout_native.NativePlayout):
             try:
-                playout.attach(client, left, right, midi)
+                playout.attach(client, left, right, midi, midi_in)
             except Exception as exc:  # anything: JackError, a cffi or ctypes error on this platform
                 raise _AttachFailed(str(exc) or type(exc).__name__) from exc
         else:
@@ -225,6 +242,9 @@ def _serve(
                     midi.clear_buffer()
                     for offset, message in midi_queue.due(header, python_playout.count, frames):
                         midi.write_midi_event(offset, message)
+                if midi_in is not None:
+                    events = midi_in.incoming_midi_events()
+                    midi_in_queue.copy_in(header, python_playout.count, events)
                 python_playout.process(left.get_array(), right.get_array(), frames, since)
 
             client.set_process_callback(process)

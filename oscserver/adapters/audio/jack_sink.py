@@ -17,6 +17,7 @@ import jack
 
 from oscserver.adapters.audio import jack_process, playout_native
 from oscserver.adapters.audio.base import RingSink
+from oscserver.adapters.audio.midi_in_queue import MidiInQueue
 from oscserver.adapters.audio.midi_queue import MidiQueue
 from oscserver.adapters.audio.shared import (
     STATE_FAILED,
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 PORT_NAMES = ("out_left", "out_right")
 #: The MIDI clock's port (``--midi-clock``).
 MIDI_CLOCK_PORT = "midi_clock"
+#: The MIDI in port (``--midi``).
+MIDI_IN_PORT = "midi_in"
 #: The ring holds this many frames: 20 s at 96 kHz, more at lower rates.
 CAPACITY = 20 * 96000
 
@@ -78,6 +81,8 @@ class JackSink(RingSink):
         start_timeout: Seconds to wait for the JACK client to run.
         midi_clock: Also a MIDI output port, :data:`MIDI_CLOCK_PORT`, for the MIDI clock
             (events queued in :attr:`midi`).
+        midi_in: Also a MIDI input port, :data:`MIDI_IN_PORT` (its events in
+            :attr:`midi_in`).
 
     Raises:
         JackUnavailable: No JACK server answered within ``start_timeout``.
@@ -93,6 +98,7 @@ class JackSink(RingSink):
         ramp_seconds: float = 0.1,
         start_timeout: float = 10.0,
         midi_clock: bool = False,
+        midi_in: bool = False,
     ) -> None:
         super().__init__(SharedBlock(CAPACITY, shared=True), preroll_seconds)
         self.client_name = client_name
@@ -105,9 +111,12 @@ class JackSink(RingSink):
             connect,
             ramp_seconds,
             MIDI_CLOCK_PORT if midi_clock else None,
+            MIDI_IN_PORT if midi_in else None,
         )
         #: The MIDI clock port's events (None: no such port).
         self.midi = MidiQueue(self.block.header) if midi_clock else None
+        #: The MIDI in port's events, as the callback copied them (None: no such port).
+        self.midi_in = MidiInQueue(self.block.header) if midi_in else None
         self._port_names = port_names
         self._process: multiprocessing.process.BaseProcess | None = None
         self._closed = False

@@ -33,10 +33,13 @@ enum {
     F_PREROLL = 6, F_UNDERRUNS = 8, F_CALLBACKS = 10, F_PLAYING = 18, F_CYCLE_SEQ = 21,
     F_CYCLE_NS = 22, F_CYCLE_SINCE = 23, F_CYCLE_READ = 24, F_CYCLE_FRAMES = 25,
     F_CYCLE_COUNT = 26, F_MIDI_WRITE = 27, F_MIDI_READ = 28, F_MIDI_DISCARD = 29,
-    F_MIDI_LATE = 30, F_COST = 32
+    F_MIDI_LATE = 30, F_MIDI_IN_READ = 7, F_MIDI_IN_WRITE = 31, F_COST = 32
 };
 #define MIDI_SLOTS 256
 #define F_MIDI (F_COST + COST_BINS) /* MIDI_SLOTS events of two fields: frame, message */
+#define MIDI_IN_SLOTS 512
+#define F_MIDI_IN (F_MIDI + 2 * MIDI_SLOTS) /* MIDI_IN_SLOTS events from the MIDI in port */
+#define F_MIDI_IN_LOST (F_MIDI_IN + 2 * MIDI_IN_SLOTS)
 #define COST_BIN_US 20
 #define COST_BINS 512
 #define SHORT_FADE 96
@@ -48,6 +51,14 @@ typedef uint32_t (*since_fn)(void *client);
 typedef uint32_t (*frame_time_fn)(void *client);
 typedef void (*midi_clear_fn)(void *buffer);
 typedef int (*midi_write_fn)(void *buffer, uint32_t time, const uint8_t *data, size_t size);
+/* libjack's jack_midi_event_t (midiport.h): the frame in the cycle, the size, the bytes. */
+typedef struct {
+    uint32_t time;
+    size_t size;
+    uint8_t *buffer;
+} midi_event;
+typedef uint32_t (*midi_count_fn)(void *buffer);
+typedef int (*midi_get_fn)(midi_event *event, void *buffer, uint32_t index);
 
 typedef struct {
     int64_t *h;
@@ -75,6 +86,9 @@ typedef struct {
     void *midi_port; /* the MIDI clock's output port (NULL: none) */
     midi_clear_fn midi_clear;
     midi_write_fn midi_write;
+    void *midi_in_port; /* the MIDI in port (NULL: none) */
+    midi_count_fn midi_count;
+    midi_get_fn midi_get;
 } osc_playout;
 
 static inline int64_t load(const int64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
@@ -88,7 +102,8 @@ void osc_playout_layout(int64_t *out) {
                            COST_BIN_US, COST_BINS, SHORT_FADE, F_CYCLE_SEQ, F_CYCLE_NS,
                            F_CYCLE_SINCE, F_CYCLE_READ, F_CYCLE_FRAMES, F_CYCLE_COUNT,
                            F_MIDI_WRITE, F_MIDI_READ, F_MIDI_DISCARD, F_MIDI_LATE, F_MIDI,
-                           MIDI_SLOTS};
+                           MIDI_SLOTS, F_MIDI_IN_READ, F_MIDI_IN_WRITE, F_MIDI_IN,
+                           MIDI_IN_SLOTS, F_MIDI_IN_LOST};
     memcpy(out, v, sizeof v);
 }
 
@@ -154,6 +169,15 @@ void osc_playout_set_midi(osc_playout *p, void *port, void *clear, void *write,
     p->midi_write = (midi_write_fn)write;
     p->last_frame_time = (frame_time_fn)last_frame_time;
     p->jack_started = 0; /* (a new client: its server's frame time) */
+}
+
+/* A MIDI input port whose events are copied into the MIDI in ring (midi_in_queue.py), with
+ * libjack's jack_midi_get_event_count and jack_midi_event_get; port NULL for none. Call before
+ * activating a client (again after every re-created client). */
+void osc_playout_set_midi_in(osc_playout *p, void *port, void *count, void *get) {
+    p->midi_in_port = port;
+    p->midi_count = (midi_count_fn)count;
+    p->midi_get = (midi_get_fn)get;
 }
 
 /* --- the ring, consumer side (ring.py) --------------------------------------------------- */
@@ -345,6 +369,34 @@ static void copy_midi(osc_playout *p, uint32_t nframes) {
     __atomic_store_n(&h[F_MIDI_READ], r, __ATOMIC_RELEASE);
 }
 
+/* Copies this cycle's events from the MIDI in port into the MIDI in ring, in order, each with
+ * its frame (this cycle's first, counted as F_CYCLE_COUNT counts, plus its offset) and its 1 to
+ * 3 bytes packed as midi_queue.py packs them; longer messages (SysEx) are not for us. When the
+ * reader has fallen MIDI_IN_SLOTS behind, an event is dropped and counted. Only copies; real-
+ * time safe. */
+static void copy_midi_in(osc_playout *p, uint32_t nframes) {
+    void *buffer = p->get_buffer(p->midi_in_port, nframes);
+    uint32_t n = p->midi_count(buffer);
+    int64_t *h = p->h;
+    int64_t w = load(&h[F_MIDI_IN_WRITE]);
+    int64_t r = __atomic_load_n(&h[F_MIDI_IN_READ], __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < n; i++) {
+        midi_event event;
+        if (p->midi_get(&event, buffer, i) || event.size < 1 || event.size > 3) continue;
+        if (w - r >= MIDI_IN_SLOTS) {
+            store(&h[F_MIDI_IN_LOST], load(&h[F_MIDI_IN_LOST]) + 1);
+            continue;
+        }
+        int64_t packed = (int64_t)event.size << 56;
+        for (size_t j = 0; j < event.size; j++) packed |= (int64_t)event.buffer[j] << (8 * j);
+        int64_t *slot = &h[F_MIDI_IN + 2 * (w % MIDI_IN_SLOTS)];
+        store(&slot[0], p->count + (int64_t)event.time);
+        store(&slot[1], packed);
+        w++;
+    }
+    __atomic_store_n(&h[F_MIDI_IN_WRITE], w, __ATOMIC_RELEASE); /* (after the events) */
+}
+
 /* A JackProcessCallback: `arg` is the osc_playout. */
 int osc_playout_jack_process(uint32_t nframes, void *arg) {
     osc_playout *p = arg;
@@ -362,6 +414,7 @@ int osc_playout_jack_process(uint32_t nframes, void *arg) {
     float *left = p->get_buffer(p->ports[0], nframes);
     float *right = p->get_buffer(p->ports[1], nframes);
     if (p->midi_port) copy_midi(p, nframes); /* (before the cycle is counted) */
+    if (p->midi_in_port) copy_midi_in(p, nframes);
     osc_playout_process(p, left, right, (int64_t)nframes);
     return 0;
 }

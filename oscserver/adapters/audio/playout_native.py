@@ -20,7 +20,14 @@ import numpy as np
 
 from oscserver.adapters.audio.playout import SHORT_FADE
 from oscserver.adapters.audio.ring import Samples
-from oscserver.adapters.audio.shared import COST_BIN_US, COST_BINS, MIDI_SLOTS, F, SharedBlock
+from oscserver.adapters.audio.shared import (
+    COST_BIN_US,
+    COST_BINS,
+    MIDI_IN_SLOTS,
+    MIDI_SLOTS,
+    F,
+    SharedBlock,
+)
 
 __all__ = ["NativePlayout", "NativeUnavailable", "available"]
 
@@ -53,6 +60,11 @@ LAYOUT = (
     F.MIDI_LATE,
     F.MIDI,
     MIDI_SLOTS,
+    F.MIDI_IN_READ,
+    F.MIDI_IN_WRITE,
+    F.MIDI_IN,
+    MIDI_IN_SLOTS,
+    F.MIDI_IN_LOST,
 )
 
 _lib: ctypes.CDLL | None = None
@@ -85,6 +97,8 @@ def _load() -> ctypes.CDLL:
     lib.osc_playout_set_ports.restype = None
     lib.osc_playout_set_midi.argtypes = [vp, vp, vp, vp, vp]
     lib.osc_playout_set_midi.restype = None
+    lib.osc_playout_set_midi_in.argtypes = [vp, vp, vp, vp]
+    lib.osc_playout_set_midi_in.restype = None
     lib.osc_playout_process.argtypes = [vp, vp, vp, i64]
     lib.osc_playout_process.restype = None
     layout = np.zeros(32, dtype=np.int64)
@@ -144,7 +158,9 @@ class NativePlayout:
             raise ValueError("buffers are shorter than frames")
         self._lib.osc_playout_process(self._ptr, left.ctypes.data, right.ctypes.data, frames)
 
-    def attach(self, client: Any, left: Any, right: Any, midi: Any = None) -> None:
+    def attach(
+        self, client: Any, left: Any, right: Any, midi: Any = None, midi_in: Any = None
+    ) -> None:
         """Make the C code the process callback of a JACK-Client client, before ``activate()``.
 
         Args:
@@ -152,6 +168,7 @@ class NativePlayout:
             left: Its left ``jack.OwnPort``.
             right: Its right ``jack.OwnPort``.
             midi: Its MIDI clock's ``jack.OwnMidiPort``, or None.
+            midi_in: Its MIDI in ``jack.OwnMidiPort``, or None.
 
         Raises:
             jack.JackError: libjack refused the callback.
@@ -177,6 +194,12 @@ class NativePlayout:
             address(lib.jack_midi_clear_buffer),
             address(lib.jack_midi_event_write),
             address(lib.jack_last_frame_time),
+        )
+        self._lib.osc_playout_set_midi_in(
+            self._ptr,
+            address(midi_in._ptr) if midi_in is not None else None,
+            address(lib.jack_midi_get_event_count),
+            address(lib.jack_midi_event_get),
         )
         callback = ctypes.cast(self._lib.osc_playout_jack_process, ctypes.c_void_p).value
         err = lib.jack_set_process_callback(

@@ -18,7 +18,16 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["COST_BINS", "COST_BIN_US", "MIDI_SLOTS", "Cycle", "F", "SharedBlock", "last_cycle"]
+__all__ = [
+    "COST_BINS",
+    "COST_BIN_US",
+    "MIDI_IN_SLOTS",
+    "MIDI_SLOTS",
+    "Cycle",
+    "F",
+    "SharedBlock",
+    "last_cycle",
+]
 
 #: Width of one bin of the callback cost histogram, in microseconds.
 COST_BIN_US = 20
@@ -28,6 +37,8 @@ COST_BINS = 512
 
 #: Events the MIDI ring holds (a beat's 24 ticks at 300 bpm come in 0.2 s).
 MIDI_SLOTS = 256
+#: Events the MIDI in ring holds (a controller's faders, a clock: read every few ms).
+MIDI_IN_SLOTS = 512
 
 
 class F:
@@ -40,6 +51,7 @@ class F:
     OPENED = 4  # producer: times the gate opened (a change means: pre-roll again)
     PAUSE_MARK = 5  # producer: write position when the gate closed
     PREROLL = 6  # producer: frames to wait after audio arrives before playing
+    MIDI_IN_READ = 7  # producer: MIDI in events taken (midi_in_queue.py)
     UNDERRUNS = 8  # consumer
     XRUNS = 9  # consumer (JACK's xrun callback)
     CALLBACKS = 10  # consumer
@@ -65,9 +77,13 @@ class F:
     MIDI_READ = 28  # consumer: events copied or passed
     MIDI_DISCARD = 29  # producer: the consumer must pass every event before this one
     MIDI_LATE = 30  # consumer: events copied after their frame (at the cycle's first)
+    MIDI_IN_WRITE = 31  # consumer: events copied from the MIDI in port (monotonic)
     COST = 32  # consumer: histogram of callback costs, COST_BINS bins
     MIDI = COST + COST_BINS  # producer: MIDI_SLOTS events of two fields (frame, message)
-    SIZE = MIDI + 2 * MIDI_SLOTS
+    # consumer: MIDI_IN_SLOTS events from the MIDI in port, two fields each (frame, message)
+    MIDI_IN = MIDI + 2 * MIDI_SLOTS
+    MIDI_IN_LOST = MIDI_IN + 2 * MIDI_IN_SLOTS  # consumer: events dropped, the ring full
+    SIZE = MIDI_IN_LOST + 1
 
 
 class Cycle(NamedTuple):
