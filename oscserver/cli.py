@@ -132,6 +132,20 @@ def _run_parser() -> argparse.ArgumentParser:
         "a beat, Start and Stop) on the music's beats, for drum machines and DAWs",
     )
     p.add_argument(
+        "--midi",
+        action="store_true",
+        help="also a JACK MIDI input port, oscserver:midi_in: controllers and DAW automation "
+        "play oscserver through --midi-map (CC 1-8: prompt weights; program changes: scenes; "
+        "docs/midi.md)",
+    )
+    p.add_argument(
+        "--midi-map",
+        default=None,
+        metavar="FILE",
+        help="what MIDI does (controls, keys, program changes), JSON or TOML (.toml); written "
+        "by /lyria/learn (without it: the default mapping, learned mappings kept until exit)",
+    )
+    p.add_argument(
         "--osc-lookahead",
         type=float,
         default=0.0,
@@ -521,6 +535,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         preroll=preroll,
         record=ns.record,
         midi_clock=ns.midi_clock,
+        midi_in=ns.midi,
     )
     try:
         output = open_output(output_options)
@@ -579,6 +594,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         advertise=not (ns.no_oscquery or ns.no_mdns),
         console=not ns.no_console,
         scenes=ns.scenes,
+        midi_map=ns.midi_map,
         allow=allow,
         max_datagram=max(64, ns.max_datagram),
         reply_port=ns.reply_port,

@@ -113,6 +113,9 @@ class Options:
         console: Serve the web console at ``/console/`` on the OSCQuery port (with OSCQuery).
         scenes: The scenes' file (JSON, or TOML for ``.toml``), read at start and written at
             every ``/lyria/scene/N/store``; None: scenes are kept until oscserver stops.
+        midi_map: The MIDI mapping's file (JSON, or TOML), read at start (the default mapping
+            when it does not exist) and written at every ``/lyria/learn``; None: the default
+            mapping, and what is learned kept until oscserver stops.
     """
 
     osc_host: str = "127.0.0.1"
@@ -139,3 +142,4 @@ class Options:
     osc_lookahead: float = 0.0
     console: bool = True
     scenes: str | None = None
+    midi_map: str | None = None

@@ -1,9 +1,9 @@
 """The scenes' file (``--scenes FILE``): kept across restarts, and written so a person can edit it.
 
-JSON or TOML, by the name's ending (``.toml``: TOML, read with the standard library's tomllib
-and written with tomli-w; anything else: JSON). One table of scenes by number, each with its
-prompts by slot (text and weight) and its config (the settings by their protocol names, ``auto``
-where the model decides), as :meth:`oscserver.core.scenes.Scene.to_data` gives them:
+JSON or TOML, by the name's ending (:mod:`oscserver.adapters.data_file`). One table of scenes by
+number, each with its prompts by slot (text and weight) and its config (the settings by their
+protocol names, ``auto`` where the model decides), as
+:meth:`oscserver.core.scenes.Scene.to_data` gives them:
 
 .. code-block:: toml
 
@@ -15,30 +15,22 @@ where the model decides), as :meth:`oscserver.core.scenes.Scene.to_data` gives t
     bpm = 124
     density = "auto"
 
-A file that does not exist yet is no scenes (it is made at the first store). Each write goes to
-a temporary file first, then replaces the old one: a crash never leaves half a file.
+A file that does not exist yet is no scenes (it is made at the first store).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-import tomllib
 from pathlib import Path
-from typing import Any
 
-import tomli_w
-
+from oscserver.adapters.data_file import DataFile, DataFileError
 from oscserver.core.addresses import SCENES
 from oscserver.core.errors import OscInputError
 from oscserver.core.scenes import Scene
 
 __all__ = ["SceneFile", "SceneFileError"]
 
-
-class SceneFileError(RuntimeError):
-    """The scenes' file cannot be read: the message names the file and what is wrong."""
+#: The scenes' file cannot be read (the message names the file, the scene and the value).
+SceneFileError = DataFileError
 
 
 class SceneFile:
@@ -49,8 +41,8 @@ class SceneFile:
     """
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.toml = self.path.suffix.lower() == ".toml"
+        self._file = DataFile(path)
+        self.path = self._file.path
 
     def load(self) -> dict[int, Scene]:
         """The scenes in the file (none when it does not exist yet).
@@ -59,18 +51,10 @@ class SceneFile:
             SceneFileError: The file cannot be read, is not JSON or TOML, or holds a value the
                 address table refuses (the message says which scene and why).
         """
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        data = self._file.read()
+        if data is None:
             return {}
-        except OSError as exc:
-            raise SceneFileError(f"{self.path}: cannot be read ({exc.strerror})") from None
-        try:
-            data: Any = tomllib.loads(text) if self.toml else json.loads(text)
-        except (tomllib.TOMLDecodeError, ValueError) as exc:
-            kind = "TOML" if self.toml else "JSON"
-            raise SceneFileError(f"{self.path}: not {kind} ({exc})") from None
-        scenes = data.get("scenes", {}) if isinstance(data, dict) else None
+        scenes = data.get("scenes", {})
         if not isinstance(scenes, dict):
             raise SceneFileError(f"{self.path}: a table of scenes by number is expected")
         out: dict[int, Scene] = {}
@@ -91,14 +75,4 @@ class SceneFile:
         Raises:
             OSError: The file or its folder cannot be written.
         """
-        data = {"scenes": {str(n): scenes[n].to_data() for n in sorted(scenes)}}
-        text = tomli_w.dumps(data) if self.toml else json.dumps(data, indent=2) + "\n"
-        folder = self.path.parent
-        fd, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as file:
-                file.write(text)
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        self._file.write({"scenes": {str(n): scenes[n].to_data() for n in sorted(scenes)}})

@@ -108,6 +108,7 @@ class Effect(enum.Enum):
     IGNORE = "ignore"  # ends a subscription
     SENT = "sent"  # a message oscserver sends (the music's pulse): read-only
     SCENE = "scene"  # keeps or recalls a scene (Address.target: store or recall)
+    LEARN = "learn"  # maps the next MIDI control moved to an address (MIDI learn)
 
     @property
     def changes_state(self) -> bool:
@@ -364,6 +365,17 @@ TABLE: tuple[Address, ...] = (
         "through weight; the rest changes at the start (bpm and scale through a context "
         "reset).",
     ),
+    Address(
+        "/lyria/learn",
+        (Arg("address", Kind.STRING),),
+        Effect.LEARN,
+        "learn",
+        None,
+        "MIDI learn (with --midi): the next control change moved is mapped to the address "
+        "given (one that takes a number, a switch or a choice, e.g. /lyria/density), over its "
+        "range, and kept in the --midi-map file. Replies /lyria/learned <address> <channel> "
+        "<control number> when done.",
+    ),
 )
 
 _STATE_EFFECTS = frozenset(
@@ -400,7 +412,7 @@ def _getter(entry: Address) -> Address:
 
 #: The addresses that ask rather than set: a getter per value, status and subscriptions.
 QUERIES: tuple[Address, ...] = (
-    *(_getter(e) for e in TABLE if e.effect not in (Effect.PLAYBACK, Effect.SCENE)),
+    *(_getter(e) for e in TABLE if e.effect not in (Effect.PLAYBACK, Effect.SCENE, Effect.LEARN)),
     Address(
         "/lyria/get",
         (_POKE,),

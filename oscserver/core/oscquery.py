@@ -72,6 +72,9 @@ def _method(entry: Address, path: str, slot: int | None, state: MusicalState) ->
     if entry.effect in (Effect.LISTEN, Effect.IGNORE):
         node.update(TYPE="si", ACCESS=2, RANGE=[{}, {"MIN": 1, "MAX": 65535}])
         return node
+    if entry.effect is Effect.LEARN:
+        node.update(TYPE="s", ACCESS=2)  # (an address to map the next control to)
+        return node
     node["TYPE"] = "".join(_TAG[a.kind] for a in args)
     node["ACCESS"] = 1 if entry.effect is Effect.SENT else 3  # (3: set, and read back here)
     ranges: list[dict[str, Any]] = []

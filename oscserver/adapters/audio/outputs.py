@@ -47,6 +47,7 @@ class OutputOptions:
     ramp: float = 0.1
     record: Path | None = None
     midi_clock: bool = False
+    midi_in: bool = False
 
 
 @dataclass
@@ -79,6 +80,10 @@ def open_output(options: OutputOptions) -> Output:
         output.notes.append(
             f"no MIDI clock: --midi-clock needs the JACK output, and this is "
             f"{output.sink.description}"
+        )
+    if options.midi_in and getattr(output.sink, "midi_in", None) is None:
+        output.notes.append(
+            f"no MIDI in: --midi needs the JACK output, and this is {output.sink.description}"
         )
     if options.record is not None:
         try:
@@ -155,6 +160,7 @@ def _jack(o: OutputOptions) -> AudioSink:
             o.preroll,
             o.ramp,
             midi_clock=o.midi_clock,
+            midi_in=o.midi_in,
         )
     except JackUnavailable as exc:
         raise OutputUnavailable(str(exc)) from None
