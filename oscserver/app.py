@@ -31,6 +31,7 @@ from oscserver.adapters.audio.pulse_watch import PulseWatch
 from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.audio.wav_recorder import WavRecorder
 from oscserver.adapters.clock.base import ClockSource, ClockUnavailable
+from oscserver.adapters.clock.midi import MidiClockSource
 from oscserver.adapters.console_hub import CONSOLE_HOST, ConsoleHub
 from oscserver.adapters.data_file import DataFile, DataFileError
 from oscserver.adapters.lyria_ws import GOOGLE_URL, LyriaLink, engine_url
@@ -47,7 +48,7 @@ from oscserver.core.addresses import Effect, lookup
 from oscserver.core.dispatch import apply_message
 from oscserver.core.errors import NotAvailable, OscInputError
 from oscserver.core.glides import Glides
-from oscserver.core.midi_in import ControlChange, parse
+from oscserver.core.midi_in import ControlChange, Realtime, parse
 from oscserver.core.midi_map import Control, Learn, MidiMapping
 from oscserver.core.osc_codec import Incoming
 from oscserver.core.replies import snapshot
@@ -779,17 +780,26 @@ class App:
 
     async def _read_midi(self, queue: MidiInQueue) -> None:
         while True:
-            for _, data in queue.take():
+            for frame, data in queue.take():
                 try:
-                    self._midi(data)
+                    self._midi(data, frame)
                 except Exception:  # a bug must not stop MIDI (nor the music)
                     log.exception("a MIDI message could not be handled")
             await asyncio.sleep(MIDI_POLL)
 
-    def _midi(self, data: bytes) -> None:
-        """One MIDI message: learned, or played through the mapping like OSC from a sender."""
+    def _midi(self, data: bytes, frame: int) -> None:
+        """One MIDI message that came in at JACK frame ``frame``.
+
+        The MIDI clock's (with ``--clock midi``), learned, or played through the mapping like
+        OSC from a sender.
+        """
         message = parse(data)
         if message is None:
+            return
+        if isinstance(message, Realtime):
+            source = self.clocking.source
+            if isinstance(source, MidiClockSource):
+                source.heard(message.status, self._moment(frame))
             return
         if isinstance(message, ControlChange):
             control = self.learn.moved(message)
@@ -800,6 +810,14 @@ class App:
         if messages:
             incoming = [Incoming(address, tuple(args)) for address, args in messages]
             self.intake.on_datagram(incoming, MIDI_SENDER)
+
+    def _moment(self, frame: int) -> float:
+        """When JACK frame ``frame`` was (monotonic seconds), from the callback's last cycle."""
+        ring = self._output_ring()
+        cycle = ring.cycle() if ring is not None else None
+        if ring is None or cycle is None or not ring.sample_rate:
+            return time.monotonic()
+        return cycle.began + (frame - cycle.counted) / ring.sample_rate
 
     def _learn(self, address: str, sender: Addr) -> None:
         """``/lyria/learn <address>``: map the next control moved to ``address``.

@@ -30,9 +30,11 @@ from oscserver.adapters.clock.base import ClockSource, ClockUnavailable
 from oscserver.adapters.clock.internal import InternalClock
 from oscserver.adapters.clock.jack_transport import JackTransportClock
 from oscserver.adapters.clock.link import LinkClock
+from oscserver.adapters.clock.midi import MidiClockSource
 from oscserver.adapters.lyria_ws import GOOGLE_URL
 from oscserver.adapters.osc_udp import IPNetwork
 from oscserver.app import App, Options, resolve_engine
+from oscserver.core.addresses import CLOCKS
 from oscserver.core.continuity import Settings
 from oscserver.dsp.beats import available as beats_available
 from oscserver.dsp.stretch import StretchUnavailable
@@ -275,12 +277,13 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     audio.add_argument(
         "--clock",
-        choices=("none", "internal", "link", "jack"),
+        choices=CLOCKS,
         default="none",
         help="put the music's beats on a clock's (docs/sync.md): internal (a steady beat at "
         "/lyria/bpm from play), link (the Ableton Link session on this network), jack (JACK "
-        "transport's timebase master); the music is stretched to the clock's tempo and nudged "
-        "onto its beats, and the clock's tempo goes to the service. Needs --continuity stretch "
+        "transport's timebase master), midi (the MIDI clock on --midi's port); the music is "
+        "stretched to the clock's tempo and nudged onto its beats, and the clock's tempo goes "
+        "to the service. Needs --continuity stretch "
         "(none, the default: the music keeps its own time)",
     )
     audio.add_argument(
@@ -492,15 +495,20 @@ def parse_allow(text: str) -> tuple[IPNetwork, ...]:
 
 
 def open_clock(
-    name: str, jack_server: str | None, jack_timebase: bool = False
+    name: str, jack_server: str | None, jack_timebase: bool = False, midi_in: bool = False
 ) -> ClockSource | None:
     """The clock ``--clock`` names (None for ``none``); call with the event loop running.
 
-    ``jack_timebase``: the JACK clock leads the transport when nobody else does.
+    ``jack_timebase``: the JACK clock leads the transport when nobody else does. ``midi_in``:
+    the output has a MIDI in port (``--midi``), which a MIDI clock needs.
 
     Raises:
         ClockUnavailable: Its library or its server is missing.
     """
+    if name == "midi":
+        if not midi_in:
+            raise ClockUnavailable("a MIDI clock comes in on --midi's port: start with --midi")
+        return MidiClockSource()
     if name == "internal":
         return InternalClock(CLOCK_BPM)
     if name == "link":
@@ -544,6 +552,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         return 1
     for note in output.notes:
         log.info("%s", note)
+    midi_in = getattr(output.sink, "midi_in", None) is not None  # (--midi, on JACK)
     continuity = ns.continuity or ("stretch" if stretch_available() else "off")
     if ns.continuity is None and continuity == "off":
         log.info("continuity: off (no pylibrb on this platform: the stream plays as it comes)")
@@ -568,7 +577,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
             output.close()
             return 2
         try:
-            clock = open_clock(ns.clock, ns.jack_server, ns.jack_timebase)
+            clock = open_clock(ns.clock, ns.jack_server, ns.jack_timebase, midi_in)
         except ClockUnavailable as exc:
             log.error("--clock %s: %s", ns.clock, exc)
             output.close()
@@ -613,7 +622,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         output.sink,
         output.recorder,
         clock,
-        open_clock=lambda name: open_clock(name, ns.jack_server, ns.jack_timebase),
+        open_clock=lambda name: open_clock(name, ns.jack_server, ns.jack_timebase, midi_in),
     )
     if isinstance(output.sink, StretchingSink):  # the bridge loops a bar at the session's bpm
         output.sink.bpm = lambda: app.state.config.bpm

@@ -132,3 +132,41 @@ async def test_a_mistake_in_the_mapping_stops_the_start_and_is_named(tmp_path):
         await app.start()
     await app.stop()
     app.sink.close()
+
+
+class ClockDevice(Controller):
+    """A drum machine's MIDI clock: Start, then a tick every ``every`` frames, exactly."""
+
+    def __init__(self, server: str, target: str, every: int) -> None:
+        self.every, self.next, self.started = every, None, False
+        super().__init__(server, target)
+
+    def _process(self, frames: int) -> None:
+        self.out.clear_buffer()
+        start = self.client.last_frame_time
+        if not self.started:
+            self.started, self.next = True, start
+            self.out.write_midi_event(0, b"\xfa")  # Start: the next tick is the first beat
+        while self.next < start + frames:
+            self.out.write_midi_event(self.next - start, b"\xf8")
+            self.next += self.every
+
+
+async def test_a_midi_clock_at_120_bpm_is_a_clock_at_120(private_jackd):
+    from oscserver.adapters.clock.midi import MidiClockSource
+
+    server = private_jackd(rate=48000, period=256).server_name
+    sink = JackSink("oscmidi", server, preroll_seconds=0.1, midi_in=True)
+    source = MidiClockSource()
+    app = App(Options(osc_port=0), sink, clock=source)
+    await app.start()
+    device = ClockDevice(server, f"oscmidi:{MIDI_IN_PORT}", every=1000)  # 24 a beat at 120
+    try:
+        await until(lambda: source.read() is not None and source.read().beat >= 4.0)
+        reading = source.read()
+        assert reading.tempo == pytest.approx(120.0, abs=0.5)
+        assert "120.0 bpm" in source.describe() and app.clocking.tempo() == pytest.approx(
+            120, abs=0.5
+        )
+    finally:
+        await stopped(app, device)

@@ -80,7 +80,7 @@ MODES: tuple[str, ...] = ("QUALITY", "DIVERSITY", "VOCALIZATION")
 PULSE_TOPICS: tuple[str, ...] = ("beat", "analysis")
 
 #: The clocks oscserver can put the music's beats on (``--clock``, ``/lyria/clock``).
-CLOCKS: tuple[str, ...] = ("none", "internal", "link", "jack")
+CLOCKS: tuple[str, ...] = ("none", "internal", "link", "jack", "midi")
 
 
 class Kind(enum.Enum):
@@ -333,8 +333,9 @@ TABLE: tuple[Address, ...] = (
         "clock",
         "none",
         "The clock the music's beats are put on (docs/sync.md): none, internal (a steady beat "
-        "at /lyria/bpm from play), link (the Ableton Link session on this network) or jack "
-        "(JACK transport's timebase master). Needs --continuity stretch and beat tracking; a "
+        "at /lyria/bpm from play), link (the Ableton Link session on this network), jack "
+        "(JACK transport's timebase master) or midi (the MIDI clock on --midi's port). Needs "
+        "--continuity stretch and beat tracking; a "
         "clock that cannot be opened is refused and the one before kept.",
     ),
     _trigger("play", "PLAY", "Start or resume playback."),
