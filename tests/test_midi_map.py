@@ -87,6 +87,11 @@ def test_learn_maps_the_next_control_moved_in_place_of_the_one_there():
     mapping = MidiMapping.default().learned(Control(3, "/lyria/density", channel=None))
     assert mapping.messages(ControlChange(1, 3, 127)) == [("/lyria/density", [1.0])]
     assert len(mapping.controls) == 8  # (CC 3 now sets the density, not prompt 3's weight)
+    on_two = MidiMapping.default().learned(Control(3, "/lyria/density", channel=2))
+    assert on_two.messages(ControlChange(2, 3, 127)) == [("/lyria/density", [1.0])]
+    assert on_two.messages(ControlChange(1, 3, 127)) == []  # (the default's CC 3 went)
+    kept = on_two.learned(Control(3, "/lyria/brightness", channel=5))
+    assert kept.messages(ControlChange(2, 3, 0)) == [("/lyria/density", [0.0])]
 
 
 def test_a_mapping_is_read_back_from_its_data_and_a_mistake_is_named():

@@ -138,12 +138,17 @@ class MidiMapping:
         return []
 
     def learned(self, control: Control) -> MidiMapping:
-        """This mapping with ``control`` in place of any on the same CC and channel."""
-        kept = tuple(
-            c
-            for c in self.controls
-            if not (c.number == control.number and c.channel == control.channel)
-        )
+        """This mapping with ``control`` in place of any that the same CC on its channel set.
+
+        (A control on any channel goes, for every channel: the knob learned must not also move
+        what it moved before.)
+        """
+
+        def overlaps(c: Control) -> bool:
+            channels = (c.channel, control.channel)
+            return c.number == control.number and (None in channels or c.channel == control.channel)
+
+        kept = tuple(c for c in self.controls if not overlaps(c))
         return replace(self, controls=(*kept, control))
 
     def to_data(self) -> dict[str, Any]:
