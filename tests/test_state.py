@@ -130,6 +130,6 @@ def test_the_clock_is_oscservers_own_setting_not_the_services():
     assert update.values == (("/lyria/clock", "link"),) and not update.config
     assert state.apply("/lyria/clock", ["link"])[1] == Update()  # unchanged: nothing to do
     assert state.apply("/lyria/clock", [1])[0].local.clock == "internal"  # a menu's index
-    with pytest.raises(OscInputError, match="none, internal, link, jack"):
-        state.apply("/lyria/clock", ["midi"])
+    with pytest.raises(OscInputError, match="none, internal, link, jack, midi"):
+        state.apply("/lyria/clock", ["mtc"])
     assert MusicalState.initial(local=Local(clock="jack")).local.clock == "jack"
