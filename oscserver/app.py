@@ -31,9 +31,7 @@ from oscserver.adapters.audio.pulse_watch import PulseWatch
 from oscserver.adapters.audio.resample import Resampler
 from oscserver.adapters.audio.wav_recorder import WavRecorder
 from oscserver.adapters.clock.base import ClockSource, ClockUnavailable
-from oscserver.adapters.clock.midi import MidiClockSource
 from oscserver.adapters.console_hub import CONSOLE_HOST, ConsoleHub
-from oscserver.adapters.data_file import DataFile, DataFileError
 from oscserver.adapters.lyria_ws import GOOGLE_URL, LyriaLink, engine_url
 from oscserver.adapters.mdns import Advertisement
 from oscserver.adapters.osc_udp import ERROR_ADDRESS, Addr, Batch, OscUdpEndpoint
@@ -48,8 +46,6 @@ from oscserver.core.addresses import Effect, lookup
 from oscserver.core.dispatch import apply_message
 from oscserver.core.errors import NotAvailable, OscInputError
 from oscserver.core.glides import Glides
-from oscserver.core.midi_in import ControlChange, Realtime, parse
-from oscserver.core.midi_map import Control, Learn, MidiMapping
 from oscserver.core.osc_codec import Incoming
 from oscserver.core.replies import snapshot
 from oscserver.core.scenes import Scene, recall
@@ -68,6 +64,7 @@ from oscserver.core.state import Local, MusicalState, Playback, Update
 from oscserver.core.story import Entry, Story
 from oscserver.engine.server import EngineServer
 from oscserver.feedback import FILTERED_ADDRESS, WARNING_ADDRESS, Feedback, Status
+from oscserver.midi_control import MIDI_SENDER, MidiControl
 from oscserver.options import Options, api_key_from_env, resolve_engine
 from oscserver.osc_intake import OscIntake
 from oscserver.rotation import Rotation
@@ -82,10 +79,6 @@ ROTATION_CHECK = 0.5
 SETTLE = 10.0
 #: Audio the new session must have sent before the crossfade starts, in seconds.
 ROTATION_LEAD = 1.0
-#: Seconds between two looks at the MIDI in port's events (``--midi``).
-MIDI_POLL = 0.005
-#: The sender of what MIDI plays (its refusals are logged, and told in the story).
-MIDI_SENDER = ("midi", 0)
 
 
 class App:
@@ -137,12 +130,6 @@ class App:
         #: The scenes kept (``/lyria/scene/N/store``), and their file (``--scenes``), if any.
         self.scenes: dict[int, Scene] = {}
         self.scene_file = SceneFile(options.scenes) if options.scenes else None
-        #: What MIDI does (``--midi``), its file (``--midi-map``), and MIDI learn.
-        self.midi_map = MidiMapping.default()
-        self.midi_map_file = DataFile(options.midi_map) if options.midi_map else None
-        self.learn = Learn()
-        self._learner: Addr | None = None
-        self._midi_in: MidiInQueue | None = None
         self._glide_handle: asyncio.TimerHandle | None = None
         # One log budget per sender for everything it gets wrong (see adapters/ratelog.py).
         budget = RateLimitedLog(log)
@@ -156,6 +143,10 @@ class App:
             lambda: self.intake.senders,
         )
         self.intake = OscIntake(self._apply, self.udp.send, self.feedback.reply_address, budget)
+        #: MIDI in (``--midi``): the mapping (``--midi-map``), learn, the MIDI clock fed.
+        self.midi = MidiControl(
+            options.midi_map, self.intake, self.feedback, lambda: self.clocking.source, self._moment
+        )
         self.udp.reply_to = self.feedback.reply_address
         self.osc_address: Addr = (options.osc_host, options.osc_port)
         self.engine_label = ""
@@ -191,13 +182,13 @@ class App:
 
         Raises:
             OSError: The OSC port cannot be bound (the message names it).
-            RuntimeError: ``--engine google`` without an API key; a scenes' file that cannot
-                be read (:class:`SceneFileError`: the message says where and why).
+            RuntimeError: ``--engine google`` without an API key; a scenes' file or a MIDI
+                mapping that cannot be read (:class:`DataFileError`: where and why).
         """
         if self.scene_file is not None:
             self.scenes = self.scene_file.load()  # (a file that cannot be read stops the start)
             log.info("%d scene(s) from %s", len(self.scenes), self.scene_file.path)
-        self._load_midi_map()
+        self.midi.load()
         self.osc_address = await self.udp.start(self.options.osc_host, self.options.osc_port)
         engine, key = resolve_engine(self.options.engine)
         self._story_log = StoryLog(self.story, self._told, key)
@@ -405,7 +396,7 @@ class App:
         for query in update.queries:
             try:
                 if query.effect is Effect.LEARN:
-                    self._learn(str(query.args[0]), sender)
+                    self.midi.learn_for(str(query.args[0]), sender)
                 else:
                     self.feedback.answer(query, sender)
             except OscInputError as exc:  # (the pulse asked of an output without one)
@@ -744,72 +735,14 @@ class App:
         rotation.give_up()
         self._tasks.append(asyncio.create_task(rotation.incoming.close(), name="close-session"))
 
-    # --- MIDI in (--midi) ---------------------------------------------------------------------
-
-    def _load_midi_map(self) -> None:
-        """The mapping in ``--midi-map`` (the default while the file does not exist).
-
-        Raises:
-            DataFileError: The file cannot be read, or holds a mistake (named).
-        """
-        if self.midi_map_file is None:
-            return
-        data = self.midi_map_file.read()
-        if data is None:
-            return
-        try:
-            self.midi_map = MidiMapping.from_data(data)
-        except (OscInputError, ValueError) as exc:
-            raise DataFileError(f"{self.midi_map_file.path}: {exc}") from None
-        log.info(
-            "MIDI mapping from %s: %d control(s), %d key(s)",
-            self.midi_map_file.path,
-            len(self.midi_map.controls),
-            len(self.midi_map.keys),
-        )
+    # --- MIDI in (--midi: oscserver/midi_control.py) -----------------------------------------
 
     def _start_midi(self) -> None:
         """Read the MIDI in port's events (a JACK output with ``--midi``), if there is one."""
-        ring = self._output_ring()
-        queue = getattr(ring, "midi_in", None)
-        if not isinstance(queue, MidiInQueue):
-            return
-        self._midi_in = queue
-        self.udp.routes[MIDI_SENDER[0]] = lambda addr, address, args: None  # (logged already)
-        self._tasks.append(asyncio.create_task(self._read_midi(queue), name="midi-in"))
-
-    async def _read_midi(self, queue: MidiInQueue) -> None:
-        while True:
-            for frame, data in queue.take():
-                try:
-                    self._midi(data, frame)
-                except Exception:  # a bug must not stop MIDI (nor the music)
-                    log.exception("a MIDI message could not be handled")
-            await asyncio.sleep(MIDI_POLL)
-
-    def _midi(self, data: bytes, frame: int) -> None:
-        """One MIDI message that came in at JACK frame ``frame``.
-
-        The MIDI clock's (with ``--clock midi``), learned, or played through the mapping like
-        OSC from a sender.
-        """
-        message = parse(data)
-        if message is None:
-            return
-        if isinstance(message, Realtime):
-            source = self.clocking.source
-            if isinstance(source, MidiClockSource):
-                source.heard(message.status, self._moment(frame))
-            return
-        if isinstance(message, ControlChange):
-            control = self.learn.moved(message)
-            if control is not None:
-                self._learned(control)
-                return
-        messages = self.midi_map.messages(message)
-        if messages:
-            incoming = [Incoming(address, tuple(args)) for address, args in messages]
-            self.intake.on_datagram(incoming, MIDI_SENDER)
+        queue = getattr(self._output_ring(), "midi_in", None)
+        if isinstance(queue, MidiInQueue):
+            self.udp.routes[MIDI_SENDER[0]] = lambda addr, address, args: None  # (logged)
+            self._tasks.append(self.midi.start(queue))
 
     def _moment(self, frame: int) -> float:
         """When JACK frame ``frame`` was (monotonic seconds), from the callback's last cycle."""
@@ -818,39 +751,6 @@ class App:
         if ring is None or cycle is None or not ring.sample_rate:
             return time.monotonic()
         return cycle.began + (frame - cycle.counted) / ring.sample_rate
-
-    def _learn(self, address: str, sender: Addr) -> None:
-        """``/lyria/learn <address>``: map the next control moved to ``address``.
-
-        Raises:
-            OscInputError: No MIDI in port, or not an address a control can set.
-        """
-        if self._midi_in is None:
-            raise NotAvailable("/lyria/learn: MIDI learn needs --midi (a JACK MIDI input port)")
-        self.learn.start(address)
-        self._learner = sender
-        log.info("MIDI learn: move a control to map it to %s", address)
-
-    def _learned(self, control: Control) -> None:
-        self.midi_map = self.midi_map.learned(control)
-        channel = control.channel or 0
-        log.info(
-            "MIDI learn: CC %d on channel %d now sets %s", control.number, channel, control.address
-        )
-        learner, self._learner = self._learner, None
-        if self.midi_map_file is not None:
-            try:
-                self.midi_map_file.write(self.midi_map.to_data())
-            except OSError as exc:
-                error = NotAvailable(
-                    f"/lyria/learn: learned until oscserver stops, but "
-                    f"{self.midi_map_file.path} cannot be written ({exc.strerror})"
-                )
-                self.intake.refuse(learner or MIDI_SENDER, error)
-        if learner is not None:
-            self.feedback.tell(
-                "/lyria/learned", [control.address, channel, control.number], learner
-            )
 
     # --- the web console and the session's story ---------------------------------------------
 

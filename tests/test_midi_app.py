@@ -80,7 +80,7 @@ async def test_learn_maps_the_next_control_and_survives_a_restart(private_jackd,
     sock = await open_socket(app.osc_address)
     try:
         sock.transport.sendto(message("/lyria/learn", "s", pad(b"/lyria/density")))
-        await until(lambda: app.learn.address == "/lyria/density")
+        await until(lambda: app.midi.learn.address == "/lyria/density")
         controller.send(bytes([0xB1, 20, 10]))  # (the control moved: learned, not played)
         assert await sock.next("/lyria/learned") == ("/lyria/learned", ["/lyria/density", 2, 20])
         assert app.state.config.density is None
