@@ -649,8 +649,8 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         )
     log.info("audio out: %s", output.sink.description)
     log.info("music from: %s", app.engine_label)
+    stop = stop_on_signals()  # (before saying so: a Ctrl-C right after must stop cleanly)
     log.info("press Ctrl-C to stop")
-    stop = stop_on_signals()
     last_state = "running"
     try:
         while not stop.is_set():
