@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import ipaddress
 import json
 import logging
 import time
@@ -41,7 +40,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from oscserver.adapters.coalesced import Coalesced
-from oscserver.adapters.osc_udp import IPNetwork
+from oscserver.adapters.osc_udp import IPNetwork, allowed
 from oscserver.adapters.pulse_sender import PulseSender
 from oscserver.core.console import controls
 from oscserver.core.errors import MalformedPacket
@@ -117,14 +116,8 @@ class ConsoleHub:
 
     def admits(self, connection: ServerConnection) -> bool:
         """Whether the peer of ``connection`` may use the console (``--allow``)."""
-        if not self.allow:
-            return True
         peer = connection.remote_address
-        try:
-            ip = ipaddress.ip_address(str(peer[0]).split("%")[0])
-        except (ValueError, TypeError, IndexError):
-            return False
-        return any(ip in net for net in self.allow if ip.version == net.version)
+        return allowed(peer[0] if peer else "", self.allow)
 
     def http(self, connection: ServerConnection, request: Request, path: str) -> Response | None:
         """Answer a request for ``/console...`` (``path``, decoded); None: a socket goes on."""

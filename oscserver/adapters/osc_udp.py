@@ -25,7 +25,7 @@ from oscserver.adapters.ratelog import RateLimitedLog
 from oscserver.core.errors import MalformedPacket
 from oscserver.core.osc_codec import Incoming, OscArg, decode_packet, encode_message
 
-__all__ = ["ERROR_ADDRESS", "OscUdpEndpoint", "UdpStats"]
+__all__ = ["ERROR_ADDRESS", "OscUdpEndpoint", "UdpStats", "allowed"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,20 @@ class _Protocol(asyncio.DatagramProtocol):
         # E.g. ICMP port unreachable after replying to a sender that has gone: not fatal.
         self.endpoint.stats.send_errors += 1
         log.debug("UDP error: %s", exc)
+
+
+def allowed(host: object, networks: Sequence[IPNetwork]) -> bool:
+    """Whether ``host`` (an IP address, an IPv6 scope allowed) is in ``networks`` (empty: all).
+
+    Used for OSC over UDP and for the web console, so that ``--allow`` means the same for both.
+    """
+    if not networks:
+        return True
+    try:
+        ip = ipaddress.ip_address(str(host).split("%")[0])
+    except ValueError:
+        return False
+    return any(ip in net for net in networks if ip.version == net.version)
 
 
 class OscUdpEndpoint:
@@ -201,13 +215,7 @@ class OscUdpEndpoint:
         self._deliver(batch)
 
     def _allowed(self, host: str) -> bool:
-        if not self.allow:
-            return True
-        try:
-            ip = ipaddress.ip_address(host.split("%")[0])
-        except ValueError:
-            return False
-        return any(ip in net for net in self.allow if ip.version == net.version)
+        return allowed(host, self.allow)
 
     def _decode(self, data: bytes, addr: Addr) -> tuple[list[Incoming], Addr] | None:
         """Check and decode one datagram; refusals are counted and answered here."""
