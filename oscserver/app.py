@@ -149,6 +149,8 @@ class App:
         )
         self.udp.reply_to = self.feedback.reply_address
         self.osc_address: Addr = (options.osc_host, options.osc_port)
+        #: The multicast groups joined: (group, port, the interface's address).
+        self.osc_groups: list[tuple[str, int, str]] = []
         self.engine_label = ""
         #: Sends the music's pulse to its listeners (None: the output has none).
         self.pulse: PulseSender | None = None
@@ -190,6 +192,9 @@ class App:
             log.info("%d scene(s) from %s", len(self.scenes), self.scene_file.path)
         self.midi.load()
         self.osc_address = await self.udp.start(self.options.osc_host, self.options.osc_port)
+        for group, port in self.options.osc_multicast:
+            port = self.osc_address[1] if port is None else port
+            self.osc_groups.append((group, port, await self.udp.join(group, port)))
         engine, key = resolve_engine(self.options.engine)
         self._story_log = StoryLog(self.story, self._told, key)
         logging.getLogger("oscserver").addHandler(self._story_log)

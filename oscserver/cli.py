@@ -32,7 +32,7 @@ from oscserver.adapters.clock.jack_transport import JackTransportClock
 from oscserver.adapters.clock.link import LinkClock
 from oscserver.adapters.clock.midi import MidiClockSource
 from oscserver.adapters.lyria_ws import GOOGLE_URL
-from oscserver.adapters.osc_udp import IPNetwork
+from oscserver.adapters.osc_udp import IPNetwork, multicast_group
 from oscserver.app import App, Options, resolve_engine
 from oscserver.core.addresses import CLOCKS
 from oscserver.core.continuity import Settings
@@ -59,6 +59,15 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"oscserver {__version__}")
     p.add_argument("--osc-host", default="127.0.0.1", help="address to receive OSC on")
     p.add_argument("--osc-port", type=int, default=9000, help="UDP port for OSC (default 9000)")
+    p.add_argument(
+        "--osc-multicast",
+        action="append",
+        default=[],
+        metavar="GROUP[:PORT]",
+        help="also take OSC sent to this IPv4 multicast group (e.g. 239.255.0.9), on --osc-port "
+        "or PORT, joined on --osc-host's interface (0.0.0.0: the network's), so that one "
+        "sender plays several oscservers; replies go to the sender (docs/network.md)",
+    )
     p.add_argument(
         "--engine",
         default="auto",
@@ -494,6 +503,29 @@ def parse_allow(text: str) -> tuple[IPNetwork, ...]:
     return tuple(networks)
 
 
+def parse_multicast(text: str) -> tuple[str, int | None]:
+    """Read one ``--osc-multicast``: ``GROUP`` or ``GROUP:PORT`` (None: the OSC port).
+
+    Raises:
+        RuntimeError: Not an IPv4 multicast group, or not a port; the message says which.
+    """
+    if text.count(":") > 1:
+        raise RuntimeError(
+            f"--osc-multicast: {text!r} is an IPv6 group; oscserver joins IPv4 groups "
+            "(224.0.0.0 to 239.255.255.255)"
+        )
+    group, _, port = text.strip().partition(":")
+    try:
+        group = multicast_group(group)
+    except ValueError as exc:
+        raise RuntimeError(f"--osc-multicast: {exc}") from None
+    if not port:
+        return group, None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise RuntimeError(f"--osc-multicast: {port!r} is not a UDP port (1 to 65535)")
+    return group, int(port)
+
+
 def open_clock(
     name: str, jack_server: str | None, jack_timebase: bool = False, midi_in: bool = False
 ) -> ClockSource | None:
@@ -528,6 +560,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
                 f"--jack-ports needs two names separated by a comma: {ns.jack_ports}"
             )
         allow = parse_allow(ns.allow)
+        groups = tuple(parse_multicast(text) for text in ns.osc_multicast)
     except RuntimeError as exc:
         log.error("%s", exc)
         return 2
@@ -595,6 +628,7 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
     options = Options(
         osc_host=ns.osc_host,
         osc_port=ns.osc_port,
+        osc_multicast=groups,
         engine=ns.engine,
         reset_on_demand=ns.reset_on_demand,
         google_url=ns.google_url,
@@ -641,6 +675,15 @@ async def _serve(ns: argparse.Namespace, status: StatusLine) -> int:
         public = not ipaddress.ip_address(host).is_loopback
     except ValueError:  # a host name
         public = True
+    for group, group_port, interface in app.osc_groups:
+        where = "the network's interface" if interface == "0.0.0.0" else interface
+        log.info("also OSC sent to multicast group udp://%s:%d (on %s)", group, group_port, where)
+        if ipaddress.ip_address(interface).is_loopback:
+            log.info(
+                "the group is joined on loopback (--osc-host %s): only this machine's senders "
+                "whose multicast goes out on lo are heard; --osc-host 0.0.0.0 joins the network's",
+                host,
+            )
     if allow:
         log.info("accepting OSC only from %s", ", ".join(str(n) for n in allow))
     elif public:

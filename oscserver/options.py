@@ -73,6 +73,8 @@ class Options:
     Attributes:
         osc_host: Address to receive OSC on (127.0.0.1 unless told otherwise).
         osc_port: UDP port to receive OSC on.
+        osc_multicast: IPv4 multicast groups to receive OSC on as well, each with its UDP
+            port (None: ``osc_port``), joined on the interface of ``osc_host``.
         engine: ``auto`` (Google when a key is set, else embedded), ``google``, ``embedded``,
             or the WebSocket URL of a Lyria-compatible engine.
         prompt: The text of prompt slot 1 at start ("" for none).
@@ -120,6 +122,7 @@ class Options:
 
     osc_host: str = "127.0.0.1"
     osc_port: int = 9000
+    osc_multicast: tuple[tuple[str, int | None], ...] = ()
     engine: str = "auto"
     prompt: str = "minimal techno"
     engine_host: str = "127.0.0.1"

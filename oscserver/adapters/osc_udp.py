@@ -9,6 +9,9 @@ messages of one bundle can take effect together. The socket is read with ``add_r
 time it is readable, everything it holds (up to 512 datagrams) is read and handed over as one
 batch, which lets the app coalesce a sensor flood instead of paying for each message. A
 refused datagram never reaches the handler and never stops the server.
+
+:meth:`OscUdpEndpoint.join` also takes what is sent to an IPv4 multicast group (RFC 1112), so
+that one sender drives several servers; replies still go to the sender, from the OSC port.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import ipaddress
 import logging
 import os
 import socket
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -25,7 +29,7 @@ from oscserver.adapters.ratelog import RateLimitedLog
 from oscserver.core.errors import MalformedPacket
 from oscserver.core.osc_codec import Incoming, OscArg, decode_packet, encode_message
 
-__all__ = ["ERROR_ADDRESS", "OscUdpEndpoint", "UdpStats", "allowed"]
+__all__ = ["ERROR_ADDRESS", "OscUdpEndpoint", "UdpStats", "allowed", "multicast_group"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,9 @@ Batch = list[tuple[list[Incoming], Addr]]
 Handler = Callable[[Batch], None]
 #: Most datagrams read from the socket before they are handed over together.
 MAX_BATCH = 512
+#: Linux's IP_MULTICAST_ALL (<linux/in.h>; Python's socket module lacks it): 0 makes a socket
+#: take only the groups it joined itself, not every group some socket on the machine joined.
+IP_MULTICAST_ALL = getattr(socket, "IP_MULTICAST_ALL", 49)
 
 
 @dataclass
@@ -85,6 +92,36 @@ def allowed(host: object, networks: Sequence[IPNetwork]) -> bool:
     return any(ip in net for net in networks if ip.version == net.version)
 
 
+def multicast_group(text: str) -> str:
+    """``text`` as an IPv4 multicast group; raises ValueError naming the range otherwise."""
+    try:
+        group = ipaddress.IPv4Address(text.strip())
+    except ValueError:
+        group = None
+    if group is None or not group.is_multicast:
+        raise ValueError(
+            f"{text!r} is not an IPv4 multicast group (224.0.0.0 to 239.255.255.255; "
+            "239.x.x.x is for a site's own use)"
+        )
+    return str(group)
+
+
+def _interface(host: str) -> str:
+    """The IPv4 address of the interface the OSC host is on, for IP_ADD_MEMBERSHIP."""
+    if host in ("", "0.0.0.0"):
+        return "0.0.0.0"  # INADDR_ANY: the interface the kernel routes the group to
+    try:
+        infos = socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_DGRAM)
+    except OSError:
+        infos = []
+    if not infos:
+        raise OSError(
+            f"multicast groups are joined on the interface of --osc-host, which must be IPv4 "
+            f"(0.0.0.0 for the network's, 127.0.0.1 for this machine's), not {host}"
+        )
+    return str(infos[0][4][0])
+
+
 class OscUdpEndpoint:
     """A bound UDP socket that receives OSC and sends replies.
 
@@ -108,6 +145,11 @@ class OscUdpEndpoint:
     ) -> None:
         self._handler = handler
         self._sock: socket.socket | None = None
+        self._host = "127.0.0.1"
+        #: The sockets read with ``add_reader`` (the OSC socket, the groups joined apart).
+        self._readers: list[socket.socket] = []
+        #: Those read through a transport instead (loops without ``add_reader``).
+        self._transports: list[asyncio.DatagramTransport] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._transport: asyncio.DatagramTransport | None = None
         self.stats = UdpStats()
@@ -141,15 +183,79 @@ class OscUdpEndpoint:
             raise OSError(
                 exc.errno, f"cannot listen for OSC on {host}:{port}: {exc.strerror}"
             ) from exc
-        try:
-            loop.add_reader(sock.fileno(), self._readable)
-            self._sock = sock
-        except NotImplementedError:  # no add_reader: one datagram per callback instead
-            transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self), sock=sock)
-            self._transport = transport
+        self._sock = sock
+        self._host = host
         self._loop = loop
+        self._transport = await self._listen(sock)
         sockname = sock.getsockname()
         return str(sockname[0]), int(sockname[1])
+
+    async def join(self, group: str, port: int) -> str:
+        """Also receive the OSC sent to multicast ``group`` on UDP ``port``; call after start.
+
+        The group is joined on the interface of the OSC host (``0.0.0.0``: the one the kernel
+        routes the group to; ``127.0.0.1``: loopback, this machine's senders only). When the
+        OSC socket already listens on ``port`` on every address, the group is joined on it;
+        else on a socket of its own, bound to the group with SO_REUSEADDR, so that several
+        servers on one machine hear the same group. Replies go to the sender from the OSC port.
+
+        Returns:
+            The interface's address the group was joined on.
+
+        Raises:
+            ValueError: ``group`` is not an IPv4 multicast group.
+            OSError: The group cannot be joined there; the message says why.
+        """
+        group = multicast_group(group)
+        main = self._sock
+        if main is None:
+            raise RuntimeError("join() before start()")
+        interface = _interface(self._host)
+        membership = socket.inet_aton(group) + socket.inet_aton(interface)
+        shared = main.family == socket.AF_INET and interface == "0.0.0.0"
+        shared = shared and main.getsockname()[1] == port
+        try:
+            if shared:
+                main.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
+                if sys.platform.startswith("linux"):
+                    main.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
+                return interface
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if hasattr(socket, "SO_REUSEPORT") and sys.platform == "darwin":
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # (BSD's rule)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+                sock.setblocking(False)
+                sock.bind((group, port))  # only datagrams sent to the group, not the port's
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
+            except OSError:
+                sock.close()
+                raise
+        except OSError as exc:
+            raise OSError(
+                exc.errno,
+                f"cannot join multicast group {group} on port {port} ({interface}): {exc.strerror}",
+            ) from exc
+        await self._listen(sock)
+        return interface
+
+    async def _listen(self, sock: socket.socket) -> asyncio.DatagramTransport | None:
+        """Hand what ``sock`` receives to the handler.
+
+        Returns:
+            The transport that reads it where the loop has no ``add_reader`` (send through
+            it then), else None.
+        """
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_reader(sock.fileno(), self._readable, sock)
+            self._readers.append(sock)
+            return None
+        except NotImplementedError:  # no add_reader: one datagram per callback instead
+            transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self), sock=sock)
+            self._transports.append(transport)
+            return transport
 
     def send(self, addr: Addr, address: str, args: Sequence[OscArg] = ()) -> None:
         """Send one OSC message to ``addr``; failures are counted, never raised.
@@ -163,10 +269,11 @@ class OscUdpEndpoint:
             return
         try:
             data = encode_message(address, args)
-            if self._sock is not None:
+            if self._transport is not None:
+                if not self._transport.is_closing():
+                    self._transport.sendto(data, addr)
+            elif self._sock is not None:
                 self._sock.sendto(data, addr)
-            elif self._transport is not None and not self._transport.is_closing():
-                self._transport.sendto(data, addr)
         except (OSError, ValueError) as exc:
             # A full buffer, a bad address, a gone host, a value OSC cannot carry.
             self.stats.send_errors += 1
@@ -180,24 +287,24 @@ class OscUdpEndpoint:
         datagrams from there. The caller closes it. None before :meth:`start`.
         """
         sock = self._sock
-        if sock is None and self._transport is not None:
-            sock = self._transport.get_extra_info("socket")
         return None if sock is None else socket.socket(fileno=os.dup(sock.fileno()))
 
     def close(self) -> None:
-        """Close the socket."""
-        if self._sock is not None:
-            if self._loop is not None:
-                self._loop.remove_reader(self._sock.fileno())
-            self._sock.close()
-            self._sock = None
-        if self._transport is not None:
-            self._transport.close()
+        """Close the sockets."""
+        for sock in self._readers:
+            if self._loop is not None and sock.fileno() >= 0:
+                self._loop.remove_reader(sock.fileno())
+            sock.close()
+        for transport in self._transports:
+            transport.close()  # (closes its socket)
+        self._readers.clear()
+        self._transports.clear()
+        self._sock = None
+        self._transport = None
 
-    def _readable(self) -> None:
-        """Read what the socket holds (up to MAX_BATCH datagrams) and hand it over at once."""
-        sock = self._sock
-        if sock is None:
+    def _readable(self, sock: socket.socket) -> None:
+        """Read what ``sock`` holds (up to MAX_BATCH datagrams) and hand it over at once."""
+        if sock.fileno() < 0:
             return
         batch: Batch = []
         for _ in range(MAX_BATCH):
