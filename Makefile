@@ -23,6 +23,9 @@
 #   make pulse  the pulse's timing on JACK, printed: /lyria/beat against the kicks in the
 #               recording (as it arrives, and a lookahead's time tags; not yet in make test:
 #               see tests/test_pulse_jack.py), the MIDI clock's ticks against the beat grid
+#   make bridge two JACK servers on this machine, oscserver on the first, its ports bridged into
+#               the second with zita-njbridge over 127.0.0.1: latency, gaps, resyncs, a minute
+#               per setup (docs/network.md; the short version is tests/test_network_bridge.py)
 #   make clean  remove the virtualenv and caches
 
 SHELL := /bin/bash
@@ -33,10 +36,12 @@ BIN := $(VENV)/bin
 # oscserver/adapters/audio/playout_native.c) and liblo-tools (oscsend and oscdump, which the
 # README and docs/quickstart.md use to talk to the server from a terminal).
 # To test, also: puredata-core and supercollider-language (the patches run in real Pd and
-# sclang), iproute2 and util-linux (ip and unshare: Ableton Link's tests run in a private
-# network namespace). tests/test_setup.py checks that `make run` installs no more than RUN_APT.
+# sclang), iproute2 and util-linux (ip and unshare: Ableton Link's and OSC multicast's tests
+# run in a private network namespace), chromium and chromium-driver (the web console's test),
+# zita-njbridge (oscserver's audio bridged into a second JACK server). tests/test_setup.py checks that `make run` installs no more than RUN_APT.
 RUN_APT := jackd2 liblo-tools libportaudio2 python3-venv gcc libc6-dev
-TEST_APT := puredata-core supercollider-language iproute2 util-linux chromium chromium-driver
+TEST_APT := puredata-core supercollider-language iproute2 util-linux chromium chromium-driver \
+	zita-njbridge
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The first interpreter that is Python >= 3.11.
 PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
@@ -44,7 +49,7 @@ PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	2>/dev/null && { echo $$p; break; }; done)
 ARGS ?=
 
-.PHONY: run test lint format bench docs fuzz soak faults soak-hour continuity continuity-proof beats sync clean \
+.PHONY: run test lint format bench docs fuzz soak faults soak-hour continuity continuity-proof beats sync bridge clean \
 	system-deps system-deps-dev venv
 
 run: $(VENV)/.installed
@@ -104,6 +109,9 @@ continuity-proof: $(VENV)/.installed-dev
 
 pulse: $(VENV)/.installed-dev
 	OSCSERVER_PULSE_SECONDS=60 $(BIN)/pytest -q -s tests/test_pulse_jack.py tests/test_midi_clock_jack.py
+
+bridge: $(VENV)/.installed-dev
+	$(BIN)/python bench/bridge.py --seconds 60
 
 docs: $(VENV)/.installed-dev
 	$(BIN)/oscserver addresses > docs/osc.md

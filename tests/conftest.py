@@ -85,17 +85,22 @@ def jack_server() -> Iterator[str]:
 
 @pytest.fixture
 def private_jackd():
-    """Start private JACK servers (dummy backend) by name and rate; all stop after the test."""
+    """Start private JACK servers (dummy backend) by name and rate; all stop after the test.
+
+    They run without real-time scheduling unless asked (``realtime=None``: when allowed).
+    """
     from oscserver.adapters.jackd import PrivateJackd
 
     started: list[PrivateJackd] = []
 
-    def start(name: str | None = None, rate: int = 48000, period: int = 256) -> PrivateJackd:
+    def start(
+        name: str | None = None, rate: int = 48000, period: int = 256, realtime: bool | None = False
+    ) -> PrivateJackd:
         server = PrivateJackd(
             rate=rate,
             period=period,
             server_name=name or f"oscs-{uuid.uuid4().hex[:8]}",
-            realtime=False,
+            realtime=realtime,
         )
         server.start(timeout=timeout(20))
         started.append(server)

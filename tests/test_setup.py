@@ -21,6 +21,7 @@ TEST_ONLY = {
     "util-linux",
     "chromium",
     "chromium-driver",
+    "zita-njbridge",
 }
 
 
