@@ -23,9 +23,11 @@
 #   make pulse  the pulse's timing on JACK, printed: /lyria/beat against the kicks in the
 #               recording (as it arrives, and a lookahead's time tags; not yet in make test:
 #               see tests/test_pulse_jack.py), the MIDI clock's ticks against the beat grid
-#   make bridge two JACK servers on this machine, oscserver on the first, its ports bridged into
-#               the second with zita-njbridge over 127.0.0.1: latency, gaps, resyncs, a minute
-#               per setup (docs/network.md; the short version is tests/test_network_bridge.py)
+#   make bridge two JACK servers on this machine, oscserver on the first, its ports carried into
+#               the second over 127.0.0.1 by zita-njbridge, netJACK2 (in a private network
+#               namespace: root) and JackTrip (installed then): latency, gaps, resyncs, a
+#               minute per setup (docs/network.md; tests/test_network_bridge.py is the short
+#               version, zita-njbridge alone)
 #   make clean  remove the virtualenv and caches
 
 SHELL := /bin/bash
@@ -111,6 +113,7 @@ pulse: $(VENV)/.installed-dev
 	OSCSERVER_PULSE_SECONDS=60 $(BIN)/pytest -q -s tests/test_pulse_jack.py tests/test_midi_clock_jack.py
 
 bridge: $(VENV)/.installed-dev
+	$(call apt_install,jacktrip)
 	$(BIN)/python bench/bridge.py --seconds 60
 
 docs: $(VENV)/.installed-dev

@@ -1,10 +1,10 @@
-"""oscserver's audio from one JACK server into another over zita-njbridge, and what arrived
-(test and bench helper: tests/test_network_bridge.py, bench/bridge.py; docs/network.md).
+"""oscserver's audio from one JACK server into another over a network bridge, and what
+arrived (test and bench helper: tests/test_network_bridge.py, bench/bridge.py;
+docs/network.md).
 
-zita-j2n sends a JACK server's audio over UDP; zita-n2j receives it into another server and
-resamples it against the drift of the two clocks (zita-njbridge(1)). Both run here as a user
-would start them, over 127.0.0.1. :func:`compare` finds the sent music in the received one:
-the latency between them, and any gap after the bridge locked.
+:func:`bridge_run` plays oscserver (its command line) into a bridge of tests/bridges.py and
+records both ends; :func:`compare` finds the sent music in the received one: the latency
+between them, how alike they are, and any gap after the bridge locked.
 """
 
 from __future__ import annotations
@@ -18,106 +18,11 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from bridges import Bridge, free_port
 from jack_recorder import Recorder
 
 SCALE = float(os.environ.get("OSCSERVER_TEST_TIMEOUT_SCALE", "1"))
 RATE = 48000
-#: zita-n2j's extra buffer, milliseconds. Its default, 10, holds between equal periods; from a
-#: 256-frame period into a 512-frame one, JACK's dummy drivers on a shared machine (whose
-#: cycles wander more than a sound card's) lose some 70 frames at a receiving cycle's edge now
-#: and then (one run in four, bench/bridge.py); 20 holds.
-BUFFER_MS = 20
-#: zita-n2j's resampler filter delay at 48 kHz (it prints it: "Resampler filter delay is 32").
-FILTER_FRAMES = 32
-
-
-class ZitaBridge:
-    """``zita-j2n`` on ``source`` sending to ``zita-n2j`` on ``target`` over 127.0.0.1.
-
-    Args:
-        source: The sending JACK server's name.
-        target: The receiving JACK server's name.
-        udp_port: The UDP port between them.
-        name: The JACK client names are ``{name}-out`` (on source) and ``{name}-in``.
-        buffer_ms: zita-n2j's extra buffer (``--buff``).
-
-    The receiver starts first. :attr:`inputs` are the sender's ports to connect the audio to
-    (``--jack-connect 'bridge-out:in_.*'``), :attr:`outputs` where it comes out on ``target``.
-    Call :meth:`close` at the end.
-    """
-
-    def __init__(
-        self,
-        source: str,
-        target: str,
-        udp_port: int,
-        name: str = "bridge",
-        buffer_ms: float = BUFFER_MS,
-    ) -> None:
-        self.inputs = (f"{name}-out:in_1", f"{name}-out:in_2")
-        self.outputs = (f"{name}-in:out_1", f"{name}-in:out_2")
-        self.said: list[str] = []
-        self._receiving = threading.Event()
-        self._began = time.monotonic()
-        #: Seconds from the start to zita-n2j's "Receiving." (None before).
-        self.synced_after: float | None = None
-        address = ("127.0.0.1", str(udp_port))
-        # (stdbuf: zita-n2j's --info lines are printed through a buffered stdout)
-        self._n2j = subprocess.Popen(
-            [
-                *("stdbuf", "-oL", "zita-n2j", "--jserv", target, "--jname", f"{name}-in"),
-                *("--chan", "1,2", "--buff", f"{buffer_ms:g}", "--info", *address),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        threading.Thread(target=self._read, daemon=True).start()
-        self._j2n = subprocess.Popen(
-            [
-                *("zita-j2n", "--jserv", source, "--jname", f"{name}-out"),
-                *("--chan", "2", "--float", *address),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-    def _read(self) -> None:
-        assert self._n2j.stdout is not None
-        for line in self._n2j.stdout:
-            self.said.append(line.rstrip())
-            if line.startswith("Receiving") and not self._receiving.is_set():
-                self.synced_after = time.monotonic() - self._began
-                self._receiving.set()
-
-    def wait_receiving(self, seconds: float) -> bool:
-        """Whether zita-n2j has synced to the sender and is receiving, within ``seconds``."""
-        return self._receiving.wait(seconds)
-
-    def ports_up(self, server: str, seconds: float) -> bool:
-        """Whether the sender's ports exist on ``server`` within ``seconds``."""
-        env = dict(os.environ, JACK_DEFAULT_SERVER=server)
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            ports = subprocess.run(["jack_lsp"], env=env, capture_output=True, text=True).stdout
-            if all(port in ports.split() for port in self.inputs):
-                return True
-            time.sleep(0.1)
-        return False
-
-    def resyncs(self) -> int:
-        """How often zita-n2j lost the stream and synced again since it first received."""
-        lines = self.said[self.said.index("Receiving.") + 1 :] if "Receiving." in self.said else []
-        return sum(1 for line in lines if line.startswith("Syncing"))
-
-    def close(self) -> None:
-        for proc in (self._j2n, self._n2j):
-            proc.terminate()
-        for proc in (self._j2n, self._n2j):
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 @dataclass
@@ -137,8 +42,7 @@ class BridgeReport:
             the bridge never got, and zita-n2j may lose its sync and resync seconds later: a
             measurement with any is not the bridge's.
         resyncs: How often zita-n2j lost the stream and synced again after it first locked.
-        buffer_ms: zita-n2j's extra buffer.
-        synced_after: Seconds from zita-n2j's start to its receiving (its sync to the sender).
+        synced_after: Seconds from the bridge's start to its receiving (its sync).
     """
 
     latency_ms: list[float] = field(default_factory=list)
@@ -147,7 +51,6 @@ class BridgeReport:
     excused: int = 0
     xruns: int = 0
     resyncs: int = 0
-    buffer_ms: float = BUFFER_MS
     synced_after: float = 0.0
 
     def summary(self) -> str:
@@ -268,12 +171,6 @@ def compare(
     return report
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait(predicate, seconds: float, what: str) -> float:
     """Wait (scaled) until ``predicate()``; returns the seconds it took."""
     began = time.monotonic()
@@ -284,32 +181,29 @@ def _wait(predicate, seconds: float, what: str) -> float:
     return time.monotonic() - began
 
 
-def bridge_run(
-    first: str, second: str, seconds: float, settle: float = 2.0, buffer_ms: float = BUFFER_MS
-) -> BridgeReport:
-    """oscserver (its command line) playing on JACK server ``first``, bridged into ``second``.
+def bridge_run(bridge: Bridge, seconds: float, settle: float = 2.0) -> BridgeReport:
+    """oscserver (its command line) playing into ``bridge``; what arrived at its other end.
 
-    Starts the bridge, then ``oscserver --jack-server first --jack-connect 'bridge-out:in_.*'``
-    on the embedded engine, records its ports on ``first`` and the bridge's on ``second``,
-    sends ``/lyria/play``, waits for the music to arrive and ``settle`` seconds more, then
-    compares ``seconds`` of it.
+    Waits for the bridge's ports, starts ``oscserver --jack-server SOURCE --jack-connect
+    PATTERN`` on the embedded engine, records its ports and the bridge's outputs, sends
+    ``/lyria/play``, waits for the music to arrive and ``settle`` seconds more, then compares
+    ``seconds`` of it. Closes the bridge.
     """
     from oscserver.core.osc_codec import encode_message
 
-    bridge = ZitaBridge(first, second, _free_udp_port(), buffer_ms=buffer_ms)
     recorders: list[Recorder] = []
     server: subprocess.Popen[str] | None = None
     log: list[str] = []
     try:
-        if not bridge.ports_up(first, 20 * SCALE):
-            raise AssertionError("zita-j2n did not register its ports")
-        osc_port = _free_udp_port()
+        if not bridge.wait_ports(20 * SCALE):
+            raise AssertionError(f"{bridge.name} did not register its ports: {bridge.said}")
+        osc_port = free_port()
         env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
         server = subprocess.Popen(
             [
                 *(sys.executable, "-m", "oscserver", "--engine", "embedded", "--output", "jack"),
-                *("--jack-server", first, "--no-start-jack", "--jack-connect", "bridge-out:in_.*"),
-                *("--osc-port", str(osc_port), "--no-oscquery"),
+                *("--jack-server", bridge.source, "--no-start-jack"),
+                *("--jack-connect", bridge.connect, "--osc-port", str(osc_port), "--no-oscquery"),
             ],
             stderr=subprocess.PIPE,
             text=True,
@@ -328,12 +222,12 @@ def bridge_run(
         if not ready.wait(60 * SCALE):
             raise AssertionError("oscserver did not start:\n" + "".join(log))
         total = seconds + settle + 30
-        sent = Recorder(first, ("oscserver:out_left", "oscserver:out_right"), total)
+        sent = Recorder(bridge.source, ("oscserver:out_left", "oscserver:out_right"), total)
         recorders.append(sent)
-        received = Recorder(second, bridge.outputs, total)
+        received = Recorder(bridge.target, bridge.outputs, total)
         recorders.append(received)
         if not bridge.wait_receiving(20 * SCALE):
-            raise AssertionError("zita-n2j never received: " + "; ".join(bridge.said))
+            raise AssertionError(f"{bridge.name} never received: " + "; ".join(bridge.said))
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.sendto(encode_message("/lyria/play", []), ("127.0.0.1", osc_port))
         _wait(lambda: np.abs(sent.buffer[0]).max() > 0.01, 30, "oscserver played")
@@ -343,7 +237,6 @@ def bridge_run(
         time.sleep(seconds)  # a measurement, not a wait: not scaled
         report = compare(sent, received, start, received.mark())
         report.resyncs = bridge.resyncs()
-        report.buffer_ms = buffer_ms
         report.synced_after = bridge.synced_after or 0.0
         return report
     finally:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from jack_bridge import BUFFER_MS, BridgeReport, bridge_run
+from bridges import BUFFER_MS, ZitaBridge
+from jack_bridge import BridgeReport, bridge_run
 
 from oscserver.adapters.jackd import realtime_allowed
 
@@ -39,7 +40,8 @@ def test_the_music_crosses_a_zita_bridge_into_another_jack_server_whole(private_
     # An xrun on either server (the shared machine late for a cycle) loses audio before the
     # bridge, or throws zita-n2j out of sync: a run with an xrun and a gap is measured again.
     for _ in range(ATTEMPTS):
-        report: BridgeReport = bridge_run(first.server_name, second.server_name, SECONDS)
+        bridge = ZitaBridge(first.server_name, second.server_name, BUFFER_MS)
+        report: BridgeReport = bridge_run(bridge, SECONDS)
         with capsys.disabled():  # the figures, in make test's output too
             print(f"\nzita-njbridge, periods 256 -> 512 at 48 kHz, --buff {BUFFER_MS}: ", end="")
             print(report.summary())
