@@ -32,9 +32,11 @@ class BridgeReport:
     Attributes:
         latency_ms: For each window, how long after it left the sender's ports it left the
             receiver's (the recorders' cycle times, on one machine's monotonic clock).
-        likeness: Each window's correlation with the music sent (1: the same).
-        gaps: Seconds into the received recording where it fell silent for 1 ms or more
-            while the music sent was not silent.
+        likeness: For each window, the least correlation of its tenths of a second with the
+            music sent (1: the same; see :func:`_likeness`).
+        gaps: Seconds into the received recording where a millisecond came with less than a
+            tenth of the level sent there (a dropout, even one that rings rather than reads
+            zero).
         excused: Windows left out because a recorder missed a cycle or a server reported an
             xrun there (the machine's load, not the bridge), or the music sent was silent.
         xruns: Xruns reported by either JACK server, and cycles a recorder missed, from a
@@ -120,7 +122,8 @@ def _likeness(sent: np.ndarray, got: np.ndarray, lag: float, piece: int = RATE /
 def compare(
     sent: Recorder, received: Recorder, start: int, end: int, window: float = 0.5
 ) -> BridgeReport:
-    """Find each window of ``received`` (frames ``start`` to ``end``) in ``sent``'s recording.
+    """Find each window of ``received`` (frames ``start`` to ``end``) in ``sent``'s recording
+    (the left channels: both channels travel in the same packets).
 
     Args:
         sent: The recording of the ports sent (on the sending server).
