@@ -69,6 +69,15 @@ def no_api_key(monkeypatch):
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Clear JACK's server registry of killed servers, when none runs, before any test starts
+    one: a run stopped by force (a timeout, Ctrl-C twice) leaves places taken in it (8 in
+    all), and once a server runs they can no longer be cleared (oscserver/adapters/jackd.py)."""
+    from oscserver.adapters.jackd import clear_stale_registry
+
+    clear_stale_registry()
+
+
 @pytest.fixture(scope="session")
 def jack_server() -> Iterator[str]:
     """The name of a private ``jackd --no-realtime -d dummy`` at 48 kHz, period 256."""

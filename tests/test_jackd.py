@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import resource
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import timeout
 
-from oscserver.adapters.jackd import PrivateJackd, realtime_allowed
+from oscserver.adapters.jackd import PrivateJackd, clear_stale_registry, realtime_allowed
 
 
 @pytest.mark.parametrize(
@@ -92,3 +93,41 @@ def test_make_run_says_how_its_private_jackd_runs(tmp_path):
     text = log.read_text()
     how = "real-time scheduling)" if realtime_allowed() else "without real-time scheduling"
     assert "started a private one (jackd -d dummy, 48 kHz, " + how in text, text
+
+
+def test_a_registry_full_of_killed_servers_is_cleared_and_jackd_starts():
+    """JACK 2 keeps 8 servers in its registry, and a killed jackd keeps its place: after eight
+    killed servers no JACK server starts ("Too many servers already active") until the
+    registry is removed. In a /dev/shm and a /proc of its own, so that the machine's servers
+    are neither seen nor touched."""
+    if os.geteuid() != 0:
+        pytest.skip("a mount and PID namespace (unshare -m -p) needs root")
+    script = Path(__file__).with_name("jack_registry_full.py")
+    done = subprocess.run(
+        [
+            *("unshare", "-m", "-p", "-f", "--mount-proc", "sh", "-c"),
+            f"mount -t tmpfs tmpfs /dev/shm && exec {sys.executable} {script}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout(120),
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "Too many servers already active" in seen["ninth_said"]
+    assert seen["started"], seen.get("error")
+    assert "registry held only servers that were killed; cleared it" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("running", "cleared"), [("python3", True), ("jackd", False), ("jackdbus", False)]
+)
+def test_the_registry_is_cleared_only_when_no_jack_server_runs(tmp_path, running, cleared):
+    shm, proc = tmp_path / "shm", tmp_path / "proc"
+    shm.mkdir()
+    (proc / "4242").mkdir(parents=True)
+    (proc / "4242" / "comm").write_text(running + "\n")
+    (shm / "jack-shm-registry").write_bytes(b"\0" * 64)
+    assert clear_stale_registry(shm, proc) is cleared
+    assert (shm / "jack-shm-registry").exists() is not cleared
+    assert clear_stale_registry(tmp_path / "empty", proc) is False  # no registry: nothing to do

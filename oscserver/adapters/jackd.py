@@ -17,10 +17,43 @@ import shutil
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 
-__all__ = ["PrivateJackd", "realtime_allowed"]
+__all__ = ["PrivateJackd", "clear_stale_registry", "realtime_allowed"]
 
 log = logging.getLogger(__name__)
+
+
+#: JACK 2 keeps its servers in a registry in shared memory (common/shm.c): 8 places, and a
+#: jackd that is killed (not stopped) keeps its place until the registry is removed.
+REGISTRY = "jack-shm-registry"
+FULL = "Too many servers already active"
+SHM = Path("/dev/shm")
+PROC = Path("/proc")
+
+
+def jack_servers_running(proc: Path = PROC) -> bool:
+    """Whether any JACK 2 server process (``jackd``, ``jackdbus``) runs on this machine."""
+    for comm in proc.glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() in ("jackd", "jackdbus"):
+                return True
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return False
+
+
+def clear_stale_registry(shm: Path = SHM, proc: Path = PROC) -> bool:
+    """Remove JACK's server registry when no JACK server runs; whether it was removed.
+
+    With no server running, every place in the registry is one a killed jackd never gave
+    back; the next server makes a fresh one. With a server running, it is left alone.
+    """
+    registry = shm / REGISTRY
+    if not registry.exists() or jack_servers_running(proc):
+        return False
+    registry.unlink(missing_ok=True)
+    return True
 
 
 def realtime_allowed(euid: int | None = None, rtprio: int | None = None) -> bool:
@@ -76,12 +109,32 @@ class PrivateJackd:
             raise RuntimeError("jackd is not installed (Debian/Ubuntu: apt-get install jackd2)")
         self.realtime = realtime_allowed() if self._asked is None else self._asked
         try:
-            self._start(exe, timeout)
+            self._start_clearing(exe, timeout)
         except RuntimeError as exc:
-            if self._asked is not None or not self.realtime:
+            if self._asked is not None or not self.realtime or FULL in self.log_text():
                 raise
             log.debug("jackd -R did not start (%s); trying --no-realtime", exc)
             self.realtime = False
+            self._start_clearing(exe, timeout)
+
+    def _start_clearing(self, exe: str, timeout: float) -> None:
+        """Start jackd; where JACK's registry is full of killed servers only, clear it first.
+
+        Raises:
+            RuntimeError: As :meth:`_start`; or the registry is full and a server runs.
+        """
+        try:
+            self._start(exe, timeout)
+        except RuntimeError:
+            if FULL not in self.log_text():
+                raise
+            if not clear_stale_registry():
+                raise RuntimeError(
+                    "JACK's server registry is full (8 places; a jackd that was killed keeps "
+                    "its place): stop a JACK server, or, with none running, remove "
+                    f"{SHM / REGISTRY}"
+                ) from None
+            log.warning("JACK's server registry held only servers that were killed; cleared it")
             self._start(exe, timeout)
 
     def _start(self, exe: str, timeout: float) -> None:
