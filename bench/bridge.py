@@ -142,7 +142,7 @@ def main() -> int:
         if needs == "netns" and not isolated:
             print(f"{name:32} skipped: needs a private network namespace (run as root)")
             continue
-        if needs not in ("netns",) and shutil.which(needs) is None:
+        if needs != "netns" and shutil.which(needs) is None:
             print(f"{name:32} skipped: {needs} is not installed")
             continue
         report = run(first, second, realtime, make, args.seconds)

@@ -37,6 +37,17 @@ def free_port(kind: int = socket.SOCK_DGRAM) -> int:
         return int(sock.getsockname()[1])
 
 
+def stop(proc: subprocess.Popen[str], seconds: float = 10.0) -> None:
+    """Stop ``proc`` as a user would (SIGTERM: JACK clients leave their servers cleanly), and
+    kill it if it is still there after ``seconds``."""
+    proc.terminate()
+    try:
+        proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def jack_ports(server: str) -> list[str]:
     """The ports on JACK server ``server`` (``jack_lsp``)."""
     env = dict(os.environ, JACK_DEFAULT_SERVER=server)
@@ -103,11 +114,7 @@ class Bridge:
 
     def close(self) -> None:
         for proc in reversed(self._procs):
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
 
 
 class ZitaBridge(Bridge):

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from bridges import Bridge, free_port
+from bridges import Bridge, free_port, stop
 from jack_recorder import Recorder
 
 SCALE = float(os.environ.get("OSCSERVER_TEST_TIMEOUT_SCALE", "1"))
@@ -174,14 +174,13 @@ def compare(
     return report
 
 
-def _wait(predicate, seconds: float, what: str) -> float:
-    """Wait (scaled) until ``predicate()``; returns the seconds it took."""
+def _wait(predicate, seconds: float, what: str) -> None:
+    """Wait (scaled) until ``predicate()``."""
     began = time.monotonic()
     while not predicate():
         if time.monotonic() - began > seconds * SCALE:
             raise AssertionError(f"timed out: {what}")
         time.sleep(0.05)
-    return time.monotonic() - began
 
 
 def bridge_run(bridge: Bridge, seconds: float, settle: float = 2.0) -> BridgeReport:
@@ -246,9 +245,5 @@ def bridge_run(bridge: Bridge, seconds: float, settle: float = 2.0) -> BridgeRep
         for recorder in recorders:
             recorder.close()
         if server is not None:
-            server.terminate()
-            try:
-                server.wait(20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop(server, 20)
         bridge.close()

@@ -25,7 +25,7 @@ PORTS = {"a": 9011, "b": 9012}
 SCALE = float(os.environ.get("OSCSERVER_TEST_TIMEOUT_SCALE", "1"))
 
 
-def start(name: str, *args: str) -> subprocess.Popen[str]:
+def start(*args: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
     argv = [sys.executable, "-m", "oscserver", "--output", "null", "--no-oscquery"]
     argv += ["--prompt", "", "--engine", "embedded", *args]
@@ -59,11 +59,11 @@ def heard(sock: socket.socket, seconds: float) -> list[tuple[int, str, list[obje
 
 def main() -> None:
     servers = {
-        name: start(name, "--osc-port", str(port), "--osc-multicast", f"{GROUP}:{GROUP_PORT}")
+        name: start("--osc-port", str(port), "--osc-multicast", f"{GROUP}:{GROUP_PORT}")
         for name, port in PORTS.items()
     }
     servers["c"] = start(
-        "c", "--osc-host", "0.0.0.0", "--osc-port", str(OTHER_PORT), "--osc-multicast", GROUP
+        "--osc-host", "0.0.0.0", "--osc-port", str(OTHER_PORT), "--osc-multicast", GROUP
     )
     logs: dict[str, list[str]] = {name: [] for name in servers}
     seen: dict[str, object] = {}
